@@ -1,0 +1,50 @@
+// Input checks shared by the bind_<area>.cpp files. All raise ValueError naming the argument,
+// before the GIL is released and before any kernel runs.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+namespace icecore::python {
+
+namespace py = pybind11;
+
+template <class T>
+using carray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+[[noreturn]] inline void fail(const std::string& name, const std::string& problem) {
+    throw py::value_error("argument '" + name + "': " + problem);
+}
+
+template <class T>
+void require_ndim(const carray<T>& a, py::ssize_t ndim, const char* name) {
+    if (a.ndim() != ndim)
+        fail(name, "expected a " + std::to_string(ndim) + "-d array, got " +
+                       std::to_string(a.ndim()) + "-d");
+}
+
+template <class T>
+void require_nonempty(const carray<T>& a, const char* name) {
+    if (a.size() == 0) fail(name, "is empty");
+}
+
+template <class T>
+void require_finite(const carray<T>& a, const char* name) {
+    const T* p = a.data();
+    const auto n = static_cast<std::size_t>(a.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(static_cast<double>(p[i])))
+            fail(name, "contains NaN or infinity at flat index " + std::to_string(i));
+    }
+}
+
+inline int check_threads(int threads) {
+    if (threads < 0) fail("threads", "must be >= 0 (0 means all cores), got " + std::to_string(threads));
+    return threads;
+}
+
+}  // namespace icecore::python

@@ -1,0 +1,88 @@
+#include "icecore/windowed_rms.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+
+#include "icecore/parallel.hpp"
+
+namespace icecore {
+namespace {
+
+// Integer samples: the running sum of squares is exact in int64 (|x| < 2^31, so x^2 < 2^62,
+// and a window of up to 2^31 int16 samples stays far below 2^63).
+template <class T>
+double row_min_rms_integer(const T* x, std::size_t n, std::size_t w) {
+    std::int64_t s = 0;
+    for (std::size_t k = 0; k < w; ++k) s += static_cast<std::int64_t>(x[k]) * x[k];
+    std::int64_t best = s;
+    for (std::size_t i = w; i < n; ++i) {
+        s += static_cast<std::int64_t>(x[i]) * x[i] - static_cast<std::int64_t>(x[i - w]) * x[i - w];
+        if (s < best) best = s;
+    }
+    return std::sqrt(static_cast<double>(best) / static_cast<double>(w));
+}
+
+template <class T>
+double row_min_rms_float(const T* x, std::size_t n, std::size_t w) {
+    auto sq = [x](std::size_t k) {
+        const double v = static_cast<double>(x[k]);
+        return v * v;
+    };
+    auto exact = [&](std::size_t first) {
+        double acc = 0.0;
+        for (std::size_t k = first; k < first + w; ++k) acc += sq(k);
+        return acc;
+    };
+    double s = exact(0);
+    double best = s;
+    // Rounding error of the running sum is bounded by ~(steps since the last exact sum) * eps *
+    // (largest sum seen since then). Re-sum exactly every kResumInterval steps, and whenever the
+    // sum has dropped far below that largest value (a loud pulse left the window), so the
+    // relative error of every value compared stays below ~1e-10.
+    double scale = s;
+    std::size_t since_resum = 0;
+    for (std::size_t i = w; i < n; ++i) {
+        s += sq(i) - sq(i - w);
+        if (s > scale) scale = s;
+        if (++since_resum == kResumInterval || s < scale * kResumDrop) {
+            s = exact(i + 1 - w);
+            scale = s;
+            since_resum = 0;
+        }
+        if (s < best) best = s;
+    }
+    if (best < 0.0) best = 0.0;  // rounding of an all-zero stretch
+    return std::sqrt(best / static_cast<double>(w));
+}
+
+}  // namespace
+
+template <class T>
+void windowed_rms_min(const T* data, std::size_t rows, std::size_t samples, std::size_t window,
+                      double* out, int threads) {
+    if (window == 0) throw std::invalid_argument("window must be at least 1 sample");
+    if (window > samples) throw std::invalid_argument("window is longer than the trace");
+    parallel_for(rows, threads, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t r = begin; r < end; ++r) {
+            const T* x = data + r * samples;
+            if constexpr (std::is_integral_v<T>) {
+                out[r] = row_min_rms_integer(x, samples, window);
+            } else {
+                out[r] = row_min_rms_float(x, samples, window);
+            }
+        }
+    });
+}
+
+template void windowed_rms_min<std::int16_t>(const std::int16_t*, std::size_t, std::size_t,
+                                             std::size_t, double*, int);
+template void windowed_rms_min<std::int32_t>(const std::int32_t*, std::size_t, std::size_t,
+                                             std::size_t, double*, int);
+template void windowed_rms_min<float>(const float*, std::size_t, std::size_t, std::size_t,
+                                      double*, int);
+template void windowed_rms_min<double>(const double*, std::size_t, std::size_t, std::size_t,
+                                       double*, int);
+
+}  // namespace icecore

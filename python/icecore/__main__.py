@@ -1,0 +1,7 @@
+"""``python -m icecore`` is the ``icecore`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
