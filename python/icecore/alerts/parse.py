@@ -86,7 +86,7 @@ def parse(data: Any, *, topic: str | None = None, strict: bool = False) -> Alert
 
 def _dispatch(data: Any, topic: str | None) -> Alert:
     if isinstance(data, dict):
-        raw = json.dumps(data, sort_keys=True, allow_nan=False, default=str).encode("utf-8")
+        raw = json.dumps(data, default=repr).encode("utf-8", "surrogatepass")
         if len(raw) > MAX_MESSAGE_BYTES:
             raise ParseError(f"message exceeds the {MAX_MESSAGE_BYTES}-byte limit")
         return parse_kafka_json(data, topic=topic, raw=raw)
