@@ -176,7 +176,8 @@ void find_spikes(const T* data, std::size_t rows, std::size_t samples, double am
                 } else if (i == samples - 1) {
                     jump = absd(e[i]) > jump_thr && dev(i) > dev(i - 1);
                 } else {
-                    jump = absd(e[i]) > jump_thr && absd(e[i + 1]) > jump_thr && e[i] * e[i + 1] < 0;
+                    jump = absd(e[i]) > jump_thr && absd(e[i + 1]) > jump_thr && e[i] * e[i + 1] < 0 &&
+                           dev(i) > dev(i - 1) && dev(i) > dev(i + 1);
                 }
                 if (jump) flag |= kSpikeJump;
                 m[i] = flag;
