@@ -177,7 +177,7 @@ void find_spikes(const T* data, std::size_t rows, std::size_t samples, double am
                     jump = absd(e[i]) > jump_thr && dev(i) > dev(i - 1);
                 } else {
                     jump = absd(e[i]) > jump_thr && absd(e[i + 1]) > jump_thr && e[i] * e[i + 1] < 0 &&
-                           dev(i) > dev(i - 1) && dev(i) > dev(i + 1);
+                           !(dev(i - 1) > amp_thr && dev(i + 1) > amp_thr);
                 }
                 if (jump) flag |= kSpikeJump;
                 m[i] = flag;

@@ -13,8 +13,8 @@
 // m_d the median of the d_i, e_i = d_i - m_d and sigma_d their robust scale as above:
 //   amplitude (bit 1): |x_i - m| > amp_k * sigma_x
 //   jump      (bit 2): 1 <= i <= n-2:  |e_i| > jump_k * sigma_d, |e_{i+1}| > jump_k * sigma_d,
-//                      e_i * e_{i+1} < 0 (the trace jumps away and back) and |x_i - m| exceeds
-//                      both |x_{i-1} - m| and |x_{i+1} - m| (so the quiet sample between two
+//                      e_i * e_{i+1} < 0 (the trace jumps away and back), and not both
+//                      neighbours are amplitude outliers (so the quiet sample between two
 //                      spikes two samples apart is not taken for a spike);
 //                      i = 0:    |e_1| > jump_k * sigma_d and |x_0 - m| > |x_1 - m|;
 //                      i = n-1:  |e_{n-1}| > jump_k * sigma_d and |x_{n-1} - m| > |x_{n-2} - m|.

@@ -37,7 +37,7 @@ def find_spikes(x: np.ndarray, amp_k: float, jump_k: float) -> np.ndarray:
     jump = np.zeros(xf.shape, dtype=bool)
     jump[..., 1:-1] = (
         big[..., :-1] & big[..., 1:] & (e[..., :-1] * e[..., 1:] < 0)
-        & (dev[..., 1:-1] > dev[..., :-2]) & (dev[..., 1:-1] > dev[..., 2:])
+        & ~(amp[..., :-2] & amp[..., 2:])
     )
     jump[..., 0] = big[..., 0] & (dev[..., 0] > dev[..., 1])
     jump[..., -1] = big[..., -1] & (dev[..., -1] > dev[..., -2])

@@ -18,11 +18,11 @@ from ..coords import as_time, equatorial_to_icecube
 
 __all__ = ["GC_RA_DEG", "GC_DEC_DEG", "gc_position", "gc_azimuth"]
 
-# Direct astropy transformation up to this many times; beyond, a 15-minute grid is transformed
-# and interpolated (the azimuth grows almost exactly linearly with time: the interpolation error
-# is below 1e-5 deg, see tests/radio/test_galactic.py).
+# Direct astropy transformation up to this many times; beyond, an hourly grid is transformed and
+# interpolated linearly (the azimuth grows almost exactly linearly with time: the interpolation
+# error is below 1e-4 deg, checked in tests/radio/test_galactic.py).
 _DIRECT_MAX = 2000
-_GRID_STEP_DAYS = 15.0 / 1440.0
+_GRID_STEP_DAYS = 1.0 / 24.0
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +50,7 @@ def gc_position(times: Any, *, exact: bool = False) -> tuple[np.ndarray, np.ndar
     times : astropy Time, MJD float/array (UTC) or ISO string
     exact : bool
         Always run the astropy transformation for every time. By default more than 2000 times
-        are served by interpolating a 15-minute grid (error < 1e-5 deg, much faster).
+        are served by interpolating an hourly grid (error < 1e-4 deg, much faster).
 
     Returns
     -------
