@@ -213,6 +213,9 @@ def _orient(args: argparse.Namespace) -> int:
         for m, f in sorted(result.monthly[label].items()):
             print(f"  {label} {m}: n={f.n:5d} arm {f.arm_deg:7.2f} ± {f.sigma_deg:.2f} deg "
                   f"(max at GC azimuth {f.phi_max_deg:.2f}, amplitude {f.significance:.1f} sigma)")
+    for label, months in sorted(result.skipped.items()):
+        for m, why in sorted(months.items()):
+            print(f"  {label} {m}: not used ({why})")
     for label, y in sorted(result.yearly.items()):
         print(f"{label}: arm {y.arm_deg:.2f} ± {y.sigma_deg:.2f} deg (scaled {y.sigma_scaled_deg:.2f}), "
               f"chi2/ndof {y.chi2:.1f}/{y.ndof}, {y.n_months} months")
