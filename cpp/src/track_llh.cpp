@@ -123,11 +123,12 @@ double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double
                                     : cpandel_log_pdf(tres, nu, rho_, opt_.sigma_ns);
         const double a = log_signal_ + lp.value;
         const double b = log_noise_;
-        const double m = std::max(a, b);
-        const double li = m + std::log(std::exp(a - m) + std::exp(b - m));
+        // log(e^a + e^b) and the signal weight e^a / (e^a + e^b) from one exp
+        const double e = std::exp(-std::fabs(a - b));
+        const double li = std::max(a, b) + std::log1p(e);
         f -= li;
         if (!gq && !gt && !gdir) continue;
-        const double wsig = std::exp(a - li);
+        const double wsig = a >= b ? 1.0 / (1.0 + e) : e / (1.0 + e);
         const double dl_dt = wsig * lp.d_t;    // dL_i / d t_res
         const double dl_dnu = wsig * lp.d_nu;  // dL_i / d nu
         const double dnu_dd = a1s / lam;
