@@ -126,7 +126,7 @@ the angle between the down-facing PMT axis and the direction the photon comes fr
                          double noise_rate_hz, double window_ns, double absorption_m, double tau_ns,
                          double scattering_m, double n_phase, double n_group, double c_m_per_ns,
                          const std::vector<double>& deff, int n_ring, double ring_radius_m,
-                         int max_iter) {
+                         int max_iter, double gtol, double ftol) {
                  require_ndim(pos, 2, "positions");
                  if (pos.shape(1) != 3) fail("positions", "expected shape (n, 3)");
                  require_ndim(times, 1, "times");
@@ -148,6 +148,8 @@ the angle between the down-facing PMT axis and the direction the photon comes fr
                  opt.n_ring = n_ring;
                  opt.ring_radius_m = ring_radius_m;
                  opt.max_iter = max_iter;
+                 opt.gtol = gtol;
+                 opt.ftol = ftol;
                  const char* problem = opt.check();
                  if (problem) fail("options", problem);
                  const IceParams ice = ice_from_args(absorption_m, tau_ns, scattering_m, n_phase,
@@ -162,12 +164,14 @@ the angle between the down-facing PMT axis and the direction the photon comes fr
              py::arg("c_m_per_ns") = 0.299792458,
              py::arg("deff_coefficients") = std::vector<double>{3.094, 0.8395, -3.946, 4.636},
              py::arg("n_ring") = 6, py::arg("ring_radius_m") = 150.0, py::arg("max_iter") = 100,
+             py::arg("gtol") = 1e-3, py::arg("ftol") = 1e-6,
              R"doc(Build the likelihood from hit DOMs.
 
 positions (n, 3) m; times (n,) first-hit times ns; charges (n,) PE (MPE uses n = max(1, round(q)));
 mode 'spe' or 'mpe'; sigma_ns jitter; noise_rate_hz and window_ns give the per-DOM noise floor;
 ice parameters (H2 defaults); n_ring seeds on a ring of ring_radius_m around each given seed;
-max_iter BFGS iterations per seed.
+max_iter BFGS iterations per seed; a seed has converged when the largest gradient component
+is below gtol (per m, per ns) or an iteration improved -ln L by less than ftol.
 )doc")
         .def(
             "neg_llh",

@@ -43,6 +43,7 @@ const char* LikelihoodOptions::check() const {
     if (n_ring < 0 || n_ring > 64) return "n_ring must be in [0, 64]";
     if (!(ring_radius_m >= 0.0) || !std::isfinite(ring_radius_m)) return "ring_radius_m must be finite and >= 0";
     if (max_iter < 1) return "max_iter must be >= 1";
+    if (!(gtol > 0.0) || !(ftol >= 0.0)) return "gtol must be > 0 and ftol >= 0";
     return nullptr;
 }
 
@@ -276,7 +277,7 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
                     for (int j = 0; j < 3; ++j)
                         H[3 * i + j] += (1.0 + yHy * rho) * rho * s[i] * s[j] - rho * (Hy[i] * s[j] + s[i] * Hy[j]);
             }
-            if (df >= 0.0 && df < 1e-10 * (1.0 + std::fabs(f)) && std::max({std::fabs(s[0]), std::fabs(s[1]), std::fabs(s[2])}) < 1e-4) {
+            if (df >= 0.0 && df < opt_.ftol) {
                 status = 0;
                 break;
             }

@@ -41,7 +41,8 @@ struct LikelihoodOptions {
     int n_ring = 6;                   ///< extra seeds on a ring around each given seed
     double ring_radius_m = 150.0;
     int max_iter = 100;               ///< BFGS iterations per seed
-    double gtol = 1e-5;               ///< gradient tolerance (per m / ns)
+    double gtol = 1e-3;               ///< converged when |grad|_inf < gtol (per m / ns) ...
+    double ftol = 1e-6;               ///< ... or -ln L improved by < ftol over an iteration
     const char* check() const;
 };
 

@@ -300,14 +300,16 @@ def fit_track(
     ice: IceModel | None = None,
     threads: int | None = None,
     noise_rate_hz: float = 500.0,
+    n_ring: int = 0,
     geometry: DetectorGeometry | None = None,
 ) -> TrackFitResult:
     """Free-direction track fit: LineFit -> SPE (Pandel, 15 ns jitter) -> MPE (4 ns).
 
     Each likelihood stage fits the vertex for a pattern of directions around the previous
-    result (1 + 3 rings of 8 directions at 3, 7 and 14 deg, seven vertex seeds each) and then
-    minimises -ln L over vertex and direction together from the best of them (L-BFGS with the
-    analytic gradient).
+    result (SPE: 1 + 3 rings of 8 directions at 3, 7 and 14 deg; MPE: 1 + 2 rings at 1 and
+    2.5 deg), seeded with the previous vertex (plus ``n_ring`` seeds on a 150 m ring, default
+    none), and then minimises -ln L over vertex and direction together from the best of them
+    (L-BFGS with the analytic gradient).
 
     Returns
     -------
@@ -315,10 +317,10 @@ def fit_track(
     ICRS) from :func:`icecore.coords.icecube_to_equatorial`.
     """
     lf = linefit(event, geometry=geometry)
-    spe_scan = TrackLikelihood(event, "spe", ice=ice, noise_rate_hz=noise_rate_hz, geometry=geometry)
+    spe_scan = TrackLikelihood(event, "spe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=n_ring, geometry=geometry)
     spe_local = TrackLikelihood(event, "spe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=0, geometry=geometry)
     spe = _stage(spe_scan, spe_local, lf.zenith_deg, lf.azimuth_deg, lf.vertex, threads)
-    mpe_scan = TrackLikelihood(event, "mpe", ice=ice, noise_rate_hz=noise_rate_hz, geometry=geometry)
+    mpe_scan = TrackLikelihood(event, "mpe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=n_ring, geometry=geometry)
     mpe_local = TrackLikelihood(event, "mpe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=0, geometry=geometry)
     mpe = _stage(mpe_scan, mpe_local, spe["zenith_deg"], spe["azimuth_deg"], spe["vertex"], threads, radii=(1.0, 2.5))
     ra = dec = None
