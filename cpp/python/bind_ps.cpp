@@ -36,6 +36,7 @@ PsSeason season_from(const py::dict& d, std::size_t k, std::size_t n_gamma) {
     s.sigma = vec_from<double>(d, "sigma", where);
     s.inv_b = vec_from<double>(d, "inv_b", where);
     s.efrac = vec_from<double>(d, "efrac", where);
+    s.cos_r = vec_from<double>(d, "cos_r", where);
     s.ebin = vec_from<std::int32_t>(d, "ebin", where);
     s.etable = vec_from<double>(d, "etable", where);
     s.acc = vec_from<double>(d, "acc", where);
@@ -95,7 +96,7 @@ void bind_ps(py::module_& m) {
 
 Built by icecore.ps.PointSourceAnalysis; see cpp/include/icecore/ps_llh.hpp for the model.
 Angles in radians. Each season is a dict with event arrays (sorted by dec) dec, ra, sin_dec,
-cos_dec, sigma, inv_b, efrac (float64), ebin (int32); its tables etable (n_class*n_gamma*n_e),
+cos_dec, sigma, inv_b, efrac, cos_r (float64), ebin (int32); its tables etable (n_class*n_gamma*n_e),
 acc (n_class*n_acc, livetime*A_eff in cm^2 s), acc_x_lo/acc_x_hi (energy bin edges / E0) and the
 scalars n_total, n_class, n_e.
 )doc")
@@ -148,7 +149,7 @@ scalars n_total, n_class, n_e.
                 const auto nt = static_cast<std::size_t>(seeds.size());
                 PsInjected inj;
                 carray<std::int32_t> season, ebin;
-                carray<double> ira, isd, icd, isig, iinv, ifr;
+                carray<double> ira, isd, icd, isig, iinv, ifr, icr;
                 carray<std::int64_t> off;
                 if (!injected.is_none()) {
                     const auto d = py::cast<py::dict>(injected);
@@ -160,9 +161,10 @@ scalars n_total, n_class, n_e.
                     isig = py::cast<carray<double>>(d["sigma"]);
                     iinv = py::cast<carray<double>>(d["inv_b"]);
                     ifr = py::cast<carray<double>>(d["efrac"]);
+                    icr = py::cast<carray<double>>(d["cos_r"]);
                     off = py::cast<carray<std::int64_t>>(d["offsets"]);
                     const auto n = season.size();
-                    for (auto* a : {&ira, &isd, &icd, &isig, &iinv, &ifr})
+                    for (auto* a : {&ira, &isd, &icd, &isig, &iinv, &ifr, &icr})
                         if (a->size() != n) fail("injected", "arrays differ in length");
                     if (ebin.size() != n) fail("injected", "arrays differ in length");
                     if (static_cast<std::size_t>(off.size()) != nt + 1) fail("injected.offsets", "needs n_trials + 1 entries");
@@ -187,6 +189,7 @@ scalars n_total, n_class, n_e.
                     inj.sigma = isig.data();
                     inj.inv_b = iinv.data();
                     inj.efrac = ifr.data();
+                    inj.cos_r = icr.data();
                     inj.offsets = off.data();
                 }
                 std::vector<PsFitResult> r(nt);

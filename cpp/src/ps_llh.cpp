@@ -84,7 +84,7 @@ PsModel::PsModel(std::vector<PsSeason> seasons, PsSettings settings)
     for (const auto& s : seasons_) {
         const std::size_t n = s.dec.size();
         if (s.ra.size() != n || s.sin_dec.size() != n || s.cos_dec.size() != n || s.sigma.size() != n ||
-            s.inv_b.size() != n || s.efrac.size() != n || s.ebin.size() != n)
+            s.inv_b.size() != n || s.efrac.size() != n || s.ebin.size() != n || s.cos_r.size() != n)
             throw std::invalid_argument("PsModel: event arrays of a season differ in length");
         if (s.n_class == 0 || s.n_e < 2 || s.etable.size() != s.n_class * settings_.n_gamma_grid * s.n_e)
             throw std::invalid_argument("PsModel: energy table has the wrong size");
@@ -119,7 +119,7 @@ void PsModel::season_shares(double gamma, const std::int32_t* cls, std::vector<d
 }
 
 void PsModel::select_fixed(double ra, double dec, Work& work) const {
-    const double cone = settings_.cone_rad, cos_cone = std::cos(cone);
+    const double cone = settings_.cone_rad;
     const double ss = std::sin(dec), cs = std::cos(dec);
     work.sel.resize(seasons_.size());
     for (std::size_t j = 0; j < seasons_.size(); ++j) {
@@ -130,7 +130,7 @@ void PsModel::select_fixed(double ra, double dec, Work& work) const {
         const auto [b, e] = band(s.dec, dec - cone, dec + cone);
         for (std::size_t i = b; i < e; ++i) {
             const double cpsi = ss * s.sin_dec[i] + cs * s.cos_dec[i] * std::cos(s.ra[i] - ra);
-            if (cpsi < cos_cone) continue;
+            if (cpsi < s.cos_r[i]) continue;
             const double psi = std::acos(std::min(1.0, cpsi));
             out.w.push_back(spatial_pdf(psi, s.sigma[i]) * s.inv_b[i]);
             out.ebin.push_back(s.ebin[i]);
@@ -141,15 +141,16 @@ void PsModel::select_fixed(double ra, double dec, Work& work) const {
 
 void PsModel::add_injected(double ra, double dec, const PsInjected& inj, std::size_t t, Work& work) const {
     if (inj.offsets == nullptr) return;
-    const double cos_cone = std::cos(settings_.cone_rad);
+    const double cone = settings_.cone_rad;
     const double ss = std::sin(dec), cs = std::cos(dec);
     for (std::int64_t k = inj.offsets[t]; k < inj.offsets[t + 1]; ++k) {
         const auto i = static_cast<std::size_t>(k);
         const auto j = static_cast<std::size_t>(inj.season[i]);
         auto& out = work.sel[j];
         out.n_total += 1.0;
+        if (std::fabs(std::asin(std::clamp(inj.sin_dec[i], -1.0, 1.0)) - dec) > cone) continue;
         const double cpsi = ss * inj.sin_dec[i] + cs * inj.cos_dec[i] * std::cos(inj.ra[i] - ra);
-        if (cpsi < cos_cone) continue;
+        if (cpsi < inj.cos_r[i]) continue;
         const double psi = std::acos(std::min(1.0, cpsi));
         out.w.push_back(spatial_pdf(psi, inj.sigma[i]) * inj.inv_b[i]);
         out.ebin.push_back(inj.ebin[i]);
@@ -310,50 +311,84 @@ PsFitResult PsModel::maximise(const std::int32_t* cls, Work& work) const {
         return res;
     }
     if (ncoarse > 1) {
-        // golden-section refinement around the best coarse point
+        // Brent's method (parabolic interpolation with golden-section fallback) on -log L within
+        // the two coarse cells around the best coarse point
         const double step = span / static_cast<double>(ncoarse - 1);
         double a = std::max(st.gamma_min, best_g - (best_k > 0 ? step : 0.0));
         double b = std::min(st.gamma_max, best_g + (best_k + 1 < ncoarse ? step : 0.0));
-        const double r = 0.5 * (std::sqrt(5.0) - 1.0);
-        double x1 = b - r * (b - a), x2 = a + r * (b - a);
-        double ns1 = best_ns, ns2 = best_ns;
-        int s1 = 0, s2 = 0;
-        double f1 = profile(x1, cls, work, ns1, s1);
-        double f2 = profile(x2, cls, work, ns2, s2);
-        while (b - a > st.gamma_tol) {
-            if (s1 == 3 || s2 == 3) {
+        const double cgold = 0.3819660112501051;
+        double x = best_g, w = best_g, v = best_g;
+        double fx = -best_l, fw = fx, fv = fx;
+        double nsx = best_ns;
+        int sx = best_status;
+        double d = 0.0, e = 0.0;
+        const double tol1 = 0.5 * st.gamma_tol, tol2 = 2.0 * tol1;
+        for (int it = 0; it < 100; ++it) {
+            const double xm = 0.5 * (a + b);
+            if (std::fabs(x - xm) <= tol2 - 0.5 * (b - a)) break;
+            bool golden = true;
+            if (std::fabs(e) > tol1) {
+                double r = (x - w) * (fx - fv);
+                double q = (x - v) * (fx - fw);
+                double p = (x - v) * q - (x - w) * r;
+                q = 2.0 * (q - r);
+                if (q > 0) p = -p;
+                q = std::fabs(q);
+                const double etemp = e;
+                e = d;
+                if (!(std::fabs(p) >= std::fabs(0.5 * q * etemp) || p <= q * (a - x) || p >= q * (b - x))) {
+                    d = p / q;
+                    const double u = x + d;
+                    if (u - a < tol2 || b - u < tol2) d = xm - x >= 0 ? tol1 : -tol1;
+                    golden = false;
+                }
+            }
+            if (golden) {
+                e = (x >= xm) ? a - x : b - x;
+                d = cgold * e;
+            }
+            const double u = std::fabs(d) >= tol1 ? x + d : x + (d >= 0 ? tol1 : -tol1);
+            double nsu = nsx;
+            int su = 0;
+            const double fu = -profile(u, cls, work, nsu, su);
+            if (su == 3) {
                 res.status = 3;
                 return res;
             }
-            if (f1 >= f2) {
-                b = x2;
-                x2 = x1;
-                f2 = f1;
-                ns2 = ns1;
-                s2 = s1;
-                x1 = b - r * (b - a);
-                f1 = profile(x1, cls, work, ns1, s1);
+            if (fu <= fx) {
+                if (u >= x)
+                    a = x;
+                else
+                    b = x;
+                v = w;
+                fv = fw;
+                w = x;
+                fw = fx;
+                x = u;
+                fx = fu;
+                nsx = nsu;
+                sx = su;
             } else {
-                a = x1;
-                x1 = x2;
-                f1 = f2;
-                ns1 = ns2;
-                s1 = s2;
-                x2 = a + r * (b - a);
-                f2 = profile(x2, cls, work, ns2, s2);
+                if (u < x)
+                    a = u;
+                else
+                    b = u;
+                if (fu <= fw || w == x) {
+                    v = w;
+                    fv = fw;
+                    w = u;
+                    fw = fu;
+                } else if (fu <= fv || v == x || v == w) {
+                    v = u;
+                    fv = fu;
+                }
             }
         }
-        if (f1 > best_l) {
-            best_l = f1;
-            best_g = x1;
-            best_ns = ns1;
-            best_status = s1;
-        }
-        if (f2 > best_l) {
-            best_l = f2;
-            best_g = x2;
-            best_ns = ns2;
-            best_status = s2;
+        if (-fx > best_l) {
+            best_l = -fx;
+            best_g = x;
+            best_ns = nsx;
+            best_status = sx;
         }
     }
     res.ts = 2.0 * best_l;
@@ -387,7 +422,7 @@ double PsModel::log_lambda(double ra, double dec, const std::int32_t* cls, doubl
 
 void PsModel::trials(double ra, double dec, const std::int32_t* cls, const std::uint64_t* seeds, std::size_t n_trials,
                      const PsInjected& inj, PsFitResult* out, int threads) const {
-    const double cone = settings_.cone_rad, cos_cone = std::cos(cone);
+    const double cone = settings_.cone_rad;
     const double ss = std::sin(dec), cs = std::cos(dec);
     // per season: band and the maximal |delta RA| that keeps an event inside the cone
     std::vector<std::pair<std::size_t, std::size_t>> bands(seasons_.size());
@@ -399,11 +434,12 @@ void PsModel::trials(double ra, double dec, const std::int32_t* cls, const std::
         am.resize(bands[j].second - bands[j].first);
         for (std::size_t i = bands[j].first; i < bands[j].second; ++i) {
             const double den = cs * s.cos_dec[i];
+            const double cos_r = s.cos_r[i];
             double a;
             if (den <= 1e-300) {
-                a = (ss * s.sin_dec[i] >= cos_cone) ? kPi : -1.0;
+                a = (ss * s.sin_dec[i] >= cos_r) ? kPi : -1.0;
             } else {
-                const double q = (cos_cone - ss * s.sin_dec[i]) / den;
+                const double q = (cos_r - ss * s.sin_dec[i]) / den;
                 a = q <= -1.0 ? kPi : (q >= 1.0 ? (q == 1.0 ? 0.0 : -1.0) : std::acos(q));
             }
             am[i - bands[j].first] = a;
@@ -424,7 +460,7 @@ void PsModel::trials(double ra, double dec, const std::int32_t* cls, const std::
                     const double dra = kPi * rng.uniform();  // |RA - RA_src| of the scrambled event
                     if (dra > am[i - bands[j].first]) continue;
                     const double cpsi = ss * s.sin_dec[i] + cs * s.cos_dec[i] * std::cos(dra);
-                    if (cpsi < cos_cone) continue;
+                    if (cpsi < s.cos_r[i]) continue;
                     const double psi = std::acos(std::min(1.0, cpsi));
                     sel.w.push_back(spatial_pdf(psi, s.sigma[i]) * s.inv_b[i]);
                     sel.ebin.push_back(s.ebin[i]);

@@ -7,7 +7,8 @@
 // with n_j = ns f_j(g), f_j = Y_j(g) / sum_k Y_k(g) the season's share of the signal (Y_j =
 // livetime x sum_E A_eff x integral E^-g dE over the effective-area energy bins of the source's
 // declination row), N_j the number of events of season j, sel_j the events within `cone_rad` of the
-// source (the others enter only through the last term), and
+// source's declination whose distance to the source is below their own radius r_i (n_sigma x
+// AngErr, where S_spatial is negligible beyond); all others enter only through the last term), and
 //
 //   X_i(g) = S_spatial(psi_i, sigma_i) * S_energy(logE_i; g) * inv_b_i
 //
@@ -30,6 +31,7 @@ namespace icecore {
 struct PsSeason {
     // events, all sorted by ascending dec (radians)
     std::vector<double> dec, ra, sin_dec, cos_dec, sigma, inv_b, efrac;
+    std::vector<double> cos_r;       // cos of the event's selection radius (n_sigma * sigma, capped)
     std::vector<std::int32_t> ebin;  // index into the fine log-energy grid (row padded with zeros)
     double n_total = 0.0;            // N_j: all events of the season (also those not stored)
     // signal energy tables: n_class x n_gamma x n_e (n_e includes the zero padding at both ends)
@@ -46,7 +48,7 @@ struct PsSettings {
     std::size_t n_gamma_grid = 33;
     double gamma_min = 1.0, gamma_max = 4.0;
     double ns_max = 1000.0;
-    double cone_rad = 0.17453292519943295;  // 10 deg
+    double cone_rad = 0.17453292519943295;  // half-width of the declination band (10 deg)
     double coarse_step = 0.25;              // gamma scan step before refinement
     double gamma_tol = 1e-3;
 };
@@ -66,6 +68,7 @@ struct PsInjected {
     const double* sigma = nullptr;
     const double* inv_b = nullptr;
     const double* efrac = nullptr;
+    const double* cos_r = nullptr;
     const std::int32_t* ebin = nullptr;
     const std::int64_t* offsets = nullptr;  // n_trials + 1 entries, or nullptr when none
 };
