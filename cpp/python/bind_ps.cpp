@@ -110,6 +110,7 @@ scalars n_total, n_class, n_e.
                  st.ns_max = py::cast<double>(settings["ns_max"]);
                  st.cone_rad = py::cast<double>(settings["cone_rad"]);
                  st.coarse_step = py::cast<double>(settings["coarse_step"]);
+                 st.ra_box = py::cast<bool>(settings["ra_box"]);
                  st.gamma_tol = py::cast<double>(settings["gamma_tol"]);
                  if (!(st.coarse_step > 0)) fail("settings.coarse_step", "must be > 0");
                  if (!(st.gamma_tol > 0)) fail("settings.gamma_tol", "must be > 0");

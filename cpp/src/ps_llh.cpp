@@ -118,9 +118,25 @@ void PsModel::season_shares(double gamma, const std::int32_t* cls, std::vector<d
         for (auto& v : f) v = 1.0 / static_cast<double>(seasons_.size());
 }
 
+double PsModel::ra_half_width(double dec) const {
+    if (!settings_.ra_box) return 4.0 * kPi;
+    const double c = settings_.cone_rad;
+    const double lo = std::max(-0.5 * kPi, dec - c), hi = std::min(0.5 * kPi, dec + c);
+    const double cosfact = std::min(std::cos(lo), std::cos(hi));
+    if (!(cosfact > 0)) return 4.0 * kPi;
+    return std::min(2.0 * kPi, c / cosfact);
+}
+
+inline double wrap_abs_dra(double a, double b) {
+    double d = std::fabs(a - b);
+    d = std::fmod(d, 2.0 * kPi);
+    return d >= kPi ? 2.0 * kPi - d : d;
+}
+
 void PsModel::select_fixed(double ra, double dec, Work& work) const {
     const double cone = settings_.cone_rad;
     const double ss = std::sin(dec), cs = std::cos(dec);
+    const double hw = ra_half_width(dec);
     work.sel.resize(seasons_.size());
     for (std::size_t j = 0; j < seasons_.size(); ++j) {
         const auto& s = seasons_[j];
@@ -129,6 +145,7 @@ void PsModel::select_fixed(double ra, double dec, Work& work) const {
         out.n_total = s.n_total;
         const auto [b, e] = band(s.dec, dec - cone, dec + cone);
         for (std::size_t i = b; i < e; ++i) {
+            if (hw < kPi && !(wrap_abs_dra(s.ra[i], ra) < hw)) continue;
             const double cpsi = ss * s.sin_dec[i] + cs * s.cos_dec[i] * std::cos(s.ra[i] - ra);
             if (cpsi < s.cos_r[i]) continue;
             const double psi = std::acos(std::min(1.0, cpsi));
@@ -143,12 +160,14 @@ void PsModel::add_injected(double ra, double dec, const PsInjected& inj, std::si
     if (inj.offsets == nullptr) return;
     const double cone = settings_.cone_rad;
     const double ss = std::sin(dec), cs = std::cos(dec);
+    const double hw = ra_half_width(dec);
     for (std::int64_t k = inj.offsets[t]; k < inj.offsets[t + 1]; ++k) {
         const auto i = static_cast<std::size_t>(k);
         const auto j = static_cast<std::size_t>(inj.season[i]);
         auto& out = work.sel[j];
         out.n_total += 1.0;
         if (std::fabs(std::asin(std::clamp(inj.sin_dec[i], -1.0, 1.0)) - dec) > cone) continue;
+        if (hw < kPi && !(wrap_abs_dra(inj.ra[i], ra) < hw)) continue;
         const double cpsi = ss * inj.sin_dec[i] + cs * inj.cos_dec[i] * std::cos(inj.ra[i] - ra);
         if (cpsi < inj.cos_r[i]) continue;
         const double psi = std::acos(std::min(1.0, cpsi));
@@ -424,6 +443,7 @@ void PsModel::trials(double ra, double dec, const std::int32_t* cls, const std::
                      const PsInjected& inj, PsFitResult* out, int threads) const {
     const double cone = settings_.cone_rad;
     const double ss = std::sin(dec), cs = std::cos(dec);
+    const double hw = ra_half_width(dec);
     // per season: band and the maximal |delta RA| that keeps an event inside the cone
     std::vector<std::pair<std::size_t, std::size_t>> bands(seasons_.size());
     std::vector<std::vector<double>> amax(seasons_.size());
@@ -442,7 +462,7 @@ void PsModel::trials(double ra, double dec, const std::int32_t* cls, const std::
                 const double q = (cos_r - ss * s.sin_dec[i]) / den;
                 a = q <= -1.0 ? kPi : (q >= 1.0 ? (q == 1.0 ? 0.0 : -1.0) : std::acos(q));
             }
-            am[i - bands[j].first] = a;
+            am[i - bands[j].first] = std::min(a, hw);
         }
     }
     parallel_for(n_trials, threads, [&](std::size_t begin, std::size_t end) {
@@ -458,7 +478,7 @@ void PsModel::trials(double ra, double dec, const std::int32_t* cls, const std::
                 const auto& am = amax[j];
                 for (std::size_t i = bands[j].first; i < bands[j].second; ++i) {
                     const double dra = kPi * rng.uniform();  // |RA - RA_src| of the scrambled event
-                    if (dra > am[i - bands[j].first]) continue;
+                    if (!(dra <= am[i - bands[j].first]) || (hw < kPi && !(dra < hw))) continue;
                     const double cpsi = ss * s.sin_dec[i] + cs * s.cos_dec[i] * std::cos(dra);
                     if (cpsi < s.cos_r[i]) continue;
                     const double psi = std::acos(std::min(1.0, cpsi));

@@ -49,6 +49,7 @@ struct PsSettings {
     double gamma_min = 1.0, gamma_max = 4.0;
     double ns_max = 1000.0;
     double cone_rad = 0.17453292519943295;  // half-width of the declination band (10 deg)
+    bool ra_box = false;  // also require |RA - RA_src| < cone_rad / min cos(dec_src -+ cone_rad) (SkyLLH's box)
     double coarse_step = 0.25;              // gamma scan step before refinement
     double gamma_tol = 1e-3;
 };
@@ -119,6 +120,7 @@ private:
     PsFitResult maximise(const std::int32_t* cls, Work& work) const;
     double profile(double gamma, const std::int32_t* cls, Work& work, double& ns_io, int& status) const;
     void season_shares(double gamma, const std::int32_t* cls, std::vector<double>& f) const;
+    double ra_half_width(double dec) const;
 
     std::vector<PsSeason> seasons_;
     PsSettings settings_;

@@ -140,7 +140,10 @@ def _emax(row: np.ndarray, ebin: np.ndarray, efrac: np.ndarray) -> np.ndarray:
     return 1.05 * np.maximum(row[ebin], row[np.minimum(ebin + 1, len(row) - 1)])
 
 
-def _settings(gamma_range: tuple[float, float], ns_max: float, cone_deg: float) -> tuple[dict[str, Any], np.ndarray]:
+def _settings(gamma_range: tuple[float, float], ns_max: float, cone_deg: float,
+              selection: str = "band") -> tuple[dict[str, Any], np.ndarray]:
+    if selection not in ("band", "box"):
+        raise InputError(f"argument 'selection': must be 'band' or 'box', got {selection!r}", "selection")
     gmin, gmax = float(gamma_range[0]), float(gamma_range[1])
     if not (np.isfinite(gmin) and np.isfinite(gmax)) or gmax < gmin:
         raise InputError(f"argument 'gamma_range': expected (low, high) with low <= high, got {gamma_range}",
@@ -157,6 +160,7 @@ def _settings(gamma_range: tuple[float, float], ns_max: float, cone_deg: float) 
         "ns_max": float(ns_max),
         "cone_rad": math.radians(cone_deg),
         "coarse_step": 0.25,
+        "ra_box": selection == "box",
         "gamma_tol": 1e-3,
     }
     return st, grid
@@ -175,10 +179,12 @@ class _Engine:
     """Season models + C++ kernel, for one source (band events) or the whole sky (all events)."""
 
     def __init__(self, data: PublicData, gamma_range: tuple[float, float], ns_max: float, cone_deg: float,
-                 decs_deg: np.ndarray, band_dec_deg: float | None, energy_weighting: str = "exact") -> None:
+                 decs_deg: np.ndarray, band_dec_deg: float | None, energy_weighting: str = "exact",
+                 selection: str = "band") -> None:
         from .. import _core
 
-        self.settings, self.gamma_grid = _settings(gamma_range, ns_max, cone_deg)
+        self.settings, self.gamma_grid = _settings(gamma_range, ns_max, cone_deg, selection)
+        self.box = selection == "box"
         self.models = [SeasonModel(s, self.gamma_grid, weighting=energy_weighting) for s in data.seasons]
         self.cone_deg = cone_deg
         payload = []
@@ -217,7 +223,8 @@ class _Engine:
                 "sigma": np.radians(s.angerr_deg[idx]),
                 "inv_b": inv_b,
                 "efrac": efrac,
-                "cos_r": _cos_radius(np.radians(s.angerr_deg[idx]), inv_b, _emax(emax_row, ebin, efrac)),
+                "cos_r": (np.full(len(idx), -2.0) if self.box else
+                          _cos_radius(np.radians(s.angerr_deg[idx]), inv_b, _emax(emax_row, ebin, efrac))),
                 "ebin": ebin,
                 "etable": np.ascontiguousarray(np.stack(tables)).ravel(),
                 "acc": np.ascontiguousarray(np.stack(accs)).ravel(),
@@ -256,6 +263,11 @@ class PointSourceAnalysis:
         Half-width of the declination band around the source (default 10 deg, as SkyLLH's
         event selection): events outside it, and events whose largest possible S/B at the
         source is below ``X_MIN`` (1e-3), enter only through the normalisation term.
+    selection : {"band", "box"}
+        "band" (default): every event in the declination band whose S/B can exceed ``X_MIN``
+        contributes. "box": SkyLLH's ``SpatialBoxEventSelectionMethod`` -- only events with
+        ``|RA - RA_src| < cone / min cos(dec_src -+ cone)`` inside the band contribute (events with
+        a large AngErr outside that RA box are treated as pure background).
     threads : int or None
         Worker threads for trials (None = all cores).
     energy_weighting : {"exact", "skyllh"}
@@ -273,7 +285,7 @@ class PointSourceAnalysis:
 
     def __init__(self, data: PublicData | str, ra: Any, dec: Any, *, seasons: Sequence[str] | None = None,
                  gamma_range: tuple[float, float] = (1.0, 4.0), ns_max: float = 1000.0, cone_deg: float = 10.0,
-                 threads: int | None = None, energy_weighting: str = "exact") -> None:
+                 threads: int | None = None, energy_weighting: str = "exact", selection: str = "band") -> None:
         self.ra = float(as_degrees(ra, "ra", ndim=0))
         self.dec = float(as_degrees(dec, "dec", ndim=0))
         if not -90.0 <= self.dec <= 90.0:
@@ -288,7 +300,7 @@ class PointSourceAnalysis:
         self.gamma_range = (float(gamma_range[0]), float(gamma_range[1]))
         self.ns_max = float(ns_max)
         self._eng = _Engine(self.data, self.gamma_range, self.ns_max, float(cone_deg), np.array([self.dec]),
-                            self.dec, energy_weighting)
+                            self.dec, energy_weighting, selection)
         self._cls = np.zeros(len(self.data), dtype=np.int32)
         self._ra_rad, self._dec_rad = math.radians(self.ra), math.radians(self.dec)
 
@@ -366,7 +378,8 @@ class PointSourceAnalysis:
             ib = m.inv_bkg(ev["log10_e"], sd)
             cols["inv_b"].append(ib)
             cols["efrac"].append(ef)
-            cols["cos_r"].append(_cos_radius(np.radians(ev["angerr_deg"]), ib, _emax(m.emax_row, eb, ef)))
+            cols["cos_r"].append(np.full(n, -2.0) if self._eng.box else
+                                 _cos_radius(np.radians(ev["angerr_deg"]), ib, _emax(m.emax_row, eb, ef)))
             cols["ebin"].append(eb)
             cols["trial"].append(np.repeat(np.arange(n_trials), per[:, j]))
         if not cols["season"]:
@@ -539,7 +552,8 @@ class PointSourceAnalysis:
 
 def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] | None = None,
              gamma_range: tuple[float, float] = (1.0, 4.0), ns_max: float = 1000.0, cone_deg: float = 10.0,
-             threads: int | None = None, dec_range: tuple[float, float] = (-90.0, 90.0)) -> dict[str, np.ndarray]:
+             threads: int | None = None, dec_range: tuple[float, float] = (-90.0, 90.0),
+             selection: str = "band") -> dict[str, np.ndarray]:
     """TS, ns and gamma at every HEALPix pixel (RING ordering, equatorial).
 
     Parameters
@@ -566,7 +580,7 @@ def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] 
     dec = 90.0 - np.degrees(theta)
     ra = np.degrees(phi)
     sel = (dec >= dec_range[0]) & (dec <= dec_range[1])
-    eng = _Engine(data, gamma_range, ns_max, cone_deg, np.unique(dec[sel]), None)
+    eng = _Engine(data, gamma_range, ns_max, cone_deg, np.unique(dec[sel]), None, selection=selection)
     cls = eng.classes(dec[sel])
     t0 = time.perf_counter()
     d = eng.kernel.scan(np.radians(ra[sel]), np.radians(dec[sel]), cls, thr)
