@@ -11,7 +11,8 @@ Modelling choices (the standard public-data point-source likelihood, as in SkyLL
   centres, divided by 2 pi (uniform in RA).
 * **Energy background PDF**: 2-d histogram of the data in (log10 E, sin dec), each sin(dec)
   column normalised to a density in log10 E, smoothed by a 3-bin running mean in log10 E, its
-  log10 interpolated by a cubic spline in log10 E (piecewise constant in sin dec) and renormalised.
+  log10 interpolated by a cubic spline in log10 E (piecewise constant in sin dec) and renormalised
+  (composite 8-point Gauss-Legendre per bin; SkyLLH's single 128-point rule is ~0.4 % off).
 * **Energy signal PDF** for a source at declination delta and index gamma: the sum over true
   energy bins j of the smearing matrix (declination bin of delta) of
   ``p_j(gamma) * P(log10 E_reco | j)`` with ``p_j ∝ sum_k A_eff(delta, k) * integral_{bin j ∩ bin k}
@@ -166,10 +167,12 @@ class SeasonModel:
         # piecewise constant in sin(dec): one cubic interpolating spline in log10 E per column
         self._bkg_e_splines = interpolate.RectBivariateSpline(
             xc, np.arange(h.shape[1], dtype=np.float64), z, kx=3, ky=1, s=0)
-        # renormalise each column over [xe0, xe-1] (Gauss-Legendre, 128 nodes)
-        gx, gw = np.polynomial.legendre.leggauss(128)
-        qx = 0.5 * (xe[-1] - xe[0]) * gx + 0.5 * (xe[-1] + xe[0])
-        qw = 0.5 * (xe[-1] - xe[0]) * gw
+        # renormalise each column over [xe0, xe-1]: composite Gauss-Legendre, 8 nodes per bin
+        # (SkyLLH uses 128 nodes over the whole range, which is ~0.4 % off for 0.125-wide bins)
+        gx, gw = np.polynomial.legendre.leggauss(8)
+        half = 0.5 * np.diff(xe)
+        qx = ((xe[:-1] + half)[:, None] + half[:, None] * gx[None, :]).ravel()
+        qw = (half[:, None] * gw[None, :]).ravel()
         vals = 10.0 ** self._bkg_e_splines(qx, np.arange(h.shape[1], dtype=np.float64), grid=True)
         self._bkg_e_norm = qw @ vals
 
