@@ -370,7 +370,9 @@ def sample_signal(aeff: EffectiveArea, sm: SmearingMatrix, rng: np.random.Genera
     ps, a = np.divmod(rem, na)
     u = rng.random((3, n))
     log_e = sm.reco_lo[j, d, r] + u[0] * (sm.reco_hi[j, d, r] - sm.reco_lo[j, d, r])
-    psi = sm.psi_lo[j, d, r, ps] + u[1] * (sm.psi_hi[j, d, r, ps] - sm.psi_lo[j, d, r, ps])
+    # uniform in solid angle within the PSF annulus (psi^2 uniform), not uniform in psi
+    p_lo, p_hi = sm.psi_lo[j, d, r, ps], sm.psi_hi[j, d, r, ps]
+    psi = np.sqrt(p_lo**2 + u[1] * (p_hi**2 - p_lo**2))
     ang = sm.angerr_lo[j, d, r, ps, a] + u[2] * (sm.angerr_hi[j, d, r, ps, a] - sm.angerr_lo[j, d, r, ps, a])
     ang = np.maximum(ang, 1e-3)
     ra, dec = offset_directions(rng, ra_deg, dec_deg, psi)
