@@ -107,7 +107,8 @@ def test_sampled_signal_follows_the_irfs(small_data):
     sm = s.smearing
     d = sm.dec_index(30.0)
     p = m.true_energy_weights(30.0, [2.0])[0]
-    centres = 0.5 * (sm.psi_lo[:, d] + sm.psi_hi[:, d])
+    a, b = sm.psi_lo[:, d], sm.psi_hi[:, d]
+    centres = 2.0 / 3.0 * (b**3 - a**3) / (b**2 - a**2)  # mean psi, uniform in solid angle in the annulus
     frac_psi = sm.frac[:, d].sum(axis=-1)
     want = np.sum(p[:, None, None] * frac_psi * centres)
     assert psi.mean() == pytest.approx(want, rel=0.02)
