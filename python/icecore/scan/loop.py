@@ -140,7 +140,7 @@ def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, e
 
 def scan(event: Any, *, time: Any = None, nsides: Sequence[int] = (8, 64, 512),
          extensions: Sequence[float] = (12.0, 24.0), llh_diff_threshold: float | None = None,
-         executor: Executor | None = None, threads: int | None = None, progress: bool | None = None,
+         max_refine_radius_deg: float = 10.0, executor: Executor | None = None, threads: int | None = None, progress: bool | None = None,
          initial_seed: Any = None, fitter_options: dict[str, Any] | None = None) -> ScanResult:
     """Scan the sky for the best direction of a track event.
 
@@ -153,7 +153,8 @@ def scan(event: Any, *, time: Any = None, nsides: Sequence[int] = (8, 64, 512),
         Event time (overrides the event's own) fixing the equatorial -> IceCube rotation.
     nsides, extensions : refinement schedule (see :class:`ScanSettings`); defaults 8/64/512 and
         12/24 as IceCube's realtime scans.
-    llh_diff_threshold : optional neighbour-difference refinement threshold (−ln L units).
+    llh_diff_threshold : optional neighbour-difference refinement threshold (−ln L units),
+        applied within ``max_refine_radius_deg`` of the best pixel.
     executor : None (in-process, threaded C++; no Python between pixels) or an executor such
         as :class:`icecore.scan.amqp.AMQPExecutor`. The result does not depend on it.
     threads : in-process fitting threads (None = all cores); the result does not depend on it.
@@ -166,6 +167,6 @@ def scan(event: Any, *, time: Any = None, nsides: Sequence[int] = (8, 64, 512),
     ScanResult
         All evaluated pixels (NESTED, equatorial), with best fit, contours and file writers.
     """
-    settings = ScanSettings(tuple(nsides), tuple(extensions), llh_diff_threshold).validate()
+    settings = ScanSettings(tuple(nsides), tuple(extensions), llh_diff_threshold, max_refine_radius_deg).validate()
     problem = make_problem(event, time=time, initial_seed=initial_seed, fitter_options=fitter_options)
     return run_problem(problem, settings, executor=executor, threads=threads, progress=progress)
