@@ -213,7 +213,7 @@ def values_at(smap: np.ndarray, ra_deg: Any, dec_deg: Any) -> np.ndarray:
     dec = np.atleast_1d(as_degrees(dec_deg, "dec_deg", ndim=(0, 1)))
     if np.any(np.abs(dec) > 90):
         raise InputError("argument 'dec_deg': must be within [-90, 90]", "dec_deg")
-    return _interp(smap, np.radians(90.0 - dec), np.radians(ra))
+    return np.atleast_1d(_interp(smap, np.radians(90.0 - dec), np.radians(ra)))
 
 
 def _gnomonic_basis(ra0: float, dec0: float) -> np.ndarray:

@@ -92,6 +92,9 @@ class SyntheticEvent:
         See the C++ class; ``vertex_weight > 0`` makes −ln L depend on the seed vertex.
     work : int
         Dummy evaluations per fit (emulates likelihood cost).
+    true_ra_deg, true_dec_deg : float, optional
+        For coverage toys: the "true" direction when (ra_deg, dec_deg), the likelihood maximum,
+        was drawn around it (:func:`icecore.scan.events.simulate_event` with ``synthetic=True``).
     """
 
     ra_deg: float
@@ -104,6 +107,8 @@ class SyntheticEvent:
     work: int = 0
     run_id: int = 0
     event_id: int = 0
+    true_ra_deg: float | None = None
+    true_dec_deg: float | None = None
 
     def __post_init__(self) -> None:
         self.ra_deg = float(as_degrees(self.ra_deg, "ra_deg", ndim=0)) % 360.0
