@@ -171,6 +171,13 @@ def cluster():
     del owner
 
 
+def _n_messages(benchmark, bench_scale):
+    """>= 1000 messages when timing; 100 when run as a smoke test (--benchmark-disable)."""
+    if getattr(benchmark, "disabled", False):
+        return 100
+    return max(50, int(1000 * bench_scale))
+
+
 def _messages(n):
     base = json.loads((GCN / "gcn-schema/main/gcn/notices/icecube/"
                        "single_neutrino_alerts.gold_bronze_track_alerts.example.json").read_bytes())
@@ -216,7 +223,7 @@ def test_kafka_latency_icecore(benchmark, record, cluster, bench_scale):
     from icecore.alerts.kafka import listen
 
     bootstrap, prod = cluster
-    n = max(50, int(1000 * bench_scale))
+    n = _n_messages(benchmark, bench_scale)
     msgs = _messages(n)
     record(benchmark, role="icecore", size=f"{n} Kafka JSON notices, one at a time", items=n)
     benchmark.group = "alerts.kafka_produce_to_stored"
@@ -232,10 +239,10 @@ def test_kafka_latency_icecore(benchmark, record, cluster, bench_scale):
 
         lat = benchmark.pedantic(_latency_run, args=(bootstrap, prod, "bench.latency.icecore", msgs, consume),
                                  rounds=1, iterations=1)
-        assert len(store) == n + 1 - 1 or len(store) == n  # the warm-up repeats message 0 (idempotent)
-        assert len(list(store.records_dir.glob("*.json"))) == n
+        # the warm-up message repeats message 0: the idempotent store keeps n records
+        assert len(store) == n and len(list(store.records_dir.glob("*.json"))) == n
     p50, p99 = _record_latency(benchmark, lat)
-    assert p99 < 500, f"p99 {p99:.1f} ms"
+    assert p99 < 500, f"p99 {p99:.1f} ms"  # loose: shared CI machines; the aim (50 ms) is reported
 
 
 def test_kafka_latency_baseline(benchmark, record, cluster, bench_scale):
@@ -244,7 +251,7 @@ def test_kafka_latency_baseline(benchmark, record, cluster, bench_scale):
     from icecore._io import atomic_write
 
     bootstrap, prod = cluster
-    n = max(50, int(1000 * bench_scale))
+    n = _n_messages(benchmark, bench_scale)
     msgs = _messages(n)
     record(benchmark, role="baseline", baseline="bare confluent Consumer + atomic raw-file write + commit",
            size=f"{n} Kafka JSON notices, one at a time", items=n)
