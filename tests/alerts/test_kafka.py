@@ -106,6 +106,86 @@ def test_credentials_and_group_id(monkeypatch, tmp_path):
         listen(tmp_path, group_id="")
 
 
+def test_production_config_goes_to_gcn_with_oauth(monkeypatch):
+    """What gcn-kafka builds from our settings (no network): GCN servers, OIDC, our group id."""
+    from gcn_kafka.core import get_config
+
+    monkeypatch.setenv("GCN_CLIENT_ID", "my-id")
+    monkeypatch.setenv("GCN_CLIENT_SECRET", "my-secret")
+    cfg, cid, secret = consumer_config(group_id="pipeline-1")
+    full = get_config("consumer", cfg, client_id=cid, client_secret=secret, domain=None)
+    assert full["bootstrap.servers"] == "kafka.gcn.nasa.gov"
+    assert full["sasl.oauthbearer.client.id"] == "my-id" and full["sasl.mechanisms"] == "OAUTHBEARER"
+    assert full["group.id"] == "pipeline-1" and full["enable.auto.commit"] is False
+    monkeypatch.delenv("GCN_CLIENT_ID")
+    local, cid, _ = consumer_config(group_id="g", config={"bootstrap.servers": "127.0.0.1:9092",
+                                                           "security.protocol": "plaintext"})
+    full = get_config("consumer", local, client_id=cid, client_secret=None, domain=None)
+    assert cid is None and "sasl.mechanisms" not in full and full["security.protocol"] == "plaintext"
+
+
+class _FakeMsg:
+    def __init__(self, value, offset):
+        self._v, self._o = value, offset
+
+    def value(self):
+        return self._v
+
+    def offset(self):
+        return self._o
+
+    def topic(self):
+        return GOLD_BRONZE
+
+    def partition(self):
+        return 0
+
+    def timestamp(self):
+        return (1, 0)
+
+    def error(self):
+        return None
+
+
+def test_storage_failure_is_not_committed(monkeypatch, notices, tmp_path):
+    """A store that fails (disk full...) stops the listener before the offset is committed."""
+    from icecore.alerts import kafka as kmod
+    from icecore.errors import StorageError
+
+    msgs = [_FakeMsg(v, i) for i, (_, v) in enumerate(_stream(notices, 3)[-4:])]
+    committed = []
+
+    class FakeConsumer:
+        def __init__(self, *a):
+            self.queue = list(msgs)
+
+        def subscribe(self, topics, on_assign=None):
+            on_assign(self, [])
+
+        def poll(self, timeout):
+            return self.queue.pop(0) if self.queue else None
+
+        def commit(self, message, asynchronous):
+            assert asynchronous is False
+            committed.append(message.offset())
+
+        def close(self):
+            pass
+
+    class FailingStore(AlertStore):
+        def store(self, alert, **kw):
+            if alert.event_id == 57034694:
+                raise StorageError("disk full")
+            return super().store(alert, **kw)
+
+    monkeypatch.setattr(kmod, "_make_consumer", lambda *a: FakeConsumer())
+    store = FailingStore(tmp_path)
+    with pytest.raises(StorageError):
+        listen(store, [GOLD_BRONZE], group_id="g", config={"bootstrap.servers": "x:1"}, handle_signals=False)
+    assert committed == [0]  # message 1 failed: neither it nor anything after it was committed
+    assert len(store) == 1
+
+
 def test_listen_stop_event_then_restart(cluster, notices, tmp_path):
     bootstrap, prod = cluster
     stream = _stream(notices, 40)
