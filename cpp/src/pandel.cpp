@@ -201,31 +201,64 @@ bool g_large_negative(D nu, D z, D& out) {
 // Region C: Kummer series,
 // J = sqrt(pi) 2^{-nu/2} [ M(nu/2, 1/2, x)/Gamma((nu+1)/2) - sqrt(2) z M((nu+1)/2, 3/2, x)/Gamma(nu/2) ],
 // x = z^2/2.  Rejected when the two terms cancel by more than 1e5.
-D kummer_m(D a, double b, D x) {
-    // Sum T_n = (a)_n x^n / ((b)_n n!) with explicit derivative accumulators:
-    // dT_n = T_n (H_n da + n/x dx), H_n = sum_{j<n} 1/(a+j).
-    double term = 1.0, sum = 1.0, sum_h = 0.0, sum_n = 0.0, h = 0.0;
-    const double av = a.v, xv = x.v;
-    for (int n = 0; n < 5000; ++n) {
-        const double nn = static_cast<double>(n);
-        h += 1.0 / (av + nn);
-        term *= (av + nn) * xv / ((b + nn) * (nn + 1.0));
-        sum += term;
-        sum_h += term * h;
-        sum_n += (nn + 1.0) * term;
-        if (nn > xv && std::fabs(term) < 1e-17 * sum) break;
+// Reciprocals 1 / ((b + n)(n + 1)) of the two Kummer series (b = 1/2, 3/2), built once.
+constexpr int kKummerMax = 4096;
+struct KummerTables {
+    std::array<double, kKummerMax> r1{}, r2{};
+    KummerTables() {
+        for (std::size_t n = 0; n < static_cast<std::size_t>(kKummerMax); ++n) {
+            const double nn = static_cast<double>(n);
+            r1[n] = 1.0 / ((0.5 + nn) * (nn + 1.0));
+            r2[n] = 1.0 / ((1.5 + nn) * (nn + 1.0));
+        }
     }
-    const double dx = xv > 1e-300 ? sum_n / xv : av / b;
-    return {sum, sum_h * a.a + dx * x.a, sum_h * a.b + dx * x.b};
+};
+const KummerTables& kummer_tables() {
+    static const KummerTables t;
+    return t;
+}
+
+// M(a1, 1/2, x) and M(a2, 3/2, x), a1 = nu/2, a2 = (nu+1)/2, summed in one loop (two independent
+// dependency chains) with explicit derivative accumulators:
+// dT_n = T_n (H_n da + n/x dx), H_n = sum_{j<n} 1/(a+j).
+struct KummerPair {
+    double m1, m1_a, m1_x, m2, m2_a, m2_x;
+};
+bool kummer_pair(double a1, double a2, double x, KummerPair& out) {
+    const auto& tab = kummer_tables();
+    double t1 = 1.0, s1 = 1.0, sh1 = 0.0, sn1 = 0.0, h1 = 0.0;
+    double t2 = 1.0, s2 = 1.0, sh2 = 0.0, sn2 = 0.0, h2 = 0.0;
+    for (std::size_t n = 0; n < static_cast<std::size_t>(kKummerMax); ++n) {
+        const double nn = static_cast<double>(n);
+        h1 += 1.0 / (a1 + nn);
+        h2 += 1.0 / (a2 + nn);
+        t1 *= (a1 + nn) * x * tab.r1[n];
+        t2 *= (a2 + nn) * x * tab.r2[n];
+        s1 += t1;
+        s2 += t2;
+        sh1 += t1 * h1;
+        sh2 += t2 * h2;
+        sn1 += (nn + 1.0) * t1;
+        sn2 += (nn + 1.0) * t2;
+        if (nn > x && t1 < 1e-17 * s1 && t2 < 1e-17 * s2) {
+            const bool tiny = x < 1e-300;
+            out = {s1, sh1, tiny ? 2.0 * a1 : sn1 / x, s2, sh2, tiny ? a2 / 1.5 : sn2 / x};
+            return true;
+        }
+    }
+    return false;
 }
 
 bool g_kummer(D nu, D z, D& out) {
     const D x = 0.5 * (z * z);
     if (x.v > 350.0) return false;
-    const D m1 = kummer_m(0.5 * nu, 0.5, x);
-    const D m2 = kummer_m(0.5 * (nu + 1.0), 1.5, x);
-    const D t1 = m1 * dexp(-dlgamma(0.5 * (nu + 1.0)));
-    const D t2 = std::sqrt(2.0) * z * m2 * dexp(-dlgamma(0.5 * nu));
+    const D a1 = 0.5 * nu, a2 = 0.5 * (nu + 1.0);
+    KummerPair k{};
+    if (!kummer_pair(a1.v, a2.v, x.v, k)) return false;
+    const D m1{k.m1, k.m1_a * a1.a + k.m1_x * x.a, k.m1_a * a1.b + k.m1_x * x.b};
+    const D m2{k.m2, k.m2_a * a2.a + k.m2_x * x.a, k.m2_a * a2.b + k.m2_x * x.b};
+    const D t1 = m1 * dexp(-dlgamma(a2));
+    const D t2 = std::sqrt(2.0) * z * m2 * dexp(-dlgamma(a1));
     const D j = t1 - t2;
     if (!(j.v > 1e-5 * (std::fabs(t1.v) + std::fabs(t2.v)))) return false;
     out = 0.5 * std::log(kPi) - (0.5 * std::log(2.0)) * nu + dlog(j) - x;
@@ -244,7 +277,7 @@ D g_quadrature(D nu, D z) {
     };
     const double hs = h(ys);
     const double s = 1.0 / std::sqrt(us * us + n);
-    constexpr double drop = 46.0;
+    constexpr double drop = 38.0;  // e^-38 ~ 3e-17 of the peak
     double left = s, right = s;
     for (int i = 0; i < 200 && h(ys - left) > hs - drop; ++i) left *= 2.0;
     for (int i = 0; i < 200 && h(ys + right) > hs - drop; ++i) right *= 2.0;
@@ -260,20 +293,23 @@ D g_quadrature(D nu, D z) {
             su += wgt * std::exp(y);
         }
     };
-    // Panels: about one peak width near the saddle, growing on the (exponential, slope nu) left
-    // tail but never spanning more than a factor e^6 of that tail.
-    const double cap = std::max(s, 6.0 / n);
-    double width = s, y = ys;
+    // Panels of 20-point Gauss-Legendre: 1.5 peak widths near the saddle, doubling outwards; on
+    // the left (exponential tail of slope nu) a panel never spans more than a factor e^16, on
+    // the right (super-exponential fall) never more than 4 peak widths.
+    const double cap_left = std::max(1.5 * s, 16.0 / n);
+    double width = 1.5 * s, y = ys;
     while (y > ys - left) {
         const double lo = std::max(y - width, ys - left);
         panel(lo, y);
         y = lo;
-        width = std::min(2.0 * width, cap);
+        width = std::min(2.0 * width, cap_left);
     }
+    width = 1.5 * s;
     for (y = ys; y < ys + right;) {
-        const double hi = std::min(y + s, ys + right);
+        const double hi = std::min(y + width, ys + right);
         panel(y, hi);
         y = hi;
+        width = std::min(2.0 * width, 4.0 * s);
     }
     const double lnI = hs + std::log(sw);
     const double dnu = sy / sw - digamma(n);  // d lnJ / d nu
