@@ -100,6 +100,14 @@ PandelTrackLikelihood::PandelTrackLikelihood(const double* positions, const doub
     const double f = std::min(opt.noise_rate_per_ns * opt.window_ns, 0.5);
     log_noise_ = std::log(f / opt.window_ns);
     log_signal_ = std::log1p(-f);
+    // ln(n cp) <= ln n - t^2/(2 sigma^2) - ln(sigma sqrt(2 pi)) for t < 0; skip the hit when this
+    // bound is 40 below the noise floor (its contribution is then the noise term to 1e-17).
+    skip_before_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double lnn = opt.mpe ? std::log(nphot_[i]) : 0.0;
+        const double room = log_signal_ + lnn - std::log(opt.sigma_ns * std::sqrt(2.0 * kPi)) - (log_noise_ - 40.0);
+        skip_before_[i] = room > 0.0 ? -opt.sigma_ns * std::sqrt(2.0 * room) : 0.0;
+    }
 }
 
 double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double t0, double* gq,
@@ -120,6 +128,12 @@ double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double
         const double deff = ice_.deff_a0 + a1s * d + ice_.deff_a2 * ce + ice_.deff_a3 * ce * ce;
         const double nu = deff / lam;
         const double tres = t_[i] - (t0 + l / fr.c + fr.k_perp * d);
+        if (tres < skip_before_[i]) {
+            // Early hit: cp(t) <= phi(t/sigma)/sigma for t < 0 (the Pandel delay is >= 0), so the
+            // physics term is below e^-40 of the noise floor: L_i = noise, zero gradient.
+            f -= log_noise_;
+            continue;
+        }
         const LogGrad lp = opt_.mpe ? mpe_log_pdf(tres, nu, rho_, opt_.sigma_ns, nphot_[i])
                                     : cpandel_log_pdf(tres, nu, rho_, opt_.sigma_ns);
         const double a = log_signal_ + lp.value;
