@@ -71,7 +71,7 @@ inline D dlgamma(D x) {
 // ---------------------------------------------------------------------------------------------
 // Regularised upper incomplete gamma Q(a, x), a > 0, x > 0, dual in both (Numerical-Recipes
 // style series / Lentz continued fraction, differentiated forward-mode).
-D dgamma_q(D a, D x) {
+D dgamma_q(D a, D x, D lga) {  // lga = ln Gamma(a) (dual)
     if (x.v <= 0.0) return cst(1.0);
     if (x.v < a.v + 1.0) {
         D term = cst(1.0) / a;
@@ -83,7 +83,7 @@ D dgamma_q(D a, D x) {
             sum = sum + term;
             if (std::fabs(term.v) < std::fabs(sum.v) * 1e-17) break;
         }
-        const D p = sum * dexp(a * dlog(x) - x - dlgamma(a));
+        const D p = sum * dexp(a * dlog(x) - x - lga);  // sum starts at 1/a
         return cst(1.0) - p;
     }
     constexpr double fpmin = 1e-300;
@@ -103,7 +103,7 @@ D dgamma_q(D a, D x) {
         h = h * del;
         if (std::fabs(del.v - 1.0) < 1e-16) break;
     }
-    return dexp(a * dlog(x) - x - dlgamma(a)) * h;
+    return dexp(a * dlog(x) - x - lga) * h;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ bool g_large_positive(D nu, D z, D& out) {
 
 // Region B: z -> -inf (w = -z).  J = sqrt(2 pi) e^{w^2/2} w^(nu-1) / Gamma(nu) *
 //           sum_k (nu-1)(nu-2)...(nu-2k) / (k! 2^k w^{2k})   (Gaussian tail below u = 0 dropped).
-bool g_large_negative(D nu, D z, D& out) {
+bool g_large_negative(D nu, D z, D lgnu, D& out) {
     const D w = -z;
     const D w2 = w * w;
     D term = cst(1.0);
@@ -182,7 +182,7 @@ bool g_large_negative(D nu, D z, D& out) {
         const double mag = std::fabs(term.v);
         if (k > 0 && mag > prev) {
             if (prev < 1e-11 * std::fabs(sum.v) && sum.v > 0.0) {
-                out = kLnSqrt2Pi + (nu - 1.0) * dlog(w) - dlgamma(nu) + dlog(sum);
+                out = kLnSqrt2Pi + (nu - 1.0) * dlog(w) - lgnu + dlog(sum);
                 return true;
             }
             return false;
@@ -190,7 +190,7 @@ bool g_large_negative(D nu, D z, D& out) {
         sum = sum + term;
         if (mag < 1e-15 * std::fabs(sum.v)) {
             if (sum.v <= 0.0) return false;
-            out = kLnSqrt2Pi + (nu - 1.0) * dlog(w) - dlgamma(nu) + dlog(sum);
+            out = kLnSqrt2Pi + (nu - 1.0) * dlog(w) - lgnu + dlog(sum);
             return true;
         }
         prev = mag;
@@ -249,7 +249,7 @@ bool kummer_pair(double a1, double a2, double x, KummerPair& out) {
     return false;
 }
 
-bool g_kummer(D nu, D z, D& out) {
+bool g_kummer(D nu, D z, D lgnu, D& out) {
     const D x = 0.5 * (z * z);
     if (x.v > 350.0) return false;
     const D a1 = 0.5 * nu, a2 = 0.5 * (nu + 1.0);
@@ -257,8 +257,11 @@ bool g_kummer(D nu, D z, D& out) {
     if (!kummer_pair(a1.v, a2.v, x.v, k)) return false;
     const D m1{k.m1, k.m1_a * a1.a + k.m1_x * x.a, k.m1_a * a1.b + k.m1_x * x.b};
     const D m2{k.m2, k.m2_a * a2.a + k.m2_x * x.a, k.m2_a * a2.b + k.m2_x * x.b};
-    const D t1 = m1 * dexp(-dlgamma(a2));
-    const D t2 = std::sqrt(2.0) * z * m2 * dexp(-dlgamma(a1));
+    // Legendre duplication: ln G(nu/2) + ln G((nu+1)/2) = ln G(nu) + (1-nu) ln 2 + ln(pi)/2
+    const D lga2 = dlgamma(a2);
+    const D lga1 = lgnu + (1.0 - nu) * std::log(2.0) + 0.5 * std::log(kPi) - lga2;
+    const D t1 = m1 * dexp(-lga2);
+    const D t2 = std::sqrt(2.0) * z * m2 * dexp(-lga1);
     const D j = t1 - t2;
     if (!(j.v > 1e-5 * (std::fabs(t1.v) + std::fabs(t2.v)))) return false;
     out = 0.5 * std::log(kPi) - (0.5 * std::log(2.0)) * nu + dlog(j) - x;
@@ -266,7 +269,7 @@ bool g_kummer(D nu, D z, D& out) {
 }
 
 // Region D: Gauss-Legendre quadrature of ln J in y = ln u around the saddle point.
-D g_quadrature(D nu, D z) {
+D g_quadrature(D nu, D z, D lgnu) {
     const double n = nu.v, zz = z.v;
     const double root = std::sqrt(zz * zz + 4.0 * n);
     const double us = zz >= 0.0 ? 2.0 * n / (zz + root) : 0.5 * (root - zz);
@@ -312,23 +315,24 @@ D g_quadrature(D nu, D z) {
         width = std::min(2.0 * width, 4.0 * s);
     }
     const double lnI = hs + std::log(sw);
-    const double dnu = sy / sw - digamma(n);  // d lnJ / d nu
-    const double dz = -su / sw;               // d lnJ / d z
-    const double val = lnI - std::lgamma(n) - 0.5 * zz * zz;
-    return {val, dnu * nu.a + (dz - zz) * z.a, dnu * nu.b + (dz - zz) * z.b};
+    const double dnu = sy / sw;  // d lnI / d nu
+    const double dz = -su / sw;  // d lnI / d z
+    const double val = lnI - lgnu.v - 0.5 * zz * zz;
+    return {val, dnu * nu.a + (dz - zz) * z.a - lgnu.a, dnu * nu.b + (dz - zz) * z.b - lgnu.b};
 }
 
-D log_g(D nu, D z) {
+// lgnu = ln Gamma(nu) as a dual (computed once per evaluation by the callers).
+D log_g(D nu, D z, D lgnu) {
     D out{};
     if (z.v >= 0.0) {
         if (z.v >= 4.0 && g_large_positive(nu, z, out)) return out;
-        if (g_kummer(nu, z, out)) return out;
+        if (g_kummer(nu, z, lgnu, out)) return out;
         if (z.v >= 1.0 && z.v < 4.0 && g_large_positive(nu, z, out)) return out;
-        return g_quadrature(nu, z);
+        return g_quadrature(nu, z, lgnu);
     }
-    if (z.v <= -7.0 && g_large_negative(nu, z, out)) return out;
-    if (g_kummer(nu, z, out)) return out;
-    return g_quadrature(nu, z);
+    if (z.v <= -7.0 && g_large_negative(nu, z, lgnu, out)) return out;
+    if (g_kummer(nu, z, lgnu, out)) return out;
+    return g_quadrature(nu, z, lgnu);
 }
 
 inline LogGrad to_loggrad(D x) { return {x.v, x.a, x.b}; }
@@ -340,7 +344,7 @@ bool valid(double t, double nu, double rho) {
 constexpr LogGrad kNaN{std::numeric_limits<double>::quiet_NaN(), 0.0, 0.0};
 
 // Survival function of the convolved Pandel, dual in (nu, t).
-D log_cpandel_sf(double t, double nu_v, double rho, double sigma, const D* g_nu = nullptr) {
+D log_cpandel_sf(double t, double nu_v, double rho, double sigma, D lgnu, const D* g_nu = nullptr) {
     const double beta = rho * sigma;
     const double tau = t / sigma;
     const double w = tau - beta;
@@ -348,8 +352,8 @@ D log_cpandel_sf(double t, double nu_v, double rho, double sigma, const D* g_nu 
     if (w >= 7.0) {
         // S = e^{-b^2/2} sum_k (b^2/2)^k / k! Q(nu - 2k, x), x = rho (t - rho sigma^2)
         const D x{rho * (t - rho * sigma * sigma), 0.0, rho};
-        D q = dgamma_q(nu, x);
-        D g = dexp((nu - 1.0) * dlog(x) - x - dlgamma(nu));  // x^(a-1) e^-x / Gamma(a), a = nu
+        D q = dgamma_q(nu, x, lgnu);
+        D g = dexp((nu - 1.0) * dlog(x) - x - lgnu);  // x^(a-1) e^-x / Gamma(a), a = nu
         D a = nu;
         const double c = 0.5 * beta * beta;
         double ck = 1.0;
@@ -384,14 +388,15 @@ D log_cpandel_sf(double t, double nu_v, double rho, double sigma, const D* g_nu 
         // Forward recurrence (mu+1) J_{mu+2} = J_mu - z J_{mu+1}. It is stable for z <= 0; for
         // 0 < z <= 8 the loss is below 1e-15 of the weighted sum (checked against mpmath), and for
         // z > 8 the CDF is below 1e-14 so that only its first two terms matter.
-        const D g0 = log_g(nu + 1.0, z);
+        const D lgnu1 = lgnu + dlog(nu);  // ln Gamma(nu + 1)
+        const D g0 = log_g(nu + 1.0, z, lgnu1);
         gref = g0.v;
         D e0 = dexp(g0 - gref), e1{};
         if (g_nu && z.v <= 8.0) {
             // J_{nu+2} = (J_nu - z J_{nu+1}) / (nu+1): reuses the pdf's G(nu, z)
             e1 = (dexp(*g_nu - gref) - z * e0) / (nu + 1.0);
         } else {
-            e1 = dexp(log_g(nu + 2.0, z) - gref);
+            e1 = dexp(log_g(nu + 2.0, z, lgnu1 + dlog(nu + 1.0)) - gref);
         }
         sum = e0 + beta * e1;
         double bk = beta;
@@ -416,11 +421,11 @@ D log_cpandel_sf(double t, double nu_v, double rho, double sigma, const D* g_nu 
     return dlog(s);
 }
 
-D log_cpandel_pdf(double t, double nu_v, double rho, double sigma, D* g_out = nullptr) {
+D log_cpandel_pdf(double t, double nu_v, double rho, double sigma, D lgnu, D* g_out = nullptr) {
     const double beta = rho * sigma;
     const D nu{nu_v, 1.0, 0.0};
     const D z{beta - t / sigma, 0.0, -1.0 / sigma};
-    const D g = log_g(nu, z);
+    const D g = log_g(nu, z, lgnu);
     if (g_out) *g_out = g;
     const D tvar{t, 0.0, 1.0};
     return nu * std::log(beta) - std::log(sigma) - kLnSqrt2Pi + 0.5 * beta * beta - rho * tvar + g;
@@ -428,7 +433,7 @@ D log_cpandel_pdf(double t, double nu_v, double rho, double sigma, D* g_out = nu
 
 }  // namespace
 
-double gamma_q(double a, double x) { return dgamma_q(cst(a), cst(x)).v; }
+double gamma_q(double a, double x) { return dgamma_q(cst(a), cst(x), cst(std::lgamma(a))).v; }
 
 LogGrad pandel_log_pdf(double t, double nu, double rho) {
     if (!valid(t, nu, rho)) return kNaN;
@@ -441,26 +446,28 @@ LogGrad pandel_log_pdf(double t, double nu, double rho) {
 LogGrad pandel_log_sf(double t, double nu, double rho) {
     if (!valid(t, nu, rho)) return kNaN;
     if (t <= 0.0) return {0.0, 0.0, 0.0};
-    const D q = dgamma_q(D{nu, 1.0, 0.0}, D{rho * t, 0.0, rho});
+    const D nud{nu, 1.0, 0.0};
+    const D q = dgamma_q(nud, D{rho * t, 0.0, rho}, dlgamma(nud));
     if (!(q.v > 0.0)) return {-kInf, 0.0, 0.0};
     return to_loggrad(dlog(q));
 }
 
 LogGrad cpandel_log_pdf(double t, double nu, double rho, double sigma) {
     if (!valid(t, nu, rho) || !(sigma > 0.0) || !std::isfinite(sigma)) return kNaN;
-    return to_loggrad(log_cpandel_pdf(t, nu, rho, sigma));
+    return to_loggrad(log_cpandel_pdf(t, nu, rho, sigma, dlgamma(D{nu, 1.0, 0.0})));
 }
 
 LogGrad cpandel_log_sf(double t, double nu, double rho, double sigma) {
     if (!valid(t, nu, rho) || !(sigma > 0.0) || !std::isfinite(sigma)) return kNaN;
-    return to_loggrad(log_cpandel_sf(t, nu, rho, sigma));
+    return to_loggrad(log_cpandel_sf(t, nu, rho, sigma, dlgamma(D{nu, 1.0, 0.0})));
 }
 
 LogGrad mpe_log_pdf(double t, double nu, double rho, double sigma, double n) {
     if (!valid(t, nu, rho) || !(sigma > 0.0) || !std::isfinite(sigma) || !(n >= 1.0)) return kNaN;
     D g{};
-    D out = log_cpandel_pdf(t, nu, rho, sigma, &g) + std::log(n);
-    if (n > 1.0) out = out + (n - 1.0) * log_cpandel_sf(t, nu, rho, sigma, &g);
+    const D lgnu = dlgamma(D{nu, 1.0, 0.0});
+    D out = log_cpandel_pdf(t, nu, rho, sigma, lgnu, &g) + std::log(n);
+    if (n > 1.0) out = out + (n - 1.0) * log_cpandel_sf(t, nu, rho, sigma, lgnu, &g);
     return to_loggrad(out);
 }
 
