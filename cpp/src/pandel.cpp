@@ -222,12 +222,12 @@ const KummerTables& kummer_tables() {
 // dependency chains) with explicit derivative accumulators:
 // dT_n = T_n (H_n da + n/x dx), H_n = sum_{j<n} 1/(a+j).
 struct KummerPair {
-    double m1, m1_a, m1_x, m2, m2_a, m2_x;
+    double m1, m1_a, m1_x, m1_ax, m2, m2_a, m2_x, m2_ax;
 };
 bool kummer_pair(double a1, double a2, double x, KummerPair& out) {
     const auto& tab = kummer_tables();
-    double t1 = 1.0, s1 = 1.0, sh1 = 0.0, sn1 = 0.0, h1 = 0.0;
-    double t2 = 1.0, s2 = 1.0, sh2 = 0.0, sn2 = 0.0, h2 = 0.0;
+    double t1 = 1.0, s1 = 1.0, sh1 = 0.0, sn1 = 0.0, snh1 = 0.0, h1 = 0.0;
+    double t2 = 1.0, s2 = 1.0, sh2 = 0.0, sn2 = 0.0, snh2 = 0.0, h2 = 0.0;
     for (std::size_t n = 0; n < static_cast<std::size_t>(kKummerMax); ++n) {
         const double nn = static_cast<double>(n);
         h1 += 1.0 / (a1 + nn);
@@ -240,31 +240,65 @@ bool kummer_pair(double a1, double a2, double x, KummerPair& out) {
         sh2 += t2 * h2;
         sn1 += (nn + 1.0) * t1;
         sn2 += (nn + 1.0) * t2;
+        snh1 += (nn + 1.0) * t1 * h1;
+        snh2 += (nn + 1.0) * t2 * h2;
         if (nn > x && t1 < 1e-17 * s1 && t2 < 1e-17 * s2) {
-            const bool tiny = x < 1e-300;
-            out = {s1, sh1, tiny ? 2.0 * a1 : sn1 / x, s2, sh2, tiny ? a2 / 1.5 : sn2 / x};
+            if (x < 1e-300) {  // derivatives at x = 0: dM/dx = a/b, d2M/dadx = 1/b
+                out = {s1, sh1, 2.0 * a1, 2.0, s2, sh2, a2 / 1.5, 1.0 / 1.5};
+            } else {
+                out = {s1, sh1, sn1 / x, snh1 / x, s2, sh2, sn2 / x, snh2 / x};
+            }
             return true;
         }
     }
     return false;
 }
 
-bool g_kummer(D nu, D z, D lgnu, D& out) {
-    const D x = 0.5 * (z * z);
-    if (x.v > 350.0) return false;
-    const D a1 = 0.5 * nu, a2 = 0.5 * (nu + 1.0);
+// Kummer form of G(nu, z). With `next`, also G(nu + 1, z) for z <= 0 from the identity
+// dJ_nu/dz = -nu J_{nu+1}, its nu-derivative from the mixed second derivative of the series
+// and its z-derivative from dJ_{nu+1}/dz = -(J_nu - z J_{nu+1}); *has_next tells if it was set.
+bool g_kummer(D nu, D z, D lgnu, D& out, D* next = nullptr, bool* has_next = nullptr) {
+    const double zv = z.v, nv = nu.v;
+    const double x = 0.5 * zv * zv;
+    if (x > 350.0) return false;
+    const double a1 = 0.5 * nv, a2 = 0.5 * (nv + 1.0);
     KummerPair k{};
-    if (!kummer_pair(a1.v, a2.v, x.v, k)) return false;
-    const D m1{k.m1, k.m1_a * a1.a + k.m1_x * x.a, k.m1_a * a1.b + k.m1_x * x.b};
-    const D m2{k.m2, k.m2_a * a2.a + k.m2_x * x.a, k.m2_a * a2.b + k.m2_x * x.b};
+    if (!kummer_pair(a1, a2, x, k)) return false;
+    const double ln2 = std::log(2.0), sqrt2 = std::sqrt(2.0);
     // Legendre duplication: ln G(nu/2) + ln G((nu+1)/2) = ln G(nu) + (1-nu) ln 2 + ln(pi)/2
-    const D lga2 = dlgamma(a2);
-    const D lga1 = lgnu + (1.0 - nu) * std::log(2.0) + 0.5 * std::log(kPi) - lga2;
-    const D t1 = m1 * dexp(-lga2);
-    const D t2 = std::sqrt(2.0) * z * m2 * dexp(-lga1);
-    const D j = t1 - t2;
-    if (!(j.v > 1e-5 * (std::fabs(t1.v) + std::fabs(t2.v)))) return false;
-    out = 0.5 * std::log(kPi) - (0.5 * std::log(2.0)) * nu + dlog(j) - x;
+    const double lga2 = std::lgamma(a2), psi2 = digamma(a2);
+    const double lga1 = lgnu.v + (1.0 - nv) * ln2 + 0.5 * std::log(kPi) - lga2;
+    const double psi_nu = nu.a != 0.0 ? lgnu.a / nu.a : (nu.b != 0.0 ? lgnu.b / nu.b : digamma(nv));
+    const double p1 = std::exp(-lga2), p2 = std::exp(-lga1);
+    const double p1n = -0.5 * psi2 * p1;                            // dP1/dnu
+    const double p2n = -(psi_nu - ln2 - 0.5 * psi2) * p2;           // dP2/dnu
+    const double t1 = p1 * k.m1, t2 = sqrt2 * zv * p2 * k.m2;
+    const double f = t1 - t2;  // J = K f, K = sqrt(pi) 2^(-nu/2)
+    if (!(f > 1e-5 * (std::fabs(t1) + std::fabs(t2)))) return false;
+    // partials of f (x = z^2/2, da/dnu = 1/2)
+    const double f_nu = p1n * k.m1 + 0.5 * p1 * k.m1_a - sqrt2 * zv * (p2n * k.m2 + 0.5 * p2 * k.m2_a);
+    const double f_z = p1 * k.m1_x * zv - sqrt2 * p2 * k.m2 - sqrt2 * zv * zv * p2 * k.m2_x;
+    // G = ln K + ln f - x;  d ln K / d nu = -ln2 / 2
+    const double g_nu = -0.5 * ln2 + f_nu / f;
+    const double g_z = f_z / f - zv;
+    const double gv = 0.5 * std::log(kPi) - 0.5 * ln2 * nv + std::log(f) - x;
+    out = {gv, g_nu * nu.a + g_z * z.a, g_nu * nu.b + g_z * z.b};
+    if (has_next) *has_next = false;
+    if (next && zv <= 0.0 && f_z < 0.0) {
+        const double f_znu = p1n * k.m1_x * zv + 0.5 * p1 * k.m1_ax * zv -
+                             sqrt2 * (p2n * k.m2 + 0.5 * p2 * k.m2_a) -
+                             sqrt2 * zv * zv * (p2n * k.m2_x + 0.5 * p2 * k.m2_ax);
+        // J1 = -J_z / nu = -K f_z / nu; work with f1 = -f_z / nu (J1 = K f1)
+        const double f1 = -f_z / nv;
+        // d f1 / d nu = f_z / nu^2 - f_znu / nu ; d J1/dz = -(J - z J1) -> d f1/dz = -(f - z f1)
+        const double f1_nu = f_z / (nv * nv) - f_znu / nv;
+        const double f1_z = -(f - zv * f1);
+        const double h_nu = -0.5 * ln2 + f1_nu / f1;
+        const double h_z = f1_z / f1 - zv;
+        const double hv = 0.5 * std::log(kPi) - 0.5 * ln2 * nv + std::log(f1) - x;
+        *next = {hv, h_nu * nu.a + h_z * z.a, h_nu * nu.b + h_z * z.b};
+        if (has_next) *has_next = true;
+    }
     return true;
 }
 
@@ -321,17 +355,19 @@ D g_quadrature(D nu, D z, D lgnu) {
     return {val, dnu * nu.a + (dz - zz) * z.a - lgnu.a, dnu * nu.b + (dz - zz) * z.b - lgnu.b};
 }
 
-// lgnu = ln Gamma(nu) as a dual (computed once per evaluation by the callers).
-D log_g(D nu, D z, D lgnu) {
+// lgnu = ln Gamma(nu) as a dual (computed once per evaluation by the callers). With `next`,
+// G(nu + 1, z) is returned as well when the Kummer form provides it for free (*has_next).
+D log_g(D nu, D z, D lgnu, D* next = nullptr, bool* has_next = nullptr) {
     D out{};
+    if (has_next) *has_next = false;
     if (z.v >= 0.0) {
         if (z.v >= 4.0 && g_large_positive(nu, z, out)) return out;
-        if (g_kummer(nu, z, lgnu, out)) return out;
+        if (g_kummer(nu, z, lgnu, out, next, has_next)) return out;
         if (z.v >= 1.0 && z.v < 4.0 && g_large_positive(nu, z, out)) return out;
         return g_quadrature(nu, z, lgnu);
     }
     if (z.v <= -7.0 && g_large_negative(nu, z, lgnu, out)) return out;
-    if (g_kummer(nu, z, lgnu, out)) return out;
+    if (g_kummer(nu, z, lgnu, out, next, has_next)) return out;
     return g_quadrature(nu, z, lgnu);
 }
 
@@ -344,7 +380,8 @@ bool valid(double t, double nu, double rho) {
 constexpr LogGrad kNaN{std::numeric_limits<double>::quiet_NaN(), 0.0, 0.0};
 
 // Survival function of the convolved Pandel, dual in (nu, t).
-D log_cpandel_sf(double t, double nu_v, double rho, double sigma, D lgnu, const D* g_nu = nullptr) {
+D log_cpandel_sf(double t, double nu_v, double rho, double sigma, D lgnu, const D* g_nu = nullptr,
+                  const D* g_nu1 = nullptr) {
     const double beta = rho * sigma;
     const double tau = t / sigma;
     const double w = tau - beta;
@@ -389,7 +426,7 @@ D log_cpandel_sf(double t, double nu_v, double rho, double sigma, D lgnu, const 
         // 0 < z <= 8 the loss is below 1e-15 of the weighted sum (checked against mpmath), and for
         // z > 8 the CDF is below 1e-14 so that only its first two terms matter.
         const D lgnu1 = lgnu + dlog(nu);  // ln Gamma(nu + 1)
-        const D g0 = log_g(nu + 1.0, z, lgnu1);
+        const D g0 = g_nu1 ? *g_nu1 : log_g(nu + 1.0, z, lgnu1);
         gref = g0.v;
         D e0 = dexp(g0 - gref), e1{};
         if (g_nu && z.v <= 8.0) {
@@ -421,11 +458,12 @@ D log_cpandel_sf(double t, double nu_v, double rho, double sigma, D lgnu, const 
     return dlog(s);
 }
 
-D log_cpandel_pdf(double t, double nu_v, double rho, double sigma, D lgnu, D* g_out = nullptr) {
+D log_cpandel_pdf(double t, double nu_v, double rho, double sigma, D lgnu, D* g_out = nullptr,
+                  D* g_next = nullptr, bool* has_next = nullptr) {
     const double beta = rho * sigma;
     const D nu{nu_v, 1.0, 0.0};
     const D z{beta - t / sigma, 0.0, -1.0 / sigma};
-    const D g = log_g(nu, z, lgnu);
+    const D g = log_g(nu, z, lgnu, g_next, has_next);
     if (g_out) *g_out = g;
     const D tvar{t, 0.0, 1.0};
     return nu * std::log(beta) - std::log(sigma) - kLnSqrt2Pi + 0.5 * beta * beta - rho * tvar + g;
@@ -466,8 +504,10 @@ LogGrad mpe_log_pdf(double t, double nu, double rho, double sigma, double n) {
     if (!valid(t, nu, rho) || !(sigma > 0.0) || !std::isfinite(sigma) || !(n >= 1.0)) return kNaN;
     D g{};
     const D lgnu = dlgamma(D{nu, 1.0, 0.0});
-    D out = log_cpandel_pdf(t, nu, rho, sigma, lgnu, &g) + std::log(n);
-    if (n > 1.0) out = out + (n - 1.0) * log_cpandel_sf(t, nu, rho, sigma, lgnu, &g);
+    D g1{};
+    bool has1 = false;
+    D out = log_cpandel_pdf(t, nu, rho, sigma, lgnu, &g, n > 1.0 ? &g1 : nullptr, &has1) + std::log(n);
+    if (n > 1.0) out = out + (n - 1.0) * log_cpandel_sf(t, nu, rho, sigma, lgnu, &g, has1 ? &g1 : nullptr);
     return to_loggrad(out);
 }
 
