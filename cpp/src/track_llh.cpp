@@ -2,6 +2,7 @@
 #include "icecore/track_llh.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -220,6 +221,9 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
         ++n_eval;
         return fv;
     };
+    // Minima already found from earlier seeds of this direction: a seed that walks into one of
+    // them (within 0.5 m / 0.5 ns, not better) is stopped there, as it can only converge to it.
+    std::vector<std::array<double, 4>> minima;
     auto bfgs = [&](const double* x0) {
         SeedFit res{};
         double x[3] = {x0[0], x0[1], x0[2]}, g[3];
@@ -276,6 +280,18 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
                 g[i] = gn[i];
             }
             f = fn;
+            bool duplicate = false;
+            for (const auto& m : minima) {
+                if (std::fabs(x[0] - m[0]) < 0.5 && std::fabs(x[1] - m[1]) < 0.5 &&
+                    std::fabs(x[2] - m[2]) < 0.5 && f >= m[3] - 1e-3) {
+                    duplicate = true;
+                    break;
+                }
+            }
+            if (duplicate) {
+                status = 0;
+                break;
+            }
             const double sy = dot3(s, y);
             if (sy > 1e-12) {
                 if (first) {
@@ -313,6 +329,7 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
             x0[1] = opt_.ring_radius_m * std::sin(ang);
         }
         const SeedFit r = bfgs(x0);
+        if (r.status == 0) minima.push_back({r.x[0], r.x[1], r.x[2], r.f});
         if (r.f < best.neg_llh) {
             best.neg_llh = r.f;
             best.x = base[0] + r.x[0] * fr.e1[0] + r.x[1] * fr.e2[0];
