@@ -40,8 +40,16 @@ def _step_radio_rms(out: Path, rng: np.random.Generator, threads: int) -> dict[s
     }
 
 
+def _step_scan(out: Path, rng: np.random.Generator, threads: int) -> dict[str, Any]:
+    """Simulated alert muon -> HEALPix sky scan -> contours, areas, rectangle, files."""
+    from .scan.demo import demo_step
+
+    return demo_step(out, rng, threads)
+
+
 _STEPS: list[tuple[str, Callable[[Path, np.random.Generator, int], dict[str, Any]]]] = [
     ("radio noise level", _step_radio_rms),
+    ("sky scan", _step_scan),
 ]
 
 
