@@ -60,18 +60,20 @@ PsSeason season_from(const py::dict& d, std::size_t k, std::size_t n_gamma) {
 py::dict results_to_dict(const std::vector<PsFitResult>& r) {
     const auto n = static_cast<py::ssize_t>(r.size());
     py::array_t<double> ts(n), ns(n), gamma(n);
-    py::array_t<std::int32_t> status(n), nsel(n);
+    py::array_t<std::int32_t> status(n), nsel(n), neval(n);
     auto t = ts.mutable_data();
     auto s = ns.mutable_data();
     auto g = gamma.mutable_data();
     auto st = status.mutable_data();
     auto ne = nsel.mutable_data();
+    auto nv = neval.mutable_data();
     for (std::size_t i = 0; i < r.size(); ++i) {
         t[i] = r[i].ts;
         s[i] = r[i].ns;
         g[i] = r[i].gamma;
         st[i] = r[i].status;
         ne[i] = r[i].n_selected;
+        nv[i] = r[i].n_eval;
     }
     py::dict d;
     d["ts"] = ts;
@@ -79,6 +81,7 @@ py::dict results_to_dict(const std::vector<PsFitResult>& r) {
     d["gamma"] = gamma;
     d["status"] = status;
     d["n_selected"] = nsel;
+    d["n_eval"] = neval;
     return d;
 }
 

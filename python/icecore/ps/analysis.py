@@ -29,6 +29,9 @@ X_MIN = 1e-3
 ratio over the gamma grid) exceeds X_MIN; elsewhere its term log(1 + n/N (X - 1)) differs from
 the normalisation term log(1 - n/N) by less than n/N x X_MIN."""
 
+COARSE_STEP = 0.5
+"""Step of the coarse scan in gamma that precedes Brent's refinement (robust to multiple maxima)."""
+
 STATUS = {0: "ok", 1: "ns at upper bound", 2: "no event in the cone", 3: "failed: non-finite likelihood"}
 
 
@@ -159,7 +162,7 @@ def _settings(gamma_range: tuple[float, float], ns_max: float, cone_deg: float,
         "gamma_max": gmax,
         "ns_max": float(ns_max),
         "cone_rad": math.radians(cone_deg),
-        "coarse_step": 0.25,
+        "coarse_step": COARSE_STEP,
         "ra_box": selection == "box",
         "gamma_tol": 1e-3,
     }
