@@ -556,7 +556,7 @@ class PointSourceAnalysis:
 def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] | None = None,
              gamma_range: tuple[float, float] = (1.0, 4.0), ns_max: float = 1000.0, cone_deg: float = 10.0,
              threads: int | None = None, dec_range: tuple[float, float] = (-90.0, 90.0),
-             selection: str = "band") -> dict[str, np.ndarray]:
+             selection: str = "band", energy_weighting: str = "exact") -> dict[str, np.ndarray]:
     """TS, ns and gamma at every HEALPix pixel (RING ordering, equatorial).
 
     Parameters
@@ -566,6 +566,8 @@ def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] 
         HEALPix resolution (64: 49 152 pixels).
     dec_range : (float, float)
         Only pixels with declination in this range are fitted (others get TS 0, status 2).
+    selection, energy_weighting :
+        As for :class:`PointSourceAnalysis`.
 
     Returns
     -------
@@ -583,7 +585,7 @@ def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] 
     dec = 90.0 - np.degrees(theta)
     ra = np.degrees(phi)
     sel = (dec >= dec_range[0]) & (dec <= dec_range[1])
-    eng = _Engine(data, gamma_range, ns_max, cone_deg, np.unique(dec[sel]), None, selection=selection)
+    eng = _Engine(data, gamma_range, ns_max, cone_deg, np.unique(dec[sel]), None, energy_weighting, selection)
     cls = eng.classes(dec[sel])
     t0 = time.perf_counter()
     d = eng.kernel.scan(np.radians(ra[sel]), np.radians(dec[sel]), cls, thr)
