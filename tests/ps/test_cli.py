@@ -9,8 +9,6 @@ import pytest
 
 from icecore.cli import main
 
-pytestmark = pytest.mark.kernel
-
 
 def test_simulate_fit_trials_sensitivity(tmp_path, capsys):
     d = tmp_path / "rel"
