@@ -146,7 +146,8 @@ _MEM = textwrap.dedent(
         d = {}
         for line in open('/proc/self/status'):
             k, v = line.split(':', 1)
-            d[k] = int(v.split()[0])
+            if k in ('VmRSS', 'VmHWM'):
+                d[k] = int(v.split()[0])
         return d
     which, path = sys.argv[1], sys.argv[2]
     import numpy, scipy.interpolate
