@@ -100,16 +100,6 @@ PsModel::PsModel(std::vector<PsSeason> seasons, PsSettings settings)
                 throw std::invalid_argument("PsModel: event energy bin out of range");
             if (i && s.dec[i] < s.dec[i - 1]) throw std::invalid_argument("PsModel: events not sorted by dec");
         }
-        // energy tables: [class][gamma][logE] -> [class][logE][gamma] so that the three gamma
-        // nodes of the two log-energy nodes an event needs share cache lines
-        {
-            const std::size_t G = settings_.n_gamma_grid;
-            std::vector<double> t(s.etable.size());
-            for (std::size_t c = 0; c < s.n_class; ++c)
-                for (std::size_t g = 0; g < G; ++g)
-                    for (std::size_t k = 0; k < s.n_e; ++k) t[(c * s.n_e + k) * G + g] = s.etable[(c * G + g) * s.n_e + k];
-            s.etable.swap(t);
-        }
         s.ux.resize(n);
         s.uy.resize(n);
         s.uz.resize(n);
@@ -346,10 +336,11 @@ const double* PsModel::node_values(std::size_t g, const std::int32_t* cls, Work&
     for (std::size_t j = 0; j < seasons_.size(); ++j) {
         const auto& s = seasons_[j];
         const auto& sel = work.sel[j];
-        const double* tab = s.etable.data() + static_cast<std::size_t>(cls[j]) * s.n_e * G + g;
+        // one contiguous row (n_e values) of the [class][gamma][logE] table: stays in L1
+        const double* tab = s.etable.data() + (static_cast<std::size_t>(cls[j]) * G + g) * s.n_e;
         for (std::size_t i = 0; i < sel.w.size(); ++i) {
             const auto k = static_cast<std::size_t>(sel.ebin[i]);
-            const double v0 = tab[k * G], v1 = tab[(k + 1) * G];
+            const double v0 = tab[k], v1 = tab[k + 1];
             out.push_back(v0 + sel.efrac[i] * (v1 - v0));
         }
     }
@@ -518,14 +509,16 @@ double PsModel::log_lambda(double ra, double dec, const std::int32_t* cls, doubl
         const auto& sel = work.sel[j];
         const double a = work.shares[j] / sel.n_total;
         const std::size_t G = st.n_gamma_grid;
-        const double* tab = s.etable.data() + static_cast<std::size_t>(cls[j]) * s.n_e * G +
-                            static_cast<std::size_t>(i1 - 1);
+        const double* tab = s.etable.data() + (static_cast<std::size_t>(cls[j]) * G + static_cast<std::size_t>(i1 - 1)) * s.n_e;
         for (std::size_t i = 0; i < sel.w.size(); ++i) {
             const auto k = static_cast<std::size_t>(sel.ebin[i]);
             const double fr = sel.efrac[i];
             double se = 0.0;
             const double wk[3] = {w0, w1, w2};
-            for (std::size_t q = 0; q < 3; ++q) se += wk[q] * (tab[k * G + q] + fr * (tab[(k + 1) * G + q] - tab[k * G + q]));
+            for (std::size_t q = 0; q < 3; ++q) {
+                const double* r = tab + q * s.n_e;
+                se += wk[q] * (r[k] + fr * (r[k + 1] - r[k]));
+            }
             if (se < 0) se = 0;
             double x = sel.w[i] * se;
             if (!(x < 3.0e38)) x = 3.0e38;
