@@ -358,7 +358,9 @@ class PointSourceAnalysis:
         return float(self._eng.kernel.log_lambda(self._ra_rad, self._dec_rad, self._cls, float(ns), float(gamma)))
 
     # ----------------------------------------------------------------- trials
-    def _inject(self, rng: np.random.Generator, n_trials: int, ns_inject: float, gamma: float) -> dict[str, np.ndarray]:
+    def _inject(self, rng: np.random.Generator, n_trials: int, ns_inject: float,
+                gamma: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Injected events of ``n_trials`` trials (flat arrays + offsets) and the count per trial."""
         shares = np.array(list(self.season_shares(gamma).values()))
         n_tot = rng.poisson(ns_inject, size=n_trials)
         per = np.array([rng.multinomial(k, shares) for k in n_tot]).reshape(n_trials, len(shares))
@@ -405,9 +407,10 @@ class PointSourceAnalysis:
 
         Each trial scrambles the right ascension of every event uniformly and, for
         ``ns_inject > 0``, adds Poisson(ns_inject) signal events drawn from the IRFs for an
-        E^-gamma_inject spectrum, shared among seasons by acceptance. Parallel over ``threads``;
-        the results depend only on ``seed``, not on the thread count or batch size... except that
-        injected events are drawn per batch: keep ``batch`` fixed to reproduce signal trials.
+        E^-gamma_inject spectrum, shared among seasons by acceptance. Parallel over ``threads``
+        (C++, GIL released), ``batch`` trials per kernel call with a progress bar. Background trials
+        depend only on ``seed`` (not on the thread count or batch size); signal trials also on
+        ``batch`` (injected events are drawn per batch).
 
         Returns
         -------
