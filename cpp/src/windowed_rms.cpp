@@ -1,9 +1,11 @@
 #include "icecore/windowed_rms.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
+#include <vector>
 
 #include "icecore/parallel.hpp"
 
@@ -57,7 +59,77 @@ double row_min_rms_float(const T* x, std::size_t n, std::size_t w) {
     return std::sqrt(best / static_cast<double>(w));
 }
 
+template <class T>
+double row_min_rms(const T* x, std::size_t n, std::size_t w) {
+    if constexpr (std::is_integral_v<T>) {
+        return row_min_rms_integer(x, n, w);
+    } else {
+        return row_min_rms_float(x, n, w);
+    }
+}
+
+// RMS of one sub-trace: exact integer sum of squares for integer input, double otherwise.
+template <class T>
+double segment_rms(const T* x, std::size_t w) {
+    if constexpr (std::is_integral_v<T>) {
+        std::int64_t s = 0;
+        for (std::size_t k = 0; k < w; ++k) s += static_cast<std::int64_t>(x[k]) * x[k];
+        return std::sqrt(static_cast<double>(s) / static_cast<double>(w));
+    } else {
+        double s = 0.0;
+        for (std::size_t k = 0; k < w; ++k) {
+            const double v = static_cast<double>(x[k]);
+            s += v * v;
+        }
+        return std::sqrt(s / static_cast<double>(w));
+    }
+}
+
 }  // namespace
+
+template <class T>
+void windowed_rms_spread(const T* data, std::size_t rows, std::size_t samples, std::size_t block,
+                         std::size_t window, std::size_t n_smallest, double* out_rms,
+                         double* out_spread, int threads) {
+    if (window == 0) throw std::invalid_argument("window must be at least 1 sample");
+    if (block == 0 || samples % block != 0)
+        throw std::invalid_argument("samples must be a whole number of blocks");
+    if (window > block) throw std::invalid_argument("window is longer than a block");
+    if (n_smallest == 0) throw std::invalid_argument("n_smallest must be at least 1");
+    const std::size_t nblocks = samples / block;
+    const std::size_t per_block = block / window;
+    parallel_for(rows, threads, [&](std::size_t begin, std::size_t end) {
+        std::vector<double> seg(nblocks * per_block);
+        for (std::size_t r = begin; r < end; ++r) {
+            const T* x = data + r * samples;
+            double best = std::numeric_limits<double>::infinity();
+            for (std::size_t b = 0; b < nblocks; ++b) {
+                const T* xb = x + b * block;
+                best = std::min(best, row_min_rms(xb, block, window));
+                for (std::size_t k = 0; k < per_block; ++k)
+                    seg[b * per_block + k] = segment_rms(xb + k * window, window);
+            }
+            out_rms[r] = best;
+            const std::size_t m = std::min(n_smallest, seg.size());
+            std::partial_sort(seg.begin(), seg.begin() + static_cast<std::ptrdiff_t>(m), seg.end());
+            double mean = 0.0;
+            for (std::size_t k = 0; k < m; ++k) mean += seg[k];
+            mean /= static_cast<double>(m);
+            double var = 0.0;
+            for (std::size_t k = 0; k < m; ++k) var += (seg[k] - mean) * (seg[k] - mean);
+            out_spread[r] = std::sqrt(var / static_cast<double>(m));
+        }
+    });
+}
+
+#define ICECORE_RMS_SPREAD_INSTANTIATE(T)                                                       \
+    template void windowed_rms_spread<T>(const T*, std::size_t, std::size_t, std::size_t,       \
+                                         std::size_t, std::size_t, double*, double*, int);
+ICECORE_RMS_SPREAD_INSTANTIATE(std::int16_t)
+ICECORE_RMS_SPREAD_INSTANTIATE(std::int32_t)
+ICECORE_RMS_SPREAD_INSTANTIATE(float)
+ICECORE_RMS_SPREAD_INSTANTIATE(double)
+#undef ICECORE_RMS_SPREAD_INSTANTIATE
 
 template <class T>
 void windowed_rms_min(const T* data, std::size_t rows, std::size_t samples, std::size_t window,
@@ -67,11 +139,7 @@ void windowed_rms_min(const T* data, std::size_t rows, std::size_t samples, std:
     parallel_for(rows, threads, [&](std::size_t begin, std::size_t end) {
         for (std::size_t r = begin; r < end; ++r) {
             const T* x = data + r * samples;
-            if constexpr (std::is_integral_v<T>) {
-                out[r] = row_min_rms_integer(x, samples, window);
-            } else {
-                out[r] = row_min_rms_float(x, samples, window);
-            }
+            out[r] = row_min_rms(x, samples, window);
         }
     });
 }

@@ -116,3 +116,77 @@ def test_property_int16_exact(x, data):
     got = windowed_rms(x, window, threads=2)
     np.testing.assert_allclose(got, reference(x, window), rtol=1e-12)
     assert np.all(got >= 0)
+
+
+# --- RMS spread ---------------------------------------------------------------------------------
+
+from icecore.radio import _numpy_reference as ref  # noqa: E402
+from icecore.radio import rms_spread  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.float32, np.float64])
+def test_rms_spread_matches_numpy_over_copies(dtype):
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 30, size=(9, 4, 1024))
+    x[2, :, :800] *= 6  # a long burst raises the spread, not the RMS amplitude
+    if np.dtype(dtype).kind == "i":
+        x = np.rint(x)
+    x = x.astype(dtype)
+    rms, spread = rms_spread(x, 120, 10)
+    r2, s2 = ref.rms_spread(x, 120, 10)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(rms, r2, rtol=tol)
+    np.testing.assert_allclose(spread, s2, rtol=tol, atol=1e-12)
+    np.testing.assert_allclose(rms, windowed_rms(x, 120).min(axis=1), rtol=tol)  # no window straddles copies
+    assert spread[2] > 3 * np.median(spread)
+
+
+def test_rms_spread_uses_ten_smallest_of_32_subtraces():
+    # 4 copies x 8 sub-traces of constant amplitude k+1: the 10 smallest are 1,1,1,1,2,2,2,2,3,3
+    x = np.zeros((1, 4, 960))
+    for c in range(4):
+        for k in range(8):
+            x[0, c, 120 * k:120 * (k + 1)] = (k + 1) * (1 if (k + c) % 2 else -1)
+    rms, spread = rms_spread(x)
+    assert rms[0] == pytest.approx(1.0)
+    assert spread[0] == pytest.approx(np.std([1, 1, 1, 1, 2, 2, 2, 2, 3, 3]))
+    # per copy: 8 sub-traces only, all of them used
+    r1, s1 = rms_spread(x[0], combine_copies=False)
+    np.testing.assert_allclose(s1, np.std(np.arange(1, 9)))
+
+
+def test_rms_spread_single_subtrace_and_threads():
+    x = np.random.default_rng(1).normal(size=(50, 2, 130))
+    rms, spread = rms_spread(x, 120, 10, threads=1)
+    assert np.all(spread >= 0)
+    r2, s2 = rms_spread(x, 120, 10, threads=3)
+    np.testing.assert_array_equal(rms, r2)
+    np.testing.assert_array_equal(spread, s2)
+    _, s_one = rms_spread(x[:, :1], 120, 10)
+    np.testing.assert_array_equal(s_one, 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(x=hnp.arrays(np.int16, st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(2, 90))), data=st.data())
+def test_property_rms_spread_int16(x, data):
+    window = data.draw(st.integers(1, x.shape[2]))
+    k = data.draw(st.integers(1, 12))
+    rms, spread = rms_spread(x, window, k, threads=2)
+    r2, s2 = ref.rms_spread(x, window, k)
+    np.testing.assert_allclose(rms, r2, rtol=1e-12)
+    np.testing.assert_allclose(spread, s2, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "kwargs, arg",
+    [
+        (dict(traces=np.ones(10)), "traces"),
+        (dict(traces=np.ones((2, 10)), window=11), "window"),
+        (dict(traces=np.ones((2, 10)), window=0), "window"),
+        (dict(traces=np.ones((2, 10)), n_smallest=0), "n_smallest"),
+        (dict(traces=np.array([[np.nan, 1.0, 2.0]]), window=1), "traces"),
+    ],
+)
+def test_rms_spread_bad_input(kwargs, arg):
+    with pytest.raises(InputError, match=f"'{arg}'"):
+        rms_spread(**kwargs)

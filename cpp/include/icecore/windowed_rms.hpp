@@ -34,4 +34,30 @@ extern template void windowed_rms_min<float>(const float*, std::size_t, std::siz
 extern template void windowed_rms_min<double>(const double*, std::size_t, std::size_t,
                                               std::size_t, double*, int);
 
+/// RMS amplitude and "RMS spread" of each row, with rows made of independent blocks.
+///
+/// Each row of `samples` values is split into `samples / block` blocks of `block` samples
+/// (e.g. the 4 read-out copies of one event concatenated: block = samples per copy). Windows
+/// never straddle a block boundary:
+///   out_rms[r]    = min over blocks of the minimum sliding-window RMS inside the block;
+///   out_spread[r] = population standard deviation (ddof = 0) of the `n_smallest` smallest RMS
+///                   values of the non-overlapping sub-traces [k*window, (k+1)*window) of every
+///                   block (floor(block / window) per block; all of them if there are fewer
+///                   than n_smallest; 0 if there is only one).
+/// Throws std::invalid_argument if window == 0, block == 0, samples % block != 0,
+/// window > block or n_smallest == 0. Floating input must be finite (the caller checks).
+template <class T>
+void windowed_rms_spread(const T* data, std::size_t rows, std::size_t samples, std::size_t block,
+                         std::size_t window, std::size_t n_smallest, double* out_rms,
+                         double* out_spread, int threads);
+
+#define ICECORE_RMS_SPREAD_EXTERN(T)                                                           \
+    extern template void windowed_rms_spread<T>(const T*, std::size_t, std::size_t, std::size_t, \
+                                                std::size_t, std::size_t, double*, double*, int);
+ICECORE_RMS_SPREAD_EXTERN(std::int16_t)
+ICECORE_RMS_SPREAD_EXTERN(std::int32_t)
+ICECORE_RMS_SPREAD_EXTERN(float)
+ICECORE_RMS_SPREAD_EXTERN(double)
+#undef ICECORE_RMS_SPREAD_EXTERN
+
 }  // namespace icecore

@@ -10,13 +10,20 @@ from .. import _core
 from .._validation import as_array, check_threads
 from ..errors import InputError
 
-__all__ = ["windowed_rms"]
+__all__ = ["windowed_rms", "rms_spread"]
 
 _KERNELS = {
     np.dtype(np.int16): _core.windowed_rms_min_i16,
     np.dtype(np.int32): _core.windowed_rms_min_i32,
     np.dtype(np.float32): _core.windowed_rms_min_f32,
     np.dtype(np.float64): _core.windowed_rms_min_f64,
+}
+
+_SPREAD_KERNELS = {
+    np.dtype(np.int16): _core.windowed_rms_spread_i16,
+    np.dtype(np.int32): _core.windowed_rms_spread_i32,
+    np.dtype(np.float32): _core.windowed_rms_spread_f32,
+    np.dtype(np.float64): _core.windowed_rms_spread_f64,
 }
 
 
@@ -65,3 +72,68 @@ def windowed_rms(traces: Any, window: int = 120, *, threads: int | None = None) 
     flat = arr.reshape(-1, samples)
     out = _KERNELS[arr.dtype](flat, int(window), nthreads)
     return out.reshape(arr.shape[:-1])
+
+
+def rms_spread(
+    traces: Any,
+    window: int = 120,
+    n_smallest: int = 10,
+    *,
+    combine_copies: bool = True,
+    threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """RMS amplitude and "RMS spread" of each event (C++ kernel, one pass, O(samples)).
+
+    The RMS amplitude is the minimum sliding-window RMS (as :func:`windowed_rms`); the RMS spread
+    is the standard deviation (population, ddof=0) of the ``n_smallest`` smallest RMS values of
+    the non-overlapping ``window``-sample sub-traces ``[k*window, (k+1)*window)``; it is small
+    for steady noise and large when part of the trace carries a transient (pulse, RFI burst).
+
+    Which samples: with ``combine_copies=True`` (default) axis -2 holds the read-out copies of
+    one event and the copies are taken together, as if concatenated, but no window or sub-trace
+    ever straddles two copies: a 4 x 1024-sample event gives 4 x 8 = 32 sub-traces of 120
+    samples, of which the 10 smallest are used (a single 1024-sample copy has only 8, fewer than
+    10). After cleaning the copies agree, so the RMS amplitude equals that of one copy. With
+    ``combine_copies=False`` every trace (last axis) is treated on its own.
+
+    Parameters
+    ----------
+    traces : array_like, shape (..., copies, samples) or (..., samples)
+        ADC counts or volts (int16/int32/float32/float64 kept; other numeric types become float64).
+    window : int
+        Window and sub-trace length in samples (default 120 = 120 ns at 1 GS/s).
+    n_smallest : int
+        Number of smallest sub-trace RMS values whose standard deviation is the spread (default 10;
+        all sub-traces are used when there are fewer).
+    combine_copies : bool
+        Take axis -2 as the copies of one event (see above).
+    threads : int or None
+        Worker threads (None or 0 = all cores); results do not depend on it.
+
+    Returns
+    -------
+    rms, spread : ndarray of float64, shape ``traces.shape[:-2]`` (combined) or ``[:-1]``
+        In the units of ``traces``.
+
+    NaN policy: NaN or infinite samples raise :class:`~icecore.errors.InputError`.
+    """
+    arr = as_array(traces, "traces", dtype=None, kinds="iuf")
+    need = 2 if combine_copies else 1
+    if arr.ndim < need:
+        raise InputError(
+            f"argument 'traces': expected at least {need} dimensions, got shape {arr.shape}", "traces"
+        )
+    for name, val in (("window", window), ("n_smallest", n_smallest)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+            raise InputError(f"argument '{name}': expected an integer >= 1, got {val!r}", name)
+    samples = arr.shape[-1]
+    if window > samples:
+        raise InputError(f"argument 'window': must be in [1, {samples}] (trace length), got {window}", "window")
+    nthreads = check_threads(threads)
+    if arr.dtype not in _SPREAD_KERNELS:
+        arr = np.asarray(arr, dtype=np.float64, order="C")
+    lead = arr.shape[:-2] if combine_copies else arr.shape[:-1]
+    rows = int(np.prod(lead)) if lead else 1
+    flat = arr.reshape(rows, -1)
+    rms, spread = _SPREAD_KERNELS[arr.dtype](flat, int(samples), int(window), int(n_smallest), nthreads)
+    return rms.reshape(lead), spread.reshape(lead)

@@ -1,0 +1,52 @@
+// HEALPix primitives in NESTED ordering (Gorski et al. 2005, ApJ 622, 759), std only.
+//
+// Angles are radians: theta = colatitude in [0, pi], phi = longitude (any value; wrapped).
+// Pixel numbers are int64 in [0, 12 nside^2). nside must be a power of two in [1, 2^29].
+// These are what the sky scan needs: pixel <-> direction, children, and a disc selection by
+// pixel centre. healpy is the oracle in the tests.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace icecore::healpix {
+
+/// Throws std::invalid_argument unless nside is a power of two in [1, 2^29].
+void check_nside(std::int64_t nside);
+
+/// Number of pixels, 12 nside^2.
+std::int64_t npix(std::int64_t nside);
+
+/// Pixel solid angle (sr), 4 pi / npix.
+double pixel_area(std::int64_t nside);
+
+/// Upper bound (radians) of the angular distance between a pixel centre and its corners.
+double max_pixrad(std::int64_t nside);
+
+/// Unit vector of the centre of NESTED pixel `pix`.
+void pix2vec_nest(std::int64_t nside, std::int64_t pix, double vec[3]);
+
+/// (theta, phi) of the centre of NESTED pixel `pix`; phi in [0, 2 pi).
+void pix2ang_nest(std::int64_t nside, std::int64_t pix, double& theta, double& phi);
+
+/// NESTED pixel containing the direction (theta, phi). Throws if theta is outside [0, pi].
+std::int64_t ang2pix_nest(std::int64_t nside, double theta, double phi);
+
+/// NESTED pixel containing the direction of vector v (need not be normalised, must be non-zero).
+std::int64_t vec2pix_nest(std::int64_t nside, const double v[3]);
+
+/// NESTED pixel at the coarser `nside_parent` (<= nside) that contains `pix`.
+std::int64_t parent_nest(std::int64_t nside, std::int64_t pix, std::int64_t nside_parent);
+
+/// All NESTED pixels at `nside_child` (>= nside) inside `pix`, ascending (a contiguous range).
+std::vector<std::int64_t> children_nest(std::int64_t nside, std::int64_t pix,
+                                        std::int64_t nside_child);
+
+/// NESTED pixels at `nside` whose centres lie within `radius` (radians) of unit vector `centre`,
+/// ascending. The same selection as healpy.query_disc(nside, centre, radius, nest=True,
+/// inclusive=False), computed by descending the NESTED hierarchy (cost ~ selected pixels).
+std::vector<std::int64_t> query_disc_nest(std::int64_t nside, const double centre[3],
+                                          double radius);
+
+}  // namespace icecore::healpix

@@ -1,0 +1,102 @@
+// The sky-scan refinement loop as a state machine (std only).
+//
+// Pixels live on the equatorial sky in HEALPix NESTED ordering (as in icecube/skymap_scanner).
+// Level 0 evaluates every pixel at nsides[0]. Level k >= 1 repeatedly selects the pixels at
+// nsides[k-1] whose centres lie in a disc of area extensions[k-1] x pixel_area(nsides[k-1])
+// around the best pixel found so far at any nside (plus the nsides[k-1] pixel that contains it),
+// splits them into their children at nsides[k], and evaluates the children not yet evaluated,
+// each seeded with the fitted vertex of its nearest evaluated ancestor; the level ends when a
+// round produces no new pixel. An optional llh_diff threshold also refines every evaluated
+// nsides[k-1] pixel that has an evaluated neighbour (centre within 1.5 pixel spacings) whose
+// -lnL differs by more than the threshold; it is applied only within the disc of
+// max_refine_radius around the best pixel.
+//
+// The driver never calls a likelihood itself: next_batch() hands out (nside, pixel, local
+// direction, seed vertex) tasks and submit() takes their results in the same order. run_step()
+// does one next_batch / fit_batch / submit round with an in-process DirectionFitter (no Python
+// between pixels). Everything depends only on the submitted results, so the scan is
+// deterministic whatever evaluates the batches.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "icecore/direction_fit.hpp"
+
+namespace icecore {
+
+struct ScanSettings {
+    std::vector<std::int64_t> nsides{8, 64, 512};
+    std::vector<double> extensions{12.0, 24.0};  // one per refinement level (nsides.size() - 1)
+    double llh_diff_threshold = 0.0;             // <= 0: no neighbour-difference refinement
+    double max_refine_radius = 0.0;              // radians; neighbour refinement only within it
+    int max_rounds_per_level = 64;               // safety stop
+    double rotation[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};  // v_local = R v_equatorial (row-major)
+    VertexSeed initial_seed{0.0, 0.0, 0.0, 0.0};
+};
+
+struct ScanTask {
+    int level;
+    std::int64_t nside;
+    std::int64_t pixel;  // NESTED
+    double zenith, azimuth;  // radians, IceCube local
+    VertexSeed seed;
+};
+
+struct ScanRecord {
+    int level;
+    std::int64_t nside;
+    std::int64_t pixel;
+    double zenith, azimuth;
+    DirectionFitResult fit;
+};
+
+class ScanDriver {
+public:
+    explicit ScanDriver(const ScanSettings& settings);
+
+    /// The next tasks (NESTED pixel order within a batch); empty when the scan is finished.
+    /// Throws std::logic_error if the previous batch has not been submitted.
+    const std::vector<ScanTask>& next_batch();
+
+    /// Results of the pending batch, in its order. Throws if the count does not match.
+    void submit(const DirectionFitResult* results, std::size_t n);
+
+    /// One next_batch / fit_batch / submit round; returns the number of pixels fitted (0 = done).
+    std::size_t run_step(const DirectionFitter& fitter, int threads);
+
+    /// Run to the end.
+    void run(const DirectionFitter& fitter, int threads);
+
+    bool finished() const { return finished_; }
+    bool has_pending() const { return !pending_.empty(); }
+    int current_level() const { return level_; }
+    const std::vector<ScanRecord>& records() const { return records_; }
+    const std::vector<ScanTask>& pending() const { return pending_; }
+    const ScanSettings& settings() const { return settings_; }
+    /// Index into records() of the best (smallest finite -lnL) pixel, or -1 if none.
+    long best_index() const;
+    /// Rounds (batches) made so far at each level.
+    const std::vector<int>& rounds() const { return rounds_; }
+
+    /// (zenith, azimuth) in radians of the centre of NESTED pixel `pix` at `nside`.
+    void local_direction(std::int64_t nside, std::int64_t pix, double& zenith, double& azimuth) const;
+
+private:
+    void make_level0();
+    void make_refinement();
+    bool seed_for(int level, std::int64_t pixel, VertexSeed& seed) const;
+
+    ScanSettings settings_;
+    std::vector<int> shifts_;  // 2 * log2(nsides[k] / nsides[0])
+    std::vector<std::map<std::int64_t, std::size_t>> evaluated_;  // per level: pixel -> record
+    std::vector<ScanRecord> records_;
+    std::vector<ScanTask> pending_;
+    std::vector<int> rounds_;
+    int level_ = 0;
+    bool finished_ = false;
+};
+
+}  // namespace icecore

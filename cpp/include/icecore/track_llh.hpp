@@ -1,0 +1,92 @@
+// Pandel track likelihood of one event (SPE or MPE first-hit times with a noise floor) and the
+// per-direction vertex fit that the sky scan calls for every pixel (a DirectionFitter).
+//
+// Geometry (infinite track; AMANDA/IceCube muon reconstruction, NIM A 524 (2004) 169): the muon
+// passes the vertex q at time t0 travelling along v = -(sin z cos a, sin z sin a, cos z). For a DOM
+// at r, with p = r - q, l = p.v and perpendicular distance d = |p - l v|, direct Cherenkov light
+// arrives at t_geo = t0 + (l - d cot(theta_c)) / c + d n_group / (c sin(theta_c)),
+// cos(theta_c) = 1 / n_phase, after a path d / sin(theta_c) that reaches the down-facing PMT at
+// angle eta. The Pandel shape is nu = d_eff / lambda with
+// d_eff = a0 + a1 d/sin(theta_c) + a2 cos(eta) + a3 cos^2(eta).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "icecore/direction_fit.hpp"
+
+namespace icecore {
+
+/// Ice model ("H2" defaults) and effective-distance coefficients.
+struct IceParams {
+    double absorption_m = 98.0;
+    double tau_ns = 556.7;
+    double scattering_m = 33.29;
+    double n_phase = 1.3195;
+    double n_group = 1.35634;
+    double c_m_per_ns = 0.299792458;
+    double deff_a0 = 3.094, deff_a1 = 0.8395, deff_a2 = -3.946, deff_a3 = 4.636;
+
+    /// Pandel rate rho = 1/tau + c/(n_group lambda_a) (1/ns).
+    double rho() const { return 1.0 / tau_ns + c_m_per_ns / (n_group * absorption_m); }
+    /// nullptr if valid, else a description of the problem.
+    const char* check() const;
+};
+
+struct LikelihoodOptions {
+    bool mpe = true;                  ///< MPE (first of n photons) or SPE
+    double sigma_ns = 4.0;            ///< Gaussian jitter of the convolved Pandel
+    double noise_rate_per_ns = 5e-7;  ///< dark rate (1/ns)
+    double window_ns = 10000.0;       ///< readout window (ns); noise probability = rate * window
+    int n_ring = 6;                   ///< extra seeds on a ring around each given seed
+    double ring_radius_m = 150.0;
+    int max_iter = 100;               ///< BFGS iterations per seed
+    double gtol = 1e-3;               ///< converged when |grad|_inf < gtol (per m / ns) ...
+    double ftol = 1e-6;               ///< ... or -ln L improved by < ftol over an iteration
+    const char* check() const;
+};
+
+/// Closest approach / Cherenkov quantities of one DOM.
+struct TrackPoint {
+    double d, t_geo, cos_eta, along;
+};
+
+/// Direction-dependent constants of a track.
+class TrackFrame {
+public:
+    TrackFrame(double zenith, double azimuth, double n_phase, double n_group, double c);
+    /// Geometry for DOM at r[3], vertex (x, y, z) at time t0; d0 regularises d near 0.
+    TrackPoint point(const double* r, double x, double y, double z, double t0, double d0) const;
+    double v[3];          ///< direction of travel
+    double e1[3], e2[3];  ///< transverse basis (e1 = dv/dzenith direction, e2 = horizontal)
+    double dv_dzen[3], dv_dazi[3];
+    double sin_c, cos_c, c, k_perp;  ///< k_perp: d t_geo / d d
+};
+
+class PandelTrackLikelihood : public DirectionFitter {
+public:
+    PandelTrackLikelihood(const double* positions, const double* times, const double* charges,
+                          std::size_t n, const IceParams& ice, const LikelihoodOptions& opt);
+
+    /// -ln L and gradient w.r.t. (x, y, z, t, zenith, azimuth) (grad may be nullptr).
+    double neg_llh(double x, double y, double z, double t, double zenith, double azimuth,
+                   double* grad) const;
+
+    /// Vertex fit for one fixed direction from `seed` plus n_ring ring seeds.
+    DirectionFitResult fit_direction(double zenith, double azimuth, const VertexSeed& seed) const;
+
+    void fit_batch(const double* zenith, const double* azimuth, const VertexSeed* seeds,
+                   std::size_t n, DirectionFitResult* out, int threads) const override;
+
+    std::size_t n_doms() const { return t_.size(); }
+
+private:
+    double eval(const TrackFrame& fr, const double* q, double t0, double* gq, double* gt,
+                double* gdir) const;
+    std::vector<double> pos_, t_, nphot_;
+    IceParams ice_;
+    LikelihoodOptions opt_;
+    double rho_, log_noise_, log_signal_;
+};
+
+}  // namespace icecore

@@ -1,0 +1,215 @@
+// Sky-scan refinement state machine (see scan.hpp).
+#include "icecore/scan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include "icecore/healpix.hpp"
+
+namespace icecore {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+int ilog2(std::int64_t v) {
+    int k = 0;
+    while ((std::int64_t{1} << k) < v) ++k;
+    return k;
+}
+
+}  // namespace
+
+ScanDriver::ScanDriver(const ScanSettings& settings) : settings_(settings) {
+    const auto& ns = settings_.nsides;
+    if (ns.empty()) throw std::invalid_argument("nsides must not be empty");
+    for (std::size_t k = 0; k < ns.size(); ++k) {
+        healpix::check_nside(ns[k]);
+        if (k > 0 && ns[k] <= ns[k - 1])
+            throw std::invalid_argument("nsides must be strictly increasing");
+    }
+    if (settings_.extensions.size() != ns.size() - 1)
+        throw std::invalid_argument("extensions needs one value per refinement level (" +
+                                    std::to_string(ns.size() - 1) + ")");
+    for (double e : settings_.extensions)
+        if (!(e > 0.0) || !std::isfinite(e))
+            throw std::invalid_argument("extensions must be finite and > 0");
+    if (settings_.max_rounds_per_level < 1)
+        throw std::invalid_argument("max_rounds_per_level must be >= 1");
+    for (double r : settings_.rotation)
+        if (!std::isfinite(r)) throw std::invalid_argument("rotation must be finite");
+    const int l0 = ilog2(ns[0]);
+    for (auto n : ns) shifts_.push_back(2 * (ilog2(n) - l0));
+    evaluated_.resize(ns.size());
+    rounds_.assign(ns.size(), 0);
+}
+
+void ScanDriver::local_direction(std::int64_t nside, std::int64_t pix, double& zenith,
+                                 double& azimuth) const {
+    double v[3];
+    healpix::pix2vec_nest(nside, pix, v);  // (ra, dec) unit vector on the equatorial sky
+    const double* R = settings_.rotation;
+    double w[3];
+    for (int i = 0; i < 3; ++i) w[i] = R[3 * i] * v[0] + R[3 * i + 1] * v[1] + R[3 * i + 2] * v[2];
+    const double rxy = std::hypot(w[0], w[1]);
+    zenith = std::atan2(rxy, w[2]);
+    azimuth = std::atan2(w[1], w[0]);
+    if (azimuth < 0) azimuth += 2.0 * kPi;
+}
+
+long ScanDriver::best_index() const {
+    long best = -1;
+    for (std::size_t i = 0; i < records_.size(); ++i) {
+        const double v = records_[i].fit.neg_llh;
+        if (!std::isfinite(v)) continue;
+        // strict '<': ties keep the earlier record (coarser level, then lower pixel order)
+        if (best < 0 || v < records_[static_cast<std::size_t>(best)].fit.neg_llh)
+            best = static_cast<long>(i);
+    }
+    return best;
+}
+
+bool ScanDriver::seed_for(int level, std::int64_t pixel, VertexSeed& seed) const {
+    for (int j = level - 1; j >= 0; --j) {
+        const int shift = shifts_[static_cast<std::size_t>(level)] - shifts_[static_cast<std::size_t>(j)];
+        const std::int64_t anc = pixel >> shift;
+        const auto& m = evaluated_[static_cast<std::size_t>(j)];
+        const auto it = m.find(anc);
+        if (it != m.end()) {
+            const auto& f = records_[it->second].fit;
+            if (std::isfinite(f.x) && std::isfinite(f.y) && std::isfinite(f.z) && std::isfinite(f.t)) {
+                seed = {f.x, f.y, f.z, f.t};
+                return true;
+            }
+        }
+    }
+    seed = settings_.initial_seed;
+    return false;
+}
+
+void ScanDriver::make_level0() {
+    const std::int64_t nside = settings_.nsides[0];
+    const std::int64_t n = healpix::npix(nside);
+    pending_.reserve(static_cast<std::size_t>(n));
+    for (std::int64_t p = 0; p < n; ++p) {
+        ScanTask t{0, nside, p, 0.0, 0.0, settings_.initial_seed};
+        local_direction(nside, p, t.zenith, t.azimuth);
+        pending_.push_back(t);
+    }
+}
+
+void ScanDriver::make_refinement() {
+    const auto nlev = static_cast<int>(settings_.nsides.size());
+    while (level_ < nlev) {
+        const auto k = static_cast<std::size_t>(level_);
+        if (rounds_[k] >= settings_.max_rounds_per_level) {
+            ++level_;
+            continue;
+        }
+        const long b = best_index();
+        if (b < 0) {  // nothing finite to refine around
+            level_ = nlev;
+            break;
+        }
+        const ScanRecord& best = records_[static_cast<std::size_t>(b)];
+        double c[3];
+        healpix::pix2vec_nest(best.nside, best.pixel, c);
+        const std::int64_t pn = settings_.nsides[k - 1];
+        const double area = settings_.extensions[k - 1] * healpix::pixel_area(pn);
+        const double cosr = std::max(-1.0, 1.0 - area / (2.0 * kPi));
+        std::vector<std::int64_t> parents = healpix::query_disc_nest(pn, c, std::acos(cosr));
+        parents.push_back(healpix::vec2pix_nest(pn, c));
+        if (settings_.llh_diff_threshold > 0.0 && settings_.max_refine_radius > 0.0) {
+            const auto& prev = evaluated_[k - 1];
+            const double spacing = std::sqrt(healpix::pixel_area(pn));
+            for (std::int64_t p : healpix::query_disc_nest(pn, c, settings_.max_refine_radius)) {
+                const auto it = prev.find(p);
+                if (it == prev.end()) continue;
+                const double v = records_[it->second].fit.neg_llh;
+                double pc[3];
+                healpix::pix2vec_nest(pn, p, pc);
+                for (std::int64_t q : healpix::query_disc_nest(pn, pc, 1.5 * spacing)) {
+                    const auto jt = prev.find(q);
+                    if (q == p || jt == prev.end()) continue;
+                    const double w = records_[jt->second].fit.neg_llh;
+                    if (!(std::fabs(w - v) <= settings_.llh_diff_threshold)) {
+                        parents.push_back(p);
+                        break;
+                    }
+                }
+            }
+        }
+        std::sort(parents.begin(), parents.end());
+        parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
+        const int shift = shifts_[k] - shifts_[k - 1];
+        const std::int64_t nchild = std::int64_t{1} << shift;
+        const auto& done = evaluated_[k];
+        for (std::int64_t p : parents) {
+            for (std::int64_t j = 0; j < nchild; ++j) {
+                const std::int64_t child = (p << shift) + j;
+                if (done.count(child)) continue;
+                ScanTask t{level_, settings_.nsides[k], child, 0.0, 0.0, {}};
+                local_direction(t.nside, child, t.zenith, t.azimuth);
+                seed_for(level_, child, t.seed);
+                pending_.push_back(t);
+            }
+        }
+        if (!pending_.empty()) return;
+        ++level_;  // the level converged: no new pixel
+    }
+}
+
+const std::vector<ScanTask>& ScanDriver::next_batch() {
+    if (!pending_.empty())
+        throw std::logic_error("the pending batch must be submitted before asking for the next");
+    if (finished_) return pending_;
+    if (level_ == 0 && rounds_[0] == 0) {
+        make_level0();
+    } else {
+        if (level_ == 0) level_ = 1;
+        make_refinement();
+    }
+    if (pending_.empty()) finished_ = true;
+    return pending_;
+}
+
+void ScanDriver::submit(const DirectionFitResult* results, std::size_t n) {
+    if (pending_.empty()) throw std::logic_error("no batch is pending");
+    if (n != pending_.size())
+        throw std::invalid_argument("expected " + std::to_string(pending_.size()) +
+                                    " results, got " + std::to_string(n));
+    for (std::size_t i = 0; i < n; ++i) {
+        const ScanTask& t = pending_[i];
+        records_.push_back({t.level, t.nside, t.pixel, t.zenith, t.azimuth, results[i]});
+        evaluated_[static_cast<std::size_t>(t.level)][t.pixel] = records_.size() - 1;
+    }
+    ++rounds_[static_cast<std::size_t>(pending_.front().level)];
+    pending_.clear();
+}
+
+std::size_t ScanDriver::run_step(const DirectionFitter& fitter, int threads) {
+    const auto& batch = next_batch();
+    const std::size_t n = batch.size();
+    if (n == 0) return 0;
+    std::vector<double> zen(n), az(n);
+    std::vector<VertexSeed> seeds(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        zen[i] = batch[i].zenith;
+        az[i] = batch[i].azimuth;
+        seeds[i] = batch[i].seed;
+    }
+    std::vector<DirectionFitResult> res(n);
+    fitter.fit_batch(zen.data(), az.data(), seeds.data(), n, res.data(), threads);
+    submit(res.data(), n);
+    return n;
+}
+
+void ScanDriver::run(const DirectionFitter& fitter, int threads) {
+    while (run_step(fitter, threads) > 0) {
+    }
+}
+
+}  // namespace icecore

@@ -1,0 +1,324 @@
+// Pandel track likelihood and per-direction vertex fit (BFGS with analytic gradients).
+#include "icecore/track_llh.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "icecore/pandel.hpp"
+#include "icecore/parallel.hpp"
+
+namespace icecore {
+
+namespace {
+constexpr double kD0 = 0.1;  // m: regularises the distance of a DOM sitting on the track
+constexpr double kPi = 3.14159265358979323846;
+
+inline double dot3(const double* a, const double* b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+}  // namespace
+
+const char* IceParams::check() const {
+    const double vals[] = {absorption_m, tau_ns, scattering_m, c_m_per_ns};
+    for (double v : vals)
+        if (!(v > 0.0) || !std::isfinite(v)) return "absorption, tau, scattering and c must be finite and > 0";
+    if (!(n_phase > 1.0) || !(n_group > 1.0) || !std::isfinite(n_phase) || !std::isfinite(n_group))
+        return "refractive indices must be finite and > 1";
+    if (!std::isfinite(deff_a0) || !std::isfinite(deff_a1) || !std::isfinite(deff_a2) || !std::isfinite(deff_a3))
+        return "effective-distance coefficients must be finite";
+    if (!(deff_a1 > 0.0)) return "effective-distance slope a1 must be > 0";
+    // d_eff must stay positive for every cos(eta) in [-1, 1] at d = 0
+    for (int i = 0; i <= 200; ++i) {
+        const double ce = -1.0 + 0.01 * i;
+        if (!(deff_a0 + deff_a2 * ce + deff_a3 * ce * ce > 0.0))
+            return "effective-distance offset must be > 0 for all cos(eta)";
+    }
+    return nullptr;
+}
+
+const char* LikelihoodOptions::check() const {
+    if (!(sigma_ns > 0.0) || !std::isfinite(sigma_ns)) return "sigma_ns must be finite and > 0";
+    if (!(noise_rate_per_ns > 0.0) || !std::isfinite(noise_rate_per_ns)) return "noise rate must be finite and > 0";
+    if (!(window_ns > 0.0) || !std::isfinite(window_ns)) return "window_ns must be finite and > 0";
+    if (n_ring < 0 || n_ring > 64) return "n_ring must be in [0, 64]";
+    if (!(ring_radius_m >= 0.0) || !std::isfinite(ring_radius_m)) return "ring_radius_m must be finite and >= 0";
+    if (max_iter < 1) return "max_iter must be >= 1";
+    if (!(gtol > 0.0) || !(ftol >= 0.0)) return "gtol must be > 0 and ftol >= 0";
+    return nullptr;
+}
+
+TrackFrame::TrackFrame(double zenith, double azimuth, double n_phase, double n_group, double c_) {
+    const double sz = std::sin(zenith), cz = std::cos(zenith), sa = std::sin(azimuth), ca = std::cos(azimuth);
+    v[0] = -sz * ca;
+    v[1] = -sz * sa;
+    v[2] = -cz;
+    dv_dzen[0] = -cz * ca;
+    dv_dzen[1] = -cz * sa;
+    dv_dzen[2] = sz;
+    dv_dazi[0] = sz * sa;
+    dv_dazi[1] = -sz * ca;
+    dv_dazi[2] = 0.0;
+    e1[0] = cz * ca;
+    e1[1] = cz * sa;
+    e1[2] = -sz;
+    e2[0] = -sa;
+    e2[1] = ca;
+    e2[2] = 0.0;
+    cos_c = 1.0 / n_phase;
+    sin_c = std::sqrt(1.0 - cos_c * cos_c);
+    c = c_;
+    k_perp = (n_group / sin_c - cos_c / sin_c) / c;
+}
+
+TrackPoint TrackFrame::point(const double* r, double x, double y, double z, double t0, double d0) const {
+    const double p[3] = {r[0] - x, r[1] - y, r[2] - z};
+    const double l = dot3(p, v);
+    const double perp[3] = {p[0] - l * v[0], p[1] - l * v[1], p[2] - l * v[2]};
+    const double d = std::sqrt(dot3(perp, perp) + d0 * d0);
+    const double rz = d > 0.0 ? perp[2] / d : 0.0;
+    TrackPoint out{};
+    out.d = d;
+    out.t_geo = t0 + l / c + k_perp * d;
+    out.cos_eta = sin_c * rz + cos_c * v[2];
+    out.along = l;
+    return out;
+}
+
+PandelTrackLikelihood::PandelTrackLikelihood(const double* positions, const double* times,
+                                             const double* charges, std::size_t n,
+                                             const IceParams& ice, const LikelihoodOptions& opt)
+    : pos_(positions, positions + 3 * n), t_(times, times + n), nphot_(n), ice_(ice), opt_(opt) {
+    if (n == 0) throw std::invalid_argument("no hit DOMs");
+    if (const char* p = ice.check()) throw std::invalid_argument(p);
+    if (const char* p = opt.check()) throw std::invalid_argument(p);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(times[i]) || !std::isfinite(charges[i]) || charges[i] < 0.0)
+            throw std::invalid_argument("times must be finite and charges finite and >= 0");
+        nphot_[i] = std::max(1.0, std::floor(charges[i] + 0.5));
+    }
+    rho_ = ice.rho();
+    const double f = std::min(opt.noise_rate_per_ns * opt.window_ns, 0.5);
+    log_noise_ = std::log(f / opt.window_ns);
+    log_signal_ = std::log1p(-f);
+}
+
+double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double t0, double* gq,
+                                   double* gt, double* gdir) const {
+    const double lam = ice_.scattering_m;
+    const double a1s = ice_.deff_a1 / fr.sin_c;
+    double f = 0.0;
+    double g[3] = {0.0, 0.0, 0.0}, gtime = 0.0, gd[2] = {0.0, 0.0};
+    const std::size_t n = t_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const double* r = &pos_[3 * i];
+        const double p[3] = {r[0] - q[0], r[1] - q[1], r[2] - q[2]};
+        const double l = dot3(p, fr.v);
+        const double perp[3] = {p[0] - l * fr.v[0], p[1] - l * fr.v[1], p[2] - l * fr.v[2]};
+        const double d = std::sqrt(dot3(perp, perp) + kD0 * kD0);
+        const double rz = perp[2] / d;
+        const double ce = fr.sin_c * rz + fr.cos_c * fr.v[2];
+        const double deff = ice_.deff_a0 + a1s * d + ice_.deff_a2 * ce + ice_.deff_a3 * ce * ce;
+        const double nu = deff / lam;
+        const double tres = t_[i] - (t0 + l / fr.c + fr.k_perp * d);
+        const LogGrad lp = opt_.mpe ? mpe_log_pdf(tres, nu, rho_, opt_.sigma_ns, nphot_[i])
+                                    : cpandel_log_pdf(tres, nu, rho_, opt_.sigma_ns);
+        const double a = log_signal_ + lp.value;
+        const double b = log_noise_;
+        // log(e^a + e^b) and the signal weight e^a / (e^a + e^b) from one exp
+        const double e = std::exp(-std::fabs(a - b));
+        const double li = std::max(a, b) + std::log1p(e);
+        f -= li;
+        if (!gq && !gt && !gdir) continue;
+        const double wsig = a >= b ? 1.0 / (1.0 + e) : e / (1.0 + e);
+        const double dl_dt = wsig * lp.d_t;    // dL_i / d t_res
+        const double dl_dnu = wsig * lp.d_nu;  // dL_i / d nu
+        const double dnu_dd = a1s / lam;
+        const double dnu_dce = (ice_.deff_a2 + 2.0 * ice_.deff_a3 * ce) / lam;
+        const double d3 = d * d * d;
+        if (gq || gt) {
+            for (int j = 0; j < 3; ++j) {
+                const double dd = -perp[j] / d;  // d d / d q_j
+                const double drz = -((j == 2 ? 1.0 : 0.0) - fr.v[2] * fr.v[j]) / d + perp[2] * perp[j] / d3;
+                const double dce = fr.sin_c * drz;
+                const double dtres = fr.v[j] / fr.c - fr.k_perp * dd;  // -d t_geo / d q_j
+                g[j] -= dl_dt * dtres + dl_dnu * (dnu_dd * dd + dnu_dce * dce);
+            }
+            gtime += dl_dt;  // d t_res / d t0 = -1
+        }
+        if (gdir) {
+            const double* dvs[2] = {fr.dv_dzen, fr.dv_dazi};
+            for (int k = 0; k < 2; ++k) {
+                const double* dv = dvs[k];
+                const double dl = dot3(p, dv);
+                const double dperp_z = -dl * fr.v[2] - l * dv[2];
+                const double dd = -l * dot3(perp, dv) / d;
+                const double drz = dperp_z / d - perp[2] * dd / (d * d);
+                const double dce = fr.sin_c * drz + fr.cos_c * dv[2];
+                const double dtgeo = dl / fr.c + fr.k_perp * dd;
+                gd[k] -= -dl_dt * dtgeo + dl_dnu * (dnu_dd * dd + dnu_dce * dce);
+            }
+        }
+    }
+    if (gq)
+        for (int j = 0; j < 3; ++j) gq[j] = g[j];
+    if (gt) *gt = gtime;
+    if (gdir) {
+        gdir[0] = gd[0];
+        gdir[1] = gd[1];
+    }
+    return f;
+}
+
+double PandelTrackLikelihood::neg_llh(double x, double y, double z, double t, double zenith,
+                                      double azimuth, double* grad) const {
+    const TrackFrame fr(zenith, azimuth, ice_.n_phase, ice_.n_group, ice_.c_m_per_ns);
+    const double q[3] = {x, y, z};
+    if (!grad) return eval(fr, q, t, nullptr, nullptr, nullptr);
+    return eval(fr, q, t, grad, grad + 3, grad + 4);
+}
+
+namespace {
+
+struct SeedFit {
+    double f;
+    double x[3];
+    int n_eval;
+    int status;
+};
+
+}  // namespace
+
+DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double azimuth,
+                                                        const VertexSeed& seed) const {
+    const TrackFrame fr(zenith, azimuth, ice_.n_phase, ice_.n_group, ice_.c_m_per_ns);
+    const double base[3] = {seed.x, seed.y, seed.z};
+    // objective in (alpha, beta, t0): q = base + alpha e1 + beta e2
+    int n_eval = 0;
+    auto objective = [&](const double* x, double* grad) {
+        const double q[3] = {base[0] + x[0] * fr.e1[0] + x[1] * fr.e2[0],
+                             base[1] + x[0] * fr.e1[1] + x[1] * fr.e2[1],
+                             base[2] + x[0] * fr.e1[2] + x[1] * fr.e2[2]};
+        double gq[3], gt;
+        const double fv = eval(fr, q, x[2], gq, &gt, nullptr);
+        grad[0] = dot3(gq, fr.e1);
+        grad[1] = dot3(gq, fr.e2);
+        grad[2] = gt;
+        ++n_eval;
+        return fv;
+    };
+    auto bfgs = [&](const double* x0) {
+        SeedFit res{};
+        double x[3] = {x0[0], x0[1], x0[2]}, g[3];
+        double f = objective(x, g);
+        double H[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+        const double gn0 = std::max({std::fabs(g[0]), std::fabs(g[1]), std::fabs(g[2])});
+        const double h0 = gn0 > 0 ? std::min(1.0, 10.0 / gn0) : 1.0;
+        for (double& h : H) h *= h0;
+        int status = 1;
+        bool first = true;
+        for (int it = 0; it < opt_.max_iter; ++it) {
+            const double gmax = std::max({std::fabs(g[0]), std::fabs(g[1]), std::fabs(g[2])});
+            if (gmax < opt_.gtol) {
+                status = 0;
+                break;
+            }
+            double p[3];
+            for (int i = 0; i < 3; ++i) p[i] = -(H[3 * i] * g[0] + H[3 * i + 1] * g[1] + H[3 * i + 2] * g[2]);
+            double slope = dot3(p, g);
+            if (!(slope < 0.0)) {  // not a descent direction: reset
+                for (int i = 0; i < 9; ++i) H[i] = (i % 4 == 0) ? h0 : 0.0;
+                for (int i = 0; i < 3; ++i) p[i] = -h0 * g[i];
+                slope = dot3(p, g);
+            }
+            const double pmax = std::max({std::fabs(p[0]), std::fabs(p[1]), std::fabs(p[2])});
+            if (pmax > 50.0) {
+                const double s = 50.0 / pmax;
+                for (double& pi : p) pi *= s;
+                slope *= s;
+            }
+            double alpha = 1.0, xn[3], gn[3], fn = f;
+            bool ok = false;
+            for (int ls = 0; ls < 40; ++ls) {
+                for (int i = 0; i < 3; ++i) xn[i] = x[i] + alpha * p[i];
+                fn = objective(xn, gn);
+                if (std::isfinite(fn) && fn <= f + 1e-4 * alpha * slope) {
+                    ok = true;
+                    break;
+                }
+                alpha *= 0.5;
+            }
+            if (!ok) {
+                status = (gmax < 1e-2) ? 0 : 2;
+                break;
+            }
+            double s[3], y[3];
+            for (int i = 0; i < 3; ++i) {
+                s[i] = xn[i] - x[i];
+                y[i] = gn[i] - g[i];
+            }
+            const double df = f - fn;
+            for (int i = 0; i < 3; ++i) {
+                x[i] = xn[i];
+                g[i] = gn[i];
+            }
+            f = fn;
+            const double sy = dot3(s, y);
+            if (sy > 1e-12) {
+                if (first) {
+                    const double yy = dot3(y, y);
+                    for (int i = 0; i < 9; ++i) H[i] = (i % 4 == 0) ? sy / yy : 0.0;
+                    first = false;
+                }
+                double Hy[3];
+                for (int i = 0; i < 3; ++i) Hy[i] = H[3 * i] * y[0] + H[3 * i + 1] * y[1] + H[3 * i + 2] * y[2];
+                const double yHy = dot3(y, Hy);
+                const double rho = 1.0 / sy;
+                for (int i = 0; i < 3; ++i)
+                    for (int j = 0; j < 3; ++j)
+                        H[3 * i + j] += (1.0 + yHy * rho) * rho * s[i] * s[j] - rho * (Hy[i] * s[j] + s[i] * Hy[j]);
+            }
+            if (df >= 0.0 && df < opt_.ftol) {
+                status = 0;
+                break;
+            }
+        }
+        res.f = f;
+        res.x[0] = x[0];
+        res.x[1] = x[1];
+        res.x[2] = x[2];
+        res.status = status;
+        return res;
+    };
+    DirectionFitResult best{std::numeric_limits<double>::infinity(), seed.x, seed.y, seed.z, seed.t, 0, 3};
+    const int nseeds = 1 + opt_.n_ring;
+    for (int k = 0; k < nseeds; ++k) {
+        double x0[3] = {0.0, 0.0, seed.t};
+        if (k > 0) {
+            const double ang = 2.0 * kPi * (k - 1) / opt_.n_ring;
+            x0[0] = opt_.ring_radius_m * std::cos(ang);
+            x0[1] = opt_.ring_radius_m * std::sin(ang);
+        }
+        const SeedFit r = bfgs(x0);
+        if (r.f < best.neg_llh) {
+            best.neg_llh = r.f;
+            best.x = base[0] + r.x[0] * fr.e1[0] + r.x[1] * fr.e2[0];
+            best.y = base[1] + r.x[0] * fr.e1[1] + r.x[1] * fr.e2[1];
+            best.z = base[2] + r.x[0] * fr.e1[2] + r.x[1] * fr.e2[2];
+            best.t = r.x[2];
+            best.status = r.status;
+        }
+    }
+    best.n_eval = n_eval;
+    if (!std::isfinite(best.neg_llh)) best.status = 3;
+    return best;
+}
+
+void PandelTrackLikelihood::fit_batch(const double* zenith, const double* azimuth,
+                                      const VertexSeed* seeds, std::size_t n,
+                                      DirectionFitResult* out, int threads) const {
+    parallel_for(n, threads, [&](std::size_t lo, std::size_t hi) {
+        for (std::size_t i = lo; i < hi; ++i) out[i] = fit_direction(zenith[i], azimuth[i], seeds[i]);
+    });
+}
+
+}  // namespace icecore

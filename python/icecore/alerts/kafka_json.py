@@ -1,0 +1,300 @@
+"""GCN Kafka JSON notices of IceCube (current and older layouts).
+
+Topics: ``gcn.notices.icecube.gold_bronze_track_alerts`` and
+``gcn.notices.icecube.lvk_nu_track_search``. Older layouts handled: the v1.0.0 drafts
+(``signalness``, ``id: [run, event]``, ``uncertainty_shape`` circle/rectangle,
+flat per-event ``ra``/``dec``/``ra_uncertainty``, ``ref_id``/``ref_ID``,
+``most_likely_direction``/``most_probable_direction``), the classic-AMON JSON of gcn-schema PR 161
+(energy in keV, FAR in Hz, track errors left in arcmin) and the hermes dict of a classic text
+notice (lower-case keys, text values with units).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Mapping
+
+from ..errors import ParseError
+from .model import (
+    SECONDS_PER_YEAR,
+    Alert,
+    CoincidentEvent,
+    UTCInstant,
+    check_dec,
+    check_nonneg,
+    check_prob,
+    check_ra,
+    check_radius,
+    to_float,
+    to_int,
+)
+
+__all__ = ["parse_kafka_json", "TOPIC_GOLD_BRONZE", "TOPIC_LVK"]
+
+logger = logging.getLogger(__name__)
+
+TOPIC_GOLD_BRONZE = "gcn.notices.icecube.gold_bronze_track_alerts"
+TOPIC_LVK = "gcn.notices.icecube.lvk_nu_track_search"
+_RUN_EVENT = re.compile(r"^\s*(\d{1,12})[_ ](\d{1,12})\s*$")
+_SUPEREVENT = re.compile(r"^[A-Za-z]{1,3}\d{6}[a-z]{1,4}$")
+
+
+def _get(d: Mapping[str, Any], *keys: str) -> Any:
+    for k in keys:
+        if k in d and d[k] is not None:
+            return d[k]
+    return None
+
+
+def _str(value: Any, what: str, *, allow_none: bool = True) -> str | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, str):
+        raise ParseError(f"{what} must be a string, got {type(value).__name__}")
+    if len(value) > 200:
+        raise ParseError(f"{what} is too long ({len(value)} characters)")
+    return value.strip()
+
+
+def _bool(value: Any, what: str) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    raise ParseError(f"{what} must be a boolean, got {type(value).__name__}")
+
+
+def _ids(value: Any, what: str = "id") -> tuple[int | None, int | None]:
+    """``["RUN_EVENT"]`` (current) or ``["RUN", "EVENT"]`` (v1.0.0) -> (run, event)."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ParseError(f"{what} must be a string or a list of strings")
+    if len(value) == 1:
+        m = _RUN_EVENT.match(value[0])
+        if not m:
+            raise ParseError(f"{what} {value[0][:40]!r} is not RUN_EVENT")
+        return int(m.group(1)), int(m.group(2))
+    if len(value) == 2:
+        return to_int(value[0], f"{what}[0] (run)"), to_int(value[1], f"{what}[1] (event)")
+    raise ParseError(f"{what} has {len(value)} entries, expected 1 or 2")
+
+
+def _position(d: Mapping[str, Any], what: str) -> tuple[float | None, float | None]:
+    ra = to_float(d.get("ra"), f"{what}.ra", allow_none=True)
+    dec = to_float(d.get("dec"), f"{what}.dec", allow_none=True)
+    if (ra is None) != (dec is None):
+        raise ParseError(f"{what}: ra and dec must be given together")
+    if ra is None:
+        return None, None
+    return check_ra(ra, f"{what}.ra"), check_dec(dec, f"{what}.dec")
+
+
+def _errors(d: Mapping[str, Any], what: str) -> tuple[float | None, float | None, dict[str, float] | None]:
+    """(error50, error90, rectangle) in degrees from any of the JSON layouts."""
+    containment = to_float(d.get("containment_probability"), f"{what}.containment_probability", allow_none=True)
+    check_prob(containment, f"{what}.containment_probability")
+    e50 = e90 = None
+    rect = None
+    if "ra_dec_error" in d and d["ra_dec_error"] is not None:
+        err = check_radius(to_float(d["ra_dec_error"], f"{what}.ra_dec_error"), f"{what}.ra_dec_error")
+        if containment is None or abs(containment - 0.9) < 1e-6:
+            e90 = err
+        elif abs(containment - 0.5) < 1e-6:
+            e50 = err
+        else:
+            raise ParseError(f"{what}: unsupported containment_probability {containment}")
+    shape = d.get("uncertainty_shape")
+    if shape is not None:
+        if shape not in ("circle", "rectangle"):
+            raise ParseError(f"{what}.uncertainty_shape {str(shape)[:30]!r} is not circle/rectangle")
+        rau = d.get("ra_uncertainty")
+        if not isinstance(rau, list) or not rau:
+            raise ParseError(f"{what}.ra_uncertainty must be a non-empty list")
+        vals = [to_float(v, f"{what}.ra_uncertainty") for v in rau]
+        if shape == "circle":
+            if len(vals) != 1:
+                raise ParseError(f"{what}.ra_uncertainty of a circle must have one entry")
+            e90 = check_radius(vals[0], f"{what}.ra_uncertainty")
+        else:
+            decu = d.get("dec_uncertainty")
+            if len(vals) != 2 or not isinstance(decu, list) or len(decu) != 2:
+                raise ParseError(f"{what}: a rectangle needs two ra_uncertainty and two dec_uncertainty values")
+            dvals = [to_float(v, f"{what}.dec_uncertainty") for v in decu]
+            rect = {
+                "ra_minus": abs(vals[0]), "ra_plus": abs(vals[1]),
+                "dec_minus": abs(dvals[0]), "dec_plus": abs(dvals[1]),
+            }
+            for k, v in rect.items():
+                check_radius(v, f"{what}.{k}")
+    return e50, e90, rect
+
+
+def _kind_from_text(*texts: Any) -> str | None:
+    for t in texts:
+        if isinstance(t, str):
+            low = t.lower()
+            if "gold" in low:
+                return "gold"
+            if "bronze" in low:
+                return "bronze"
+            if "cascade" in low:
+                return "cascade"
+    return None
+
+
+def parse_kafka_json(obj: Any, *, topic: str | None, raw: bytes) -> Alert:
+    """Parse a decoded JSON object (dict) from one of the IceCube Kafka topics."""
+    if not isinstance(obj, dict):
+        raise ParseError(f"a JSON notice must be an object, got {type(obj).__name__}", "json")
+    try:
+        if "src_ra" in obj and "notice_type" in obj:
+            from .classic import parse_classic_fields
+
+            return parse_classic_fields({str(k).upper(): v for k, v in obj.items()}, raw=raw, topic=topic, fmt="classic_text")
+        if topic == TOPIC_LVK or "coincident_events" in obj or "pval_generic" in obj:
+            return _parse_lvk(obj, topic=topic, raw=raw)
+        return _parse_track(obj, topic=topic, raw=raw)
+    except ParseError as exc:
+        if exc.source is None:
+            raise ParseError(exc.reason, "json") from None
+        raise
+
+
+def _parse_track(d: dict, *, topic: str | None, raw: bytes) -> Alert:
+    warnings: list[str] = []
+    pr161 = d.get("mission") == "AMON" and "notice_type" in d
+    kind = _kind_from_text(d.get("pipeline"), d.get("notice_type"), d.get("additional_info"))
+    if kind is None and isinstance(d.get("notice_type"), str):
+        nt = d["notice_type"].lower()
+        kind = {"hese": "hese", "neutrino-em coincidence": "nu_em_coinc"}.get(nt)
+    if kind is None:
+        raise ParseError("cannot tell gold/bronze/cascade: no pipeline, notice_type or additional_info naming it")
+    if topic == TOPIC_GOLD_BRONZE and kind not in ("gold", "bronze"):
+        raise ParseError(f"topic {topic} carries gold/bronze alerts, message says {kind}")
+    run, evt = _ids(d.get("id"))
+    name = _str(d.get("event_name"), "event_name")
+    t = UTCInstant.from_iso(d.get("trigger_time"), "trigger_time")
+    nt_raw = d.get("alert_datetime")
+    notice = UTCInstant.from_iso(nt_raw, "alert_datetime") if nt_raw is not None else None
+    ra, dec = _position(d, "notice")
+    e50, e90, rect = _errors(d, "notice")
+    energy = to_float(_get(d, "nu_energy", "energy"), "nu_energy", allow_none=True)
+    far = to_float(d.get("far"), "far", allow_none=True)
+    if far is not None:
+        far = check_nonneg(far, "far") * SECONDS_PER_YEAR  # JSON FAR is in Hz
+    if pr161:
+        # gcn-schema PR 161 (never merged) converted classic AMON text: energy TeV->keV and
+        # FAR yr^-1 -> Hz, but kept the track error radius in arcmin as the text notice has it.
+        e50 = to_float(d.get("ra_dec_error_50"), "ra_dec_error_50", allow_none=True)
+        if kind in ("gold", "bronze") and e90 is not None:
+            e90 = e90 / 60.0
+            e50 = None if e50 is None else e50 / 60.0
+            warnings.append("PR161 AMON JSON: track error radii taken as arcmin (unconverted) and divided by 60")
+        if energy is not None:
+            if energy > 1e6:
+                energy = energy * 1e-9
+            else:
+                warnings.append("PR161 AMON JSON: energy too small for keV, taken as TeV")
+    check_radius(e50, "ra_dec_error_50")
+    energy = check_nonneg(energy, "nu_energy")
+    sig = check_prob(to_float(_get(d, "p_astro", "signalness"), "p_astro/signalness", allow_none=True), "p_astro/signalness")
+    atype = d.get("alert_type", "initial")
+    if atype == "subsequent":
+        atype = "update"
+    if atype not in ("initial", "update", "retraction"):
+        raise ParseError(f"alert_type {str(atype)[:30]!r} is not initial/subsequent/update/retraction")
+    rec = to_int(d.get("record_number"), "record_number", allow_none=True)
+    if rec is not None and rec < 1:
+        raise ParseError(f"record_number {rec} must be >= 1")
+    revision = 0 if rec is None else rec - 1
+    tense = d.get("alert_tense")
+    if tense is not None and not isinstance(tense, str):
+        raise ParseError("alert_tense must be a string")
+    test = tense in ("test", "injection", "commanded")
+    url = _str(d.get("healpix_url"), "healpix_url")
+    return Alert(
+        kind=kind, source_format="kafka_json", time_utc=t, event_name=name, run_id=run, event_id=evt,
+        revision=revision, alert_type=atype, test=test, ra_deg=ra, dec_deg=dec, error50_deg=e50,
+        error90_deg=e90, error_rect_deg=rect, systematic_included=_bool(d.get("systematic_included"), "systematic_included"),
+        energy_tev=energy, signalness=sig, far_per_year=far, notice_time_utc=notice,
+        skymap_url=url, topic=topic, warnings=tuple(warnings), raw=raw,
+    )
+
+
+def _parse_lvk(d: dict, *, topic: str | None, raw: bytes) -> Alert:
+    if topic == TOPIC_GOLD_BRONZE:
+        raise ParseError(f"topic {topic} does not carry LVK coincidence searches")
+    ref = _str(_get(d, "ref_ID", "ref_id"), "ref_ID", allow_none=False)
+    if not _SUPEREVENT.match(ref or ""):
+        raise ParseError(f"ref_ID {ref!r} is not a GW superevent id")
+    revision = 0
+    reference = d.get("reference")
+    if reference is not None:
+        if not isinstance(reference, dict):
+            raise ParseError("reference must be an object")
+        r = reference.get("gcn.notices.LVK.alert")
+        if isinstance(r, str):
+            m = re.match(r"^(\S+?)-(\d{1,6})-", r)
+            if m:
+                if m.group(1) != ref:
+                    raise ParseError(f"reference {r!r} does not belong to {ref}")
+                revision = int(m.group(2))
+        elif isinstance(r, int) and not isinstance(r, bool):
+            revision = max(0, r)  # v1.0.0 mock example: an integer alert id
+        elif r is not None:
+            raise ParseError("reference 'gcn.notices.LVK.alert' must be a string or integer")
+    t = UTCInstant.from_iso(d.get("trigger_time"), "trigger_time")
+    nt_raw = d.get("alert_datetime")
+    notice = UTCInstant.from_iso(nt_raw, "alert_datetime") if nt_raw is not None else None
+    pg = check_prob(to_float(d.get("pval_generic"), "pval_generic", allow_none=True), "pval_generic")
+    pb = check_prob(to_float(d.get("pval_bayesian"), "pval_bayesian", allow_none=True), "pval_bayesian")
+    n = to_int(d.get("n_events_coincident"), "n_events_coincident", allow_none=True)
+    evs = d.get("coincident_events", [])
+    if evs is None:
+        evs = []
+    if not isinstance(evs, list):
+        raise ParseError("coincident_events must be a list")
+    if len(evs) > 10000:
+        raise ParseError("coincident_events is implausibly long")
+    out = []
+    for i, e in enumerate(evs):
+        w = f"coincident_events[{i}]"
+        if not isinstance(e, dict):
+            raise ParseError(f"{w} must be an object")
+        loc = e.get("localization", e)
+        if not isinstance(loc, dict):
+            raise ParseError(f"{w}.localization must be an object")
+        ra, dec = _position(loc, w)
+        _, e90, rect = _errors(loc, w)
+        if rect is not None:
+            e90 = max(rect.values())
+        cont = check_prob(to_float(loc.get("containment_probability"), f"{w}.containment_probability", allow_none=True), f"{w}.containment_probability")
+        run, evt = _ids(e.get("id"), f"{w}.id")
+        out.append(CoincidentEvent(
+            event_dt_s=to_float(e.get("event_dt"), f"{w}.event_dt", allow_none=True),
+            ra_deg=ra, dec_deg=dec, error90_deg=e90, containment=cont, run_id=run, event_id=evt,
+            pval_generic=check_prob(to_float(e.get("event_pval_generic"), f"{w}.event_pval_generic", allow_none=True), f"{w}.event_pval_generic"),
+            pval_bayesian=check_prob(to_float(e.get("event_pval_bayesian"), f"{w}.event_pval_bayesian", allow_none=True), f"{w}.event_pval_bayesian"),
+        ))
+    if n is not None and n < 0:
+        raise ParseError(f"n_events_coincident {n} is negative")
+    if n is not None and out and n != len(out):
+        raise ParseError(f"n_events_coincident = {n} but {len(out)} coincident_events are listed")
+    best = _get(d, "most_probable_direction", "most_likely_direction")
+    ra = dec = None
+    if best is not None:
+        if not isinstance(best, dict):
+            raise ParseError("most_probable_direction must be an object")
+        ra, dec = _position(best, "most_probable_direction")
+    return Alert(
+        kind="lvk_nu_track_search", source_format="kafka_json", time_utc=t, event_name=None,
+        revision=revision, alert_type="initial", test=ref.startswith("M"), ra_deg=ra, dec_deg=dec,
+        pval_generic=pg, pval_bayesian=pb, n_events_coincident=n if n is not None else len(out),
+        coincident_events=tuple(out), gw_superevent_id=ref, notice_time_utc=notice, topic=topic, raw=raw,
+    )

@@ -1,0 +1,264 @@
+"""VOEvent XML (v1.1 and v2.0) of the IceCube/AMON packet types.
+
+GOLD 173, BRONZE 174, CASCADE 176, NU_EM coincidence 172 and legacy HESE 158. Parsed with the
+standard library's expat-based ElementTree after refusing anything with a DTD or entity
+declaration (the defusedxml policy), non-UTF-8 encodings and oversized messages.
+
+Consistency checks become warnings on the record: the IVORN and AMON_ID repeat run, event,
+time and revision, and Event_TJD/Event_SOD repeat the ISOTime; a hand-edited notice disagrees.
+``parse(..., strict=True)`` turns those warnings into a :class:`~icecore.errors.ParseError`.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from ..errors import ParseError
+from .model import (
+    Alert,
+    UTCInstant,
+    check_dec,
+    check_nonneg,
+    check_prob,
+    check_ra,
+    check_radius,
+    to_float,
+    to_int,
+)
+
+__all__ = ["parse_voevent", "PACKET_KINDS"]
+
+#: GCN packet type -> alert kind.
+PACKET_KINDS = {173: "gold", 174: "bronze", 176: "cascade", 172: "nu_em_coinc", 158: "hese"}
+_NS = {"http://www.ivoa.net/xml/VOEvent/v1.1": "1.1", "http://www.ivoa.net/xml/VOEvent/v2.0": "2.0"}
+_IVORN = re.compile(r"#ICECUBE_\w+?_Event(\d{4}-\d{2}-\d{2}T[\d:.]+)_(\d+)_(\d+)_(\d+)_(\d+)$")
+_DECL_ENC = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*['\"]([A-Za-z0-9_.-]+)['\"]")
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _flag(value: str | None, what: str) -> bool:
+    if value is None:
+        return False
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ParseError(f"{what} flag {value[:20]!r} is not true/false")
+
+
+def safe_xml_root(data: bytes) -> ET.Element:
+    """Parse XML refusing DTDs, entity declarations and non-UTF-8 encodings."""
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data:
+        raise ParseError("DTD or entity declarations are not accepted", "voevent")
+    m = _DECL_ENC.match(data)
+    if m and m.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
+        raise ParseError(f"XML encoding {m.group(1)[:20]!r} is not accepted (UTF-8 only)", "voevent")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"XML is not valid UTF-8 ({exc.reason} at byte {exc.start})", "voevent") from None
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise ParseError(f"malformed XML: {exc}", "voevent") from None
+
+
+def parse_voevent(data: bytes, *, topic: str | None = None) -> Alert:
+    """Parse an IceCube/AMON VOEvent (bytes of the XML document)."""
+    root = safe_xml_root(data)
+    try:
+        return _parse_root(root, data, topic)
+    except ParseError as exc:
+        if exc.source is None:
+            raise ParseError(exc.reason, "voevent") from None
+        raise
+
+
+def _parse_root(root: ET.Element, raw: bytes, topic: str | None) -> Alert:
+    if _local(root.tag) != "VOEvent":
+        raise ParseError(f"root element is <{_local(root.tag)[:30]}>, not <VOEvent>")
+    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+    version = _NS.get(ns)
+    if version is None or root.get("version") not in ("1.1", "2.0"):
+        raise ParseError(f"unsupported VOEvent namespace/version {ns[:60]!r} / {root.get('version')!r}")
+    ivorn = root.get("ivorn") or ""
+    role = (root.get("role") or "observation").lower()
+    warnings: list[str] = []
+
+    params: dict[str, tuple[str, str]] = {}
+    groups: dict[str, dict[str, str]] = {}
+    what = root.find("What")
+    if what is None:
+        raise ParseError("no <What> section")
+    for p in what.iterfind("Param"):
+        name = p.get("name")
+        if name is not None:
+            params[name] = (p.get("value") or "", (p.get("unit") or "").strip())
+    for g in what.iterfind("Group"):
+        gd = groups.setdefault(g.get("name") or "", {})
+        for p in g.iterfind("Param"):
+            if p.get("name") is not None:
+                gd[p.get("name")] = p.get("value") or ""
+
+    def num(name: str, *, required: bool = False) -> float | None:
+        if name not in params:
+            if required:
+                raise ParseError(f"Param {name} is missing")
+            return None
+        return to_float(params[name][0], f"Param {name}")
+
+    def unit(name: str) -> str:
+        return params[name][1] if name in params else ""
+
+    ptype = to_int(params.get("Packet_Type", (None, ""))[0], "Packet_Type")
+    kind = PACKET_KINDS.get(ptype)
+    if kind is None:
+        raise ParseError(f"Packet_Type {ptype} is not an IceCube/AMON neutrino type {sorted(PACKET_KINDS)}")
+
+    # --- where & when
+    wherewhen = root.find("WhereWhen")
+    if wherewhen is None:
+        raise ParseError("no <WhereWhen> section")
+
+    def text(tag: str) -> str | None:
+        el = next(wherewhen.iter(tag), None)
+        return None if el is None else (el.text or "").strip()
+
+    iso = text("ISOTime")
+    if iso is None:
+        raise ParseError("no ISOTime")
+    pos = next(wherewhen.iter("Position2D"), None)
+    pos_unit = "deg" if pos is None else (pos.get("unit") or "deg").strip()
+    if pos_unit != "deg":
+        raise ParseError(f"Position2D unit {pos_unit[:20]!r} is not deg")
+    t = UTCInstant.from_iso(iso, "ISOTime")
+    ra = check_ra(to_float(text("C1"), "C1 (RA)"), "C1 (RA)")
+    dec = check_dec(to_float(text("C2"), "C2 (Dec)"), "C2 (Dec)")
+    err_radius = text("Error2Radius")
+    notice = None
+    date_el = root.find("Who/Date")
+    if date_el is not None and date_el.text:
+        notice = UTCInstant.from_iso(date_el.text.strip(), "Who/Date")
+
+    tjd, sod = num("Event_TJD"), num("Event_SOD")
+    if tjd is not None and sod is not None:
+        t2 = UTCInstant.from_tjd_sod(tjd, sod, "Event_TJD/Event_SOD")
+        if abs((t2.mjd_day - t.mjd_day) * 86400.0 + (t2.sod - t.sod)) > 1.0:
+            warnings.append(f"Event_TJD/Event_SOD ({t2.iso()}) disagree with ISOTime ({t.iso()}); ISOTime used")
+
+    # --- identity
+    run = evt = None
+    name = None
+    if kind in ("gold", "bronze", "cascade"):
+        run = to_int(params.get("run_id", (None, ""))[0], "Param run_id")
+        evt = to_int(params.get("event_id", (None, ""))[0], "Param event_id")
+        if run < 0 or evt < 0:
+            raise ParseError("run_id and event_id must not be negative")
+        if "event_name" in params:
+            name = params["event_name"][0].strip()
+            if not re.fullmatch(r"[A-Za-z0-9_.+-]{1,80}", name):
+                raise ParseError(f"event_name {name[:40]!r} has unexpected characters")
+        if "AMON_ID" in params:
+            amon = to_int(params["AMON_ID"][0], "Param AMON_ID")
+            if amon != run * 100_000_000 + evt:
+                warnings.append(f"AMON_ID {amon} does not encode run_id {run} / event_id {evt}")
+    elif kind == "nu_em_coinc":
+        evt = to_int(params.get("Event_ID", (None, ""))[0], "Param Event_ID")
+        date_id = params.get("Event_Date", ("", ""))[0].strip()
+        if not re.fullmatch(r"\d{6}[A-Za-z]{0,2}", date_id):
+            raise ParseError(f"Event_Date {date_id[:20]!r} is not YYMMDD[x]")
+        name = f"NU_EM_{date_id}"
+    stream = to_int(params["Stream"][0], "Param Stream") if "Stream" in params else None
+    rev = to_int(params.get("Rev", ("0", ""))[0], "Param Rev")
+    if rev < 0:
+        raise ParseError(f"Rev {rev} is negative")
+
+    m = _IVORN.search(ivorn)
+    if m and kind in ("gold", "bronze", "cascade"):
+        iv_time = UTCInstant.from_iso(m.group(1), "IVORN time")
+        iv = {"Stream": int(m.group(2)), "run_id": int(m.group(3)), "event_id": int(m.group(4)), "Rev": int(m.group(5))}
+        mine = {"Stream": stream, "run_id": run, "event_id": evt, "Rev": rev}
+        for k, v in iv.items():
+            if mine[k] is not None and mine[k] != v:
+                warnings.append(f"IVORN says {k} {v}, Param says {mine[k]}")
+        if abs((iv_time.mjd_day - t.mjd_day) * 86400.0 + (iv_time.sod - t.sod)) > 1.0:
+            warnings.append(f"IVORN time {m.group(1)} disagrees with ISOTime {iso}")
+
+    # --- flags
+    trig = groups.get("Trigger_ID", {})
+    test = role == "test" or _flag(trig.get("Test"), "Test") or _flag(trig.get("InternalTest"), "InternalTest")
+    retract = _flag(trig.get("Retraction"), "Retraction") or _flag(trig.get("RetractFlag"), "RetractFlag")
+    if "retraction" in params:
+        retract = retract or _flag(params["retraction"][0], "retraction")
+
+    # --- quantities with units
+    e90 = e50 = None
+    for key90, key50 in (("src_error_90", "src_error_50"), ("src_err_90", "src_err_50")):
+        if key90 in params:
+            e90 = _angle(num(key90), unit(key90), key90)
+            e50 = _angle(num(key50), unit(key50), key50) if key50 in params else None
+            break
+    if e90 is None and err_radius is not None and kind == "hese":
+        e90 = check_radius(to_float(err_radius, "Error2Radius"), "Error2Radius")
+    syst = None
+    if kind in ("gold", "bronze"):
+        syst = False  # AMON track errors are statistical only (VOEvent Param descriptions)
+    elif kind == "cascade":
+        syst = True
+    energy = None
+    if "energy" in params:
+        energy = _energy(num("energy"), unit("energy"), "energy")
+        if unit("energy").lower() != "tev":
+            warnings.append(f"energy given in {unit('energy')}, converted to TeV")
+    sig = check_prob(num("signalness"), "Param signalness")
+    if sig is not None and unit("signalness") not in ("dn", ""):
+        warnings.append(f"signalness carries unit {unit('signalness')!r}; read as a probability")
+    far = num("FAR")
+    if far is not None:
+        u = unit("FAR").lower()
+        if u not in ("yr^-1", "1/yr", "yr-1"):
+            raise ParseError(f"FAR unit {u[:20]!r} is not yr^-1")
+        check_nonneg(far, "FAR")
+        if kind in ("gold", "bronze") and far > 10.0:
+            warnings.append(f"FAR {far} /yr is far above the GOLD/BRONZE thresholds: probably a test packet")
+    url = params.get("skymap_fits", (None, ""))[0]
+    return Alert(
+        kind=kind, source_format="voevent", time_utc=t, event_name=name, run_id=run, event_id=evt,
+        revision=rev, alert_type="retraction" if retract else ("update" if rev > 0 else "initial"),
+        test=test, ra_deg=ra, dec_deg=dec, error50_deg=e50, error90_deg=e90, systematic_included=syst,
+        energy_tev=energy, signalness=sig, far_per_year=far, notice_time_utc=notice, packet_type=ptype,
+        stream=stream, ivorn=ivorn[:300] or None, skymap_url=url or None, topic=topic,
+        warnings=tuple(warnings), raw=raw,
+    )
+
+
+def _angle(x: float | None, u: str, what: str) -> float | None:
+    if x is None:
+        return None
+    u = u.lower()
+    if u == "arcmin":
+        x = x / 60.0
+    elif u == "arcsec":
+        x = x / 3600.0
+    elif u not in ("deg", "degree", "degrees"):
+        raise ParseError(f"Param {what}: unknown angle unit {u[:20]!r}")
+    return check_radius(x, f"Param {what}")
+
+
+def _energy(x: float | None, u: str, what: str) -> float | None:
+    if x is None:
+        return None
+    scale = {"tev": 1.0, "gev": 1e-3, "pev": 1e3}.get(u.lower())
+    if scale is None:
+        raise ParseError(f"Param {what}: unknown energy unit {u[:20]!r}")
+    return check_nonneg(x * scale, f"Param {what}")
+
+

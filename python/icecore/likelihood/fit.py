@@ -1,0 +1,334 @@
+"""Track likelihood of one event, LineFit and the free-direction track fit.
+
+:class:`TrackLikelihood` is the compiled Pandel track likelihood (a
+``icecore._core.DirectionFitter``, so the sky scan's C++ loop accepts it). ``linefit`` is the
+analytic first guess, ``fit_track`` the LineFit -> SPE -> MPE chain of an alert's preliminary
+reconstruction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+
+from .. import _core
+from .._validation import as_array, as_degrees, check_positive, check_threads
+from ..errors import InputError
+from .event import Event
+from .geometry import DetectorGeometry
+from .ice import DEFAULT_ICE, IceModel
+
+__all__ = ["TrackLikelihood", "LineFitResult", "TrackFitResult", "linefit", "fit_track", "DEFAULT_SIGMA_NS"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIGMA_NS = {"spe": 15.0, "mpe": 4.0}
+
+
+class TrackLikelihood(_core.PandelTrackLikelihood):
+    """Pandel track likelihood of one event (first hit per DOM).
+
+    For each hit DOM, with time residual t and Pandel shape d_eff/lambda, the likelihood is
+    ``(1 - f) p(t) + f / T`` with ``p`` the Gaussian-convolved Pandel pdf (SPE) or the
+    first-of-n form ``n cp S**(n-1)`` (MPE, n = max(1, round(charge))), ``f = dark rate x T``
+    the noise probability in the readout window T. Only hit DOMs enter.
+
+    Parameters
+    ----------
+    event : Event
+    mode : {"mpe", "spe"}
+    sigma_ns : float, optional
+        Gaussian jitter; default 15 ns (SPE) or 4 ns (MPE).
+    noise_rate_hz : float
+        DOM dark rate (default 500 Hz).
+    window_ns : float
+        Readout window (default 10 us).
+    ice : IceModel
+    n_ring, ring_radius_m : int, float
+        Vertex seeds of :meth:`fit_directions`: the given seed plus ``n_ring`` points on a ring of
+        this radius in the plane transverse to the track (default 6 at 150 m).
+    max_iter : int
+        BFGS iterations per seed.
+    geometry : DetectorGeometry, optional
+    """
+
+    def __init__(
+        self,
+        event: Event,
+        mode: str = "mpe",
+        *,
+        sigma_ns: float | None = None,
+        noise_rate_hz: float = 500.0,
+        window_ns: float = 10_000.0,
+        ice: IceModel | None = None,
+        n_ring: int = 6,
+        ring_radius_m: float = 150.0,
+        max_iter: int = 100,
+        geometry: DetectorGeometry | None = None,
+    ) -> None:
+        if not isinstance(event, Event):
+            raise InputError(f"argument 'event': expected an Event, got {type(event).__name__}", "event")
+        if mode not in DEFAULT_SIGMA_NS:
+            raise InputError(f"argument 'mode': expected 'spe' or 'mpe', got {mode!r}", "mode")
+        sigma = DEFAULT_SIGMA_NS[mode] if sigma_ns is None else check_positive(sigma_ns, "sigma_ns")
+        check_positive(noise_rate_hz, "noise_rate_hz")
+        check_positive(window_ns, "window_ns")
+        if isinstance(n_ring, bool) or not isinstance(n_ring, (int, np.integer)) or not 0 <= n_ring <= 64:
+            raise InputError(f"argument 'n_ring': expected an int in [0, 64], got {n_ring!r}", "n_ring")
+        check_positive(ring_radius_m, "ring_radius_m", allow_zero=True)
+        check_positive(max_iter, "max_iter", integer=True)
+        self.event = event
+        self.mode = mode
+        self.sigma_ns = float(sigma)
+        self.ice = DEFAULT_ICE if ice is None else ice
+        hits = event.hit_doms(geometry)
+        self.hits = hits
+        super().__init__(
+            hits["position"],
+            hits["first_time_ns"],
+            hits["charge_pe"],
+            mode,
+            float(sigma),
+            float(noise_rate_hz),
+            float(window_ns),
+            n_ring=int(n_ring),
+            ring_radius_m=float(ring_radius_m),
+            max_iter=int(max_iter),
+            **self.ice.kwargs(),
+        )
+
+    def __reduce__(self):  # pragma: no cover - explicit: the compiled base cannot be pickled
+        raise TypeError("TrackLikelihood cannot be pickled; ship the Event (Event.to_json) instead")
+
+    def neg_log_likelihood(
+        self, vertex: Any, zenith_deg: float, azimuth_deg: float, *, gradient: bool = False
+    ) -> float | tuple[float, np.ndarray]:
+        """-ln L of a track; with ``gradient=True`` also d/d(x, y, z, t, zenith_rad, azimuth_rad)."""
+        v = as_array(vertex, "vertex", ndim=1)
+        if v.size != 4:
+            raise InputError("argument 'vertex': expected (x, y, z, t)", "vertex")
+        zen = float(as_degrees(zenith_deg, "zenith_deg", ndim=0))
+        azi = float(as_degrees(azimuth_deg, "azimuth_deg", ndim=0))
+        f, g = self.neg_llh(v[0], v[1], v[2], v[3], np.radians(zen), np.radians(azi))
+        return (f, g) if gradient else f
+
+    def fit_directions(
+        self, zenith_deg: Any, azimuth_deg: Any, seeds: Any, threads: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """Vertex fit for fixed directions (the sky scan's per-pixel kernel).
+
+        Parameters
+        ----------
+        zenith_deg, azimuth_deg : (n,) degrees (or scalars)
+        seeds : (n, 4) or (4,) vertex seeds (x, y, z m; t ns)
+        threads : int or None (all cores); results do not depend on it
+
+        Returns
+        -------
+        dict with ``neg_llh`` (n,), ``vertex`` (n, 4), ``n_eval`` (n,), ``status`` (n,) (0 = converged).
+        """
+        zen = np.atleast_1d(as_degrees(zenith_deg, "zenith_deg", ndim=(0, 1)))
+        azi = np.atleast_1d(as_degrees(azimuth_deg, "azimuth_deg", ndim=(0, 1)))
+        if zen.shape != azi.shape:
+            raise InputError("argument 'azimuth_deg': shape differs from zenith_deg", "azimuth_deg")
+        s = as_array(seeds, "seeds", ndim=(1, 2))
+        if s.ndim == 1:
+            s = np.broadcast_to(s, (zen.size, s.size))
+        if s.shape != (zen.size, 4):
+            raise InputError(f"argument 'seeds': expected shape ({zen.size}, 4), got {s.shape}", "seeds")
+        return self.fit_batch(
+            np.radians(zen), np.radians(azi), np.ascontiguousarray(s, dtype=float), check_threads(threads)
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class LineFitResult:
+    """LineFit: zenith/azimuth (deg), a point on the track (x, y, z m, t ns) and the speed (m/ns)."""
+
+    zenith_deg: float
+    azimuth_deg: float
+    vertex: np.ndarray
+    speed_m_per_ns: float
+
+
+def _dir_to_angles(v: np.ndarray) -> tuple[float, float]:
+    """(zenith, azimuth) in degrees of the source direction of a particle travelling along v."""
+    u = -v / np.linalg.norm(v)
+    zen = float(np.degrees(np.arccos(np.clip(u[2], -1.0, 1.0))))
+    azi = float(np.degrees(np.arctan2(u[1], u[0])) % 360.0)
+    return zen, azi
+
+
+def linefit(event: Event, *, huber_m: float = 153.0, iterations: int = 10, geometry: DetectorGeometry | None = None) -> LineFitResult:
+    """Improved LineFit (Aartsen et al., NIM A 736 (2014) 143): least squares of the first-hit
+    positions against time, ``r_i = r0 + v t_i``, re-weighted with a Huber penalty of scale
+    ``huber_m`` (robust against noise and scattered hits). Charge-independent."""
+    check_positive(huber_m, "huber_m")
+    hits = event.hit_doms(geometry)
+    r = hits["position"]
+    t = hits["first_time_ns"]
+    if t.size < 2:
+        raise InputError("argument 'event': LineFit needs at least 2 hit DOMs", "event")
+    w = np.ones_like(t)
+    for _ in range(int(iterations)):
+        tm = np.average(t, weights=w)
+        rm = np.average(r, axis=0, weights=w)
+        dt = t - tm
+        var = np.sum(w * dt * dt)
+        if var <= 0:
+            raise InputError("argument 'event': all hits at the same time; LineFit undefined", "event")
+        v = np.sum(w[:, None] * dt[:, None] * (r - rm), axis=0) / var
+        res = np.linalg.norm(r - rm - np.outer(dt, v), axis=1)
+        w = np.where(res <= huber_m, 1.0, huber_m / np.maximum(res, 1e-12))
+    zen, azi = _dir_to_angles(v)
+    return LineFitResult(zen, azi, np.array([*rm, tm]), float(np.linalg.norm(v)))
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class TrackFitResult:
+    """Result of :func:`fit_track`. Angles in degrees; ``ra_deg``/``dec_deg`` are None without MJD."""
+
+    zenith_deg: float
+    azimuth_deg: float
+    ra_deg: float | None
+    dec_deg: float | None
+    vertex: np.ndarray
+    neg_llh: float
+    linefit: LineFitResult
+    spe: dict = field(default_factory=dict)
+    mpe: dict = field(default_factory=dict)
+
+
+def _tangent_basis(zen: float, azi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    z, a = np.radians(zen), np.radians(azi)
+    u = np.array([np.sin(z) * np.cos(a), np.sin(z) * np.sin(a), np.cos(z)])
+    e1 = np.array([np.cos(z) * np.cos(a), np.cos(z) * np.sin(a), -np.sin(z)])
+    e2 = np.array([-np.sin(a), np.cos(a), 0.0])
+    return u, e1, e2
+
+
+def _pattern(zen: float, azi: float, radii_deg=(3.0, 7.0, 14.0), n_per_ring: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    u, e1, e2 = _tangent_basis(zen, azi)
+    dirs = [u]
+    for k, r in enumerate(radii_deg):
+        rr = np.radians(r)
+        for j in range(n_per_ring):
+            phi = 2 * np.pi * (j + 0.5 * (k % 2)) / n_per_ring
+            dirs.append(np.cos(rr) * u + np.sin(rr) * (np.cos(phi) * e1 + np.sin(phi) * e2))
+    d = np.array(dirs)
+    zz = np.degrees(np.arccos(np.clip(d[:, 2], -1, 1)))
+    aa = np.degrees(np.arctan2(d[:, 1], d[:, 0])) % 360
+    return zz, aa
+
+
+def _local_fit(llh: TrackLikelihood, zen: float, azi: float, vertex: np.ndarray) -> dict[str, Any]:
+    """L-BFGS over (transverse vertex a, b; time; direction in the tangent plane), analytic gradient."""
+    u0, e1, e2 = _tangent_basis(zen, azi)
+    trav = -u0
+    # vertex basis transverse to the starting track
+    p1 = e1
+    p2 = e2
+    q0 = np.asarray(vertex[:3], dtype=float)
+    step = 0.01  # rad per unit of the direction parameters
+
+    def unpack(x):
+        d = u0 + step * (x[3] * e1 + x[4] * e2)
+        d = d / np.linalg.norm(d)
+        zz = np.arccos(np.clip(d[2], -1, 1))
+        aa = np.arctan2(d[1], d[0])
+        q = q0 + x[0] * p1 + x[1] * p2
+        return q, x[2], zz, aa, d
+
+    def fun(x):
+        q, t, zz, aa, d = unpack(x)
+        f, g = llh.neg_llh(q[0], q[1], q[2], t, zz, aa)
+        # chain rule for the direction: d(zen, azi)/d(x3, x4) by the analytic Jacobian
+        s = np.sin(zz)
+        dzen_dd = np.array([np.cos(zz) * np.cos(aa), np.cos(zz) * np.sin(aa), -s])
+        dazi_dd = np.array([-np.sin(aa), np.cos(aa), 0.0]) / max(s, 1e-9)
+        nd = np.linalg.norm(u0 + step * (x[3] * e1 + x[4] * e2))
+        proj = (np.eye(3) - np.outer(d, d)) / nd
+        dd3 = proj @ (step * e1)
+        dd4 = proj @ (step * e2)
+        grad = np.array([
+            g[:3] @ p1,
+            g[:3] @ p2,
+            g[3],
+            g[4] * (dzen_dd @ dd3) + g[5] * (dazi_dd @ dd3),
+            g[4] * (dzen_dd @ dd4) + g[5] * (dazi_dd @ dd4),
+        ])
+        return f, grad
+
+    _ = trav
+    res = optimize.minimize(fun, np.array([0.0, 0.0, float(vertex[3]), 0.0, 0.0]), jac=True, method="L-BFGS-B",
+                            options={"maxiter": 300, "ftol": 1e-12, "gtol": 1e-6})
+    q, t, zz, aa, _d = unpack(res.x)
+    return {
+        "zenith_deg": float(np.degrees(zz)),
+        "azimuth_deg": float(np.degrees(aa) % 360.0),
+        "vertex": np.array([*q, t]),
+        "neg_llh": float(res.fun),
+        "n_eval": int(res.nfev),
+        "success": bool(res.success),
+    }
+
+
+def _stage(llh_scan: TrackLikelihood, llh_local: TrackLikelihood, zen: float, azi: float, vertex: np.ndarray,
+           threads: int | None, radii=(3.0, 7.0, 14.0)) -> dict[str, Any]:
+    zz, aa = _pattern(zen, azi, radii)
+    out = llh_scan.fit_directions(zz, aa, vertex, threads=threads)
+    i = int(np.argmin(out["neg_llh"]))
+    best = _local_fit(llh_local, float(zz[i]), float(aa[i]), out["vertex"][i])
+    # also polish from the starting direction: keep the better of the two
+    if i != 0:
+        alt = _local_fit(llh_local, float(zz[0]), float(aa[0]), out["vertex"][0])
+        if alt["neg_llh"] < best["neg_llh"]:
+            best = alt
+    best["n_pattern"] = int(zz.size)
+    return best
+
+
+def fit_track(
+    event: Event,
+    *,
+    ice: IceModel | None = None,
+    threads: int | None = None,
+    noise_rate_hz: float = 500.0,
+    n_ring: int = 0,
+    geometry: DetectorGeometry | None = None,
+) -> TrackFitResult:
+    """Free-direction track fit: LineFit -> SPE (Pandel, 15 ns jitter) -> MPE (4 ns).
+
+    Each likelihood stage fits the vertex for a pattern of directions around the previous
+    result (SPE: 1 + 3 rings of 8 directions at 3, 7 and 14 deg; MPE: 1 + 2 rings at 1 and
+    2.5 deg), seeded with the previous vertex (plus ``n_ring`` seeds on a 150 m ring, default
+    none), and then minimises -ln L over vertex and direction together from the best of them
+    (L-BFGS with the analytic gradient).
+
+    Returns
+    -------
+    TrackFitResult with local zenith/azimuth (deg) and, when the event has an MJD, ra/dec (deg,
+    ICRS) from :func:`icecore.coords.icecube_to_equatorial`.
+    """
+    lf = linefit(event, geometry=geometry)
+    spe_scan = TrackLikelihood(event, "spe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=n_ring, geometry=geometry)
+    spe_local = TrackLikelihood(event, "spe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=0, geometry=geometry)
+    spe = _stage(spe_scan, spe_local, lf.zenith_deg, lf.azimuth_deg, lf.vertex, threads)
+    mpe_scan = TrackLikelihood(event, "mpe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=n_ring, geometry=geometry)
+    mpe_local = TrackLikelihood(event, "mpe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=0, geometry=geometry)
+    mpe = _stage(mpe_scan, mpe_local, spe["zenith_deg"], spe["azimuth_deg"], spe["vertex"], threads, radii=(1.0, 2.5))
+    ra = dec = None
+    if event.mjd is not None:
+        from ..coords import icecube_to_equatorial
+
+        r, d = icecube_to_equatorial(mpe["zenith_deg"], mpe["azimuth_deg"], event.mjd)
+        ra, dec = float(r), float(d)
+    log.debug("fit_track: LineFit (%.2f, %.2f) SPE (%.2f, %.2f) MPE (%.2f, %.2f)", lf.zenith_deg, lf.azimuth_deg,
+              spe["zenith_deg"], spe["azimuth_deg"], mpe["zenith_deg"], mpe["azimuth_deg"])
+    return TrackFitResult(mpe["zenith_deg"], mpe["azimuth_deg"], ra, dec, mpe["vertex"], mpe["neg_llh"], lf, spe, mpe)

@@ -1,0 +1,208 @@
+"""``icecore scan ...``: simulate, run, worker, contours, coverage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("scan", help="sky scan of a track event: HEALPix refinement, contours, workers")
+    sub = p.add_subparsers(dest="scan_command", metavar="SUBCOMMAND")
+
+    s = sub.add_parser("simulate", help="simulate a track event and write it as JSON")
+    s.add_argument("--out", required=True, help="output event JSON file")
+    s.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    s.add_argument("--ra", type=float, default=None, help="true RA in degrees (default: random)")
+    s.add_argument("--dec", type=float, default=None, help="true Dec in degrees (default: random)")
+    s.add_argument("--energy-tev", type=float, default=200.0, help="muon energy in TeV (default 200)")
+    s.add_argument("--mjd", type=float, default=60000.0, help="event time, MJD (default 60000)")
+    s.add_argument("--mismatch", action="store_true", help="simulate with the model-mismatch switch on")
+    s.add_argument("--synthetic", action="store_true",
+                   help="write a SYNTHETIC analytic event (known -lnL) instead of a photon-level simulation")
+    s.set_defaults(func=_cmd_simulate)
+
+    r = sub.add_parser("run", help="scan an event JSON; write skyreader npz/json, FITS, PNG and summary JSON")
+    r.add_argument("event", help="event JSON (from 'icecore scan simulate' or icecore.likelihood)")
+    r.add_argument("--out", required=True, help="output directory (created)")
+    r.add_argument("--amqp", default=None, help="farm pixels out to workers at this AMQP URL")
+    r.add_argument("--queue", default=None, help="AMQP work queue (default icecore.scan.tasks)")
+    r.add_argument("--nsides", default="8,64,512", help="nside schedule (default 8,64,512)")
+    r.add_argument("--extensions", default="12,24", help="refinement disc areas in parent pixels (default 12,24)")
+    r.add_argument("--threads", type=int, default=None, help="in-process threads (default: all cores)")
+    r.add_argument("--catalog", default=None, help="CSV/FITS catalogue for source association")
+    r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.add_argument("--json", action="store_true", help="print the summary as JSON")
+    r.set_defaults(func=_cmd_run)
+
+    w = sub.add_parser("worker", help="consume scan pixels from RabbitMQ and fit them")
+    w.add_argument("--amqp", required=True, help="AMQP URL, e.g. amqp://guest:guest@localhost:5672/%%2F")
+    w.add_argument("--queue", default=None, help="work queue (default icecore.scan.tasks)")
+    w.add_argument("--prefetch", type=int, default=2, help="unacknowledged tasks held at once (default 2)")
+    w.add_argument("--threads", type=int, default=1, help="fitting threads per task (default 1)")
+    w.add_argument("--max-tasks", type=int, default=None, help="stop after this many tasks")
+    w.add_argument("--idle-timeout", type=float, default=None, help="stop after this many idle seconds")
+    w.set_defaults(func=_cmd_worker)
+
+    c = sub.add_parser("contours", help="areas, rectangle and contours of a skyreader npz/json result")
+    c.add_argument("result", help="skyreader .npz or .json file")
+    c.add_argument("--convention", action="append", default=None,
+                   help="critical values: wilks, icecube-calibrated, skyreader-wilks, direct-dllh-wilks "
+                        "(repeatable; default wilks and icecube-calibrated)")
+    c.add_argument("--legacy-dec", action="store_true",
+                   help="the file uses old skymap_scanner pixels (Dec = theta - 90 deg)")
+    c.add_argument("--catalog", default=None, help="CSV/FITS catalogue for source association")
+    c.add_argument("--polygons", action="store_true", help="include contour polygons in --json output")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    c.set_defaults(func=_cmd_contours)
+
+    v = sub.add_parser("coverage", help="contour coverage on simulated events (with model mismatch)")
+    v.add_argument("--n", type=int, default=200, help="number of events (default 200)")
+    v.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    v.add_argument("--energy-tev", default="200", help="energy in TeV, or a range LO,HI (log-uniform)")
+    v.add_argument("--no-mismatch", action="store_true", help="simulate with the scan's own model")
+    v.add_argument("--synthetic", action="store_true", help="use the SYNTHETIC analytic model (fast check)")
+    v.add_argument("--nsides", default="8,64,512", help="nside schedule (default 8,64,512)")
+    v.add_argument("--extensions", default="12,24", help="refinement areas (default 12,24)")
+    v.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
+    v.add_argument("--out", default=None, help="write the report JSON here")
+    v.add_argument("--json", action="store_true", help="print JSON")
+    v.set_defaults(func=_cmd_coverage)
+
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def _ints(text: str, name: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"argument '--{name}': expected comma-separated integers, got {text!r}") from None
+
+
+def _floats(text: str, name: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"argument '--{name}': expected comma-separated numbers, got {text!r}") from None
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .events import simulate_event
+
+    ev = simulate_event(seed=args.seed, ra_deg=args.ra, dec_deg=args.dec, energy_tev=args.energy_tev,
+                        mjd=args.mjd, mismatch=args.mismatch, synthetic=args.synthetic)
+    from .._io import atomic_write
+    from .events import event_to_json
+
+    atomic_write(args.out, event_to_json(ev))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .events import load_event
+    from .loop import scan
+    from .products import write_products
+
+    event = load_event(args.event)
+    executor = None
+    if args.amqp:
+        from .amqp import DEFAULT_QUEUE, AMQPExecutor
+
+        executor = AMQPExecutor(args.amqp, queue=args.queue or DEFAULT_QUEUE)
+    result = scan(event, nsides=_ints(args.nsides, "nsides"), extensions=_floats(args.extensions, "extensions"),
+                  executor=executor, threads=args.threads)
+    summary = write_products(result, args.out, catalog=args.catalog, plots=not args.no_plots)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    b = summary["best_fit"]
+    print(f"best fit: RA {b['ra_deg']:.2f} deg, Dec {b['dec_deg']:+.2f} deg (nside {b['nside']}), "
+          f"-lnL {b['neg_llh']:.3f}")
+    info = summary.get("info") or {}
+    if info.get("pixels_per_level"):
+        print(f"pixels per level: {info['pixels_per_level']}  fits: {info['fits']}  wall {info['wall_s']:.2f} s")
+    for name, c in summary["contours"].items():
+        conv = c["convention"]
+        areas = ", ".join(f"{k}%: {v:.3f} deg2" for k, v in c["areas_deg2"].items())
+        print(f"{name} ({conv['statistic']} <= {', '.join(str(round(v, 3)) for v in conv['levels'].values())}): {areas}")
+        r = c["rectangles"].get("90")
+        if r:
+            print(f"  90% rectangle: RA {r['ra_deg']:.2f} +{r['ra_plus']:.2f} -{r['ra_minus']:.2f}, "
+                  f"Dec {r['dec_deg']:+.2f} +{r['dec_plus']:.2f} -{r['dec_minus']:.2f} deg")
+    for a in summary.get("associations", []):
+        print(f"  in 90% ({a['convention']}): {a['name']} at {a['distance_deg']:.2f} deg")
+    for f in summary.get("files", []):
+        print(f"wrote {f}")
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from .amqp import DEFAULT_QUEUE, run_worker
+
+    n = run_worker(args.amqp, queue=args.queue or DEFAULT_QUEUE, prefetch=args.prefetch, threads=args.threads,
+                   max_tasks=args.max_tasks, idle_timeout=args.idle_timeout)
+    print(f"processed {n} tasks", file=sys.stderr)
+    return 0
+
+
+def _cmd_contours(args: argparse.Namespace) -> int:
+    from .catalog import associate, read_catalog
+    from .result import ScanResult
+
+    conv = args.convention or ["wilks", "icecube-calibrated"]
+    dc = "scanner-legacy" if args.legacy_dec else "standard"
+    path = Path(args.result)
+    result = ScanResult.from_json(path, dec_convention=dc) if path.suffix == ".json" else \
+        ScanResult.from_npz(path, dec_convention=dc)
+    summary = result.summary(conv)
+    if args.polygons:
+        for name in conv:
+            summary["contours"][result.contours(name).convention.name]["polygons"] = \
+                result.contours(name).as_dict()["polygons"]
+    if args.catalog:
+        cat = read_catalog(args.catalog)
+        summary["associations"] = [{**a, "convention": name} for name in conv
+                                   for a in associate(result, cat, convention=name)]
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from .coverage import coverage_study
+
+    e = _floats(args.energy_tev, "energy-tev")
+    report = coverage_study(n_events=args.n, seed=args.seed, energy_tev=e if len(e) > 1 else e[0],
+                            mismatch=not args.no_mismatch, synthetic=args.synthetic,
+                            nsides=_ints(args.nsides, "nsides"), extensions=_floats(args.extensions, "extensions"),
+                            threads=args.threads)
+    if args.out:
+        from .._io import atomic_write
+
+        atomic_write(args.out, json.dumps(report, indent=2))
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"coverage on {report['n_events']} events ({report['model']}):")
+        for name, c in report["coverage"].items():
+            parts = ", ".join(f"{k}%: {v['fraction']:.3f} +- {v['error']:.3f}" for k, v in c.items())
+            print(f"  {name}: {parts}")
+        cal = report.get("calibrated_levels")
+        if cal:
+            print(f"  calibrated critical values on 2 dLLH: {cal}")
+    return 0

@@ -1,0 +1,172 @@
+"""``scan()``: the HEALPix refinement loop (C++ state machine) driven in-process or remotely."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from .._progress import progress_bar
+from .._validation import check_positive, check_threads
+from ..errors import InputError
+from .healpix import check_nside
+from .problem import ScanProblem, make_problem
+from .result import ScanResult
+
+__all__ = ["ScanSettings", "scan", "Executor", "run_problem"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """Refinement schedule (defaults as icecube/skymap_scanner's realtime scans).
+
+    Attributes
+    ----------
+    nsides : increasing powers of two, e.g. (8, 64, 512)
+    extensions : per refinement level, the disc area around the best pixel in units of the
+        parent level's pixel area, e.g. (12, 24)
+    llh_diff_threshold : also refine parent pixels whose −ln L differs from an evaluated
+        neighbour's by more than this (None: off)
+    max_refine_radius_deg : region around the best pixel where the threshold rule applies
+    max_rounds_per_level : safety stop for the "repeat until no new pixel" rule
+    """
+
+    nsides: Sequence[int] = (8, 64, 512)
+    extensions: Sequence[float] = (12.0, 24.0)
+    llh_diff_threshold: float | None = None
+    max_refine_radius_deg: float = 10.0
+    max_rounds_per_level: int = 64
+
+    def validate(self) -> "ScanSettings":
+        ns = [check_nside(n, "nsides") for n in self.nsides]
+        if not ns or any(b <= a for a, b in zip(ns, ns[1:])):
+            raise InputError("argument 'nsides': must be non-empty and strictly increasing", "nsides")
+        if len(self.extensions) != len(ns) - 1:
+            raise InputError(f"argument 'extensions': need {len(ns) - 1} values (one per refinement level)",
+                             "extensions")
+        for e in self.extensions:
+            check_positive(e, "extensions")
+        if self.llh_diff_threshold is not None:
+            check_positive(self.llh_diff_threshold, "llh_diff_threshold")
+        check_positive(self.max_refine_radius_deg, "max_refine_radius_deg")
+        check_positive(self.max_rounds_per_level, "max_rounds_per_level", integer=True)
+        return self
+
+
+class Executor(Protocol):
+    """Evaluates batches remotely: ``open(problem)`` returns a session with ``evaluate(batch)``."""
+
+    def open(self, problem: ScanProblem) -> Any: ...
+
+
+def _driver(problem: ScanProblem, settings: ScanSettings):
+    from .._core import ScanDriver
+
+    return ScanDriver(list(int(n) for n in settings.nsides), [float(e) for e in settings.extensions],
+                      np.ascontiguousarray(problem.rotation, float), np.asarray(problem.initial_seed, float),
+                      float(settings.llh_diff_threshold or 0.0),
+                      float(np.radians(settings.max_refine_radius_deg)) if settings.llh_diff_threshold else 0.0,
+                      int(settings.max_rounds_per_level))
+
+
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, executor: Executor | None = None,
+                threads: int | None = None, progress: bool | None = None) -> ScanResult:
+    """Run the refinement loop for a prepared :class:`ScanProblem` (see :func:`scan`)."""
+    settings = (settings or ScanSettings()).validate()
+    nthreads = check_threads(threads)
+    driver = _driver(problem, settings)
+    t0, c0 = time.perf_counter(), _cpu_seconds()
+    nlev = len(settings.nsides)
+    bars = [progress_bar(total=None, progress=progress, desc=f"scan nside {ns}", unit="px", leave=False)
+            for ns in settings.nsides]
+    per_batch: list[dict[str, Any]] = []
+    session = executor.open(problem) if executor is not None else None
+    try:
+        while True:
+            tb = time.perf_counter()
+            if session is None:
+                n = driver.step(problem.fitter, nthreads)
+                if n == 0:
+                    break
+                level = int(driver.level)  # the level of the batch just fitted
+            else:
+                batch = driver.next_batch()
+                n = len(batch["pixel"])
+                if n == 0:
+                    break
+                level = int(batch["level"][0])
+                res = session.evaluate(batch)
+                driver.submit(res["neg_llh"], res["vertex"], res["n_eval"], res["status"])
+            per_batch.append({"level": level, "nside": int(settings.nsides[level]), "pixels": int(n),
+                              "seconds": round(time.perf_counter() - tb, 4)})
+            bars[level].update(n)
+            log.debug("scan level %d: %d pixels in %.3f s", level, n, per_batch[-1]["seconds"])
+    finally:
+        if session is not None:
+            session.close()
+        for b in bars:
+            b.close()
+    wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
+    rec = driver.records()
+    info = {
+        "nsides": [int(n) for n in settings.nsides],
+        "extensions": [float(e) for e in settings.extensions],
+        "llh_diff_threshold": settings.llh_diff_threshold,
+        "pixels_per_level": [int(np.count_nonzero(rec["level"] == k)) for k in range(nlev)],
+        "rounds_per_level": [int(r) for r in driver.rounds],
+        "fits": int(len(rec["pixel"])),
+        "likelihood_evaluations": int(np.sum(rec["n_eval"])),
+        "failed_fits": int(np.count_nonzero(rec["status"] != 0)),
+        "wall_s": round(wall, 4),
+        "cpu_s_this_process": round(cpu, 4),
+        "executor": "in-process" if executor is None else type(executor).__name__,
+        "batches": per_batch,
+    }
+    meta = {**problem.meta, "mjd": float(problem.mjd)}
+    return ScanResult(rec["nside"], rec["pixel"], rec["neg_llh"], rec["vertex"], rec["n_eval"], rec["status"],
+                      meta=meta, info=info)
+
+
+def scan(event: Any, *, time: Any = None, nsides: Sequence[int] = (8, 64, 512),
+         extensions: Sequence[float] = (12.0, 24.0), llh_diff_threshold: float | None = None,
+         max_refine_radius_deg: float = 10.0, executor: Executor | None = None, threads: int | None = None, progress: bool | None = None,
+         initial_seed: Any = None, fitter_options: dict[str, Any] | None = None) -> ScanResult:
+    """Scan the sky for the best direction of a track event.
+
+    Parameters
+    ----------
+    event : icecore.likelihood.Event, SyntheticEvent or icecore._core.DirectionFitter
+        What to fit. A likelihood Event is turned into its per-direction vertex fitter; a bare
+        DirectionFitter needs ``time`` and only runs in-process.
+    time : astropy Time or MJD, optional
+        Event time (overrides the event's own) fixing the equatorial -> IceCube rotation.
+    nsides, extensions : refinement schedule (see :class:`ScanSettings`); defaults 8/64/512 and
+        12/24 as IceCube's realtime scans.
+    llh_diff_threshold : optional neighbour-difference refinement threshold (−ln L units),
+        applied within ``max_refine_radius_deg`` of the best pixel.
+    executor : None (in-process, threaded C++; no Python between pixels) or an executor such
+        as :class:`icecore.scan.amqp.AMQPExecutor`. The result does not depend on it.
+    threads : in-process fitting threads (None = all cores); the result does not depend on it.
+    progress : tqdm bar per level (None: only on a terminal).
+    initial_seed : (x, y, z, t) vertex seed of the first level (default: the event's guess).
+    fitter_options : passed to the likelihood fitter's constructor (e.g. number of seeds).
+
+    Returns
+    -------
+    ScanResult
+        All evaluated pixels (NESTED, equatorial), with best fit, contours and file writers.
+    """
+    settings = ScanSettings(tuple(nsides), tuple(extensions), llh_diff_threshold, max_refine_radius_deg).validate()
+    problem = make_problem(event, time=time, initial_seed=initial_seed, fitter_options=fitter_options)
+    return run_problem(problem, settings, executor=executor, threads=threads, progress=progress)
