@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write
-from ..errors import DataFormatError, InputError
+from ..errors import InputError
 
 __all__ = ["register"]
 
@@ -133,15 +133,12 @@ def _process_kwargs(args: argparse.Namespace) -> dict:
 
 
 def _load_table(path: Path, args: argparse.Namespace):
-    from .io import load, load_noise_table
+    from .io import NOISE_FORMAT, file_format, load, load_noise_table
     from .pipeline import process
 
-    try:
+    if file_format(path) == NOISE_FORMAT:
         return load_noise_table(path)
-    except DataFormatError as exc:
-        if "format" not in str(exc):
-            raise
-    return process(load(path), **_process_kwargs(args))
+    return process(load(path), **_process_kwargs(args))  # a waveform file (load checks its format)
 
 
 def _clean(args: argparse.Namespace) -> int:
