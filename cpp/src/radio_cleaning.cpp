@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "icecore/parallel.hpp"
@@ -13,7 +14,6 @@ namespace {
 
 // Per-thread work space, reused across rows.
 struct Scratch {
-    std::vector<std::int64_t> diffs;  // x_i - x_{i-1}
     std::vector<std::int64_t> work;   // nth_element copy (wide ranges only)
     std::vector<std::int32_t> hist;   // counting-sort histogram (narrow ranges)
 };
@@ -111,6 +111,14 @@ inline std::int64_t int_threshold(double t) {
     return t >= cap ? static_cast<std::int64_t>(cap) : static_cast<std::int64_t>(std::floor(t));
 }
 
+// int_threshold saturated to the range of W (any deviation representable in W compares right).
+template <class W>
+W clamp_threshold(double t) {
+    const std::int64_t v = int_threshold(t);
+    const std::int64_t cap = static_cast<std::int64_t>(std::numeric_limits<W>::max());
+    return static_cast<W>(v > cap ? cap : v);
+}
+
 template <class T>
 std::int64_t trace_location_scale(const T* x, std::size_t n, Scratch& s, double* median, double* sigma) {
     std::int64_t med2 = 0, mad4 = 0;
@@ -191,40 +199,43 @@ void find_spikes(const T* data, std::size_t rows, std::size_t samples, double am
                  double jump_k, std::uint8_t* mask, int threads) {
     if (samples < 3) throw std::invalid_argument("spike finding needs at least 3 samples per trace");
     if (!(amp_k > 0) || !(jump_k > 0)) throw std::invalid_argument("thresholds must be positive");
+    // Doubled deviations of 16-bit samples fit in 32 bits (|2x - 2m| <= 2^17, doubled centred
+    // differences <= 2^19), which lets the compiler vectorise the flag loops.
+    using W = std::conditional_t<(sizeof(T) <= 2), std::int32_t, std::int64_t>;
     parallel_for(rows, threads, [&](std::size_t begin, std::size_t end) {
         Scratch s;
-        s.diffs.resize(samples);
+        std::vector<W> diffs(samples);
         for (std::size_t r = begin; r < end; ++r) {
             const T* x = data + r * samples;
             std::uint8_t* m = mask + r * samples;
             double med = 0, sig = 0;
-            const std::int64_t med2 = trace_location_scale(x, samples, s, &med, &sig);
+            const W med2 = static_cast<W>(trace_location_scale(x, samples, s, &med, &sig));
             // differences d_i = x_i - x_{i-1}, i = 1..n-1, stored at diffs[i-1]
-            std::int64_t* d = s.diffs.data();
-            for (std::size_t i = 1; i < samples; ++i)
-                d[i - 1] = static_cast<std::int64_t>(x[i]) - static_cast<std::int64_t>(x[i - 1]);
-            std::int64_t med2_d = 0, mad4_d = 0;
-            median_mad(d, samples - 1, s, &med2_d, &mad4_d);
+            W* d = diffs.data();
+            for (std::size_t i = 1; i < samples; ++i) d[i - 1] = static_cast<W>(static_cast<W>(x[i]) - static_cast<W>(x[i - 1]));
+            std::int64_t med2_d64 = 0, mad4_d = 0;
+            median_mad(d, samples - 1, s, &med2_d64, &mad4_d);
+            const W med2_d = static_cast<W>(med2_d64);
             // All comparisons on doubled integers (2|x - m| = |2x - 2m|) against doubled
             // thresholds: exact, and identical to |x - m| > k * sigma in floating point. For an
             // integer v and a real t >= 0, v > t <=> v > floor(t), so integer thresholds are used.
-            const std::int64_t amp_t = int_threshold(2.0 * (amp_k * sig));
-            const std::int64_t jump_t = int_threshold(2.0 * (jump_k * sigma_from_mad4(mad4_d)));
+            const W amp_t = clamp_threshold<W>(2.0 * (amp_k * sig));
+            const W jump_t = clamp_threshold<W>(2.0 * (jump_k * sigma_from_mad4(mad4_d)));
             auto dev2 = [&](std::size_t i) {
-                const std::int64_t v = 2 * static_cast<std::int64_t>(x[i]) - med2;
-                return v < 0 ? -v : v;
+                const W v = static_cast<W>(2 * static_cast<W>(x[i]) - med2);
+                return v < 0 ? static_cast<W>(-v) : v;
             };
             for (std::size_t i = 0; i < samples; ++i) m[i] = dev2(i) > amp_t ? kSpikeAmplitude : 0;
             // e2(i) = 2 (d_i - median(d)) for i = 1..n-1
-            auto e2 = [&](std::size_t i) { return 2 * d[i - 1] - med2_d; };
-            auto big = [&](std::int64_t e) { return (e < 0 ? -e : e) > jump_t; };
+            auto e2 = [&](std::size_t i) { return static_cast<W>(2 * d[i - 1] - med2_d); };
+            auto big = [&](W e) { return (e < 0 ? -e : e) > jump_t; };
             if (big(e2(1)) && dev2(0) > dev2(1)) m[0] = static_cast<std::uint8_t>(m[0] | kSpikeJump);
             bool prev_big = big(e2(1));
             for (std::size_t i = 1; i + 1 < samples; ++i) {
-                const std::int64_t b = e2(i + 1);
+                const W b = e2(i + 1);
                 const bool next_big = big(b);
                 if (prev_big && next_big) {
-                    const std::int64_t a = e2(i);
+                    const W a = e2(i);
                     if (((a < 0 && b > 0) || (a > 0 && b < 0)) && !((m[i - 1] & kSpikeAmplitude) && (m[i + 1] & kSpikeAmplitude)))
                         m[i] = static_cast<std::uint8_t>(m[i] | kSpikeJump);
                 }

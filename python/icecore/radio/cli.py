@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
                      help="polarisation-0 arm azimuth per antenna (repeat; default random)")
     sim.add_argument("--swapped", type=int, action="append", default=[], metavar="INDEX",
                      help="antenna index (0-based) with swapped cables (repeat)")
-    sim.add_argument("--events-per-hour", type=float, default=6.0, help="event rate (default 6)")
+    sim.add_argument("--events-per-hour", type=float, default=10.0, help="event rate (default 10)")
     sim.add_argument("--msb-flip-rate", type=float, default=0.05, help="MSB flips per event and channel (default 0.05)")
     sim.add_argument("--spike-rate", type=float, default=0.02, help="other spikes per event and channel (default 0.02)")
     sim.add_argument("--format", choices=("npz", "h5"), default="npz", help="file format (default npz)")
