@@ -3,12 +3,15 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string_view>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "icecore/ps_llh.hpp"
+#include "icecore/ps_table.hpp"
 #include "validate.hpp"
 
 namespace icecore::python {
@@ -60,18 +63,20 @@ PsSeason season_from(const py::dict& d, std::size_t k, std::size_t n_gamma) {
 py::dict results_to_dict(const std::vector<PsFitResult>& r) {
     const auto n = static_cast<py::ssize_t>(r.size());
     py::array_t<double> ts(n), ns(n), gamma(n);
-    py::array_t<std::int32_t> status(n), nsel(n);
+    py::array_t<std::int32_t> status(n), nsel(n), neval(n);
     auto t = ts.mutable_data();
     auto s = ns.mutable_data();
     auto g = gamma.mutable_data();
     auto st = status.mutable_data();
     auto ne = nsel.mutable_data();
+    auto nv = neval.mutable_data();
     for (std::size_t i = 0; i < r.size(); ++i) {
         t[i] = r[i].ts;
         s[i] = r[i].ns;
         g[i] = r[i].gamma;
         st[i] = r[i].status;
         ne[i] = r[i].n_selected;
+        nv[i] = r[i].n_eval;
     }
     py::dict d;
     d["ts"] = ts;
@@ -79,6 +84,7 @@ py::dict results_to_dict(const std::vector<PsFitResult>& r) {
     d["gamma"] = gamma;
     d["status"] = status;
     d["n_selected"] = nsel;
+    d["n_eval"] = neval;
     return d;
 }
 
@@ -92,6 +98,26 @@ void check_cls(const PsModel& m, const carray<std::int32_t>& cls, py::ssize_t ro
 }  // namespace
 
 void bind_ps(py::module_& m) {
+    m.def(
+        "ps_parse_table",
+        [](const py::bytes& text, std::size_t n_cols) {
+            if (n_cols == 0) fail("n_cols", "must be >= 1");
+            const std::string_view sv = text;
+            TableParseResult r;
+            {
+                py::gil_scoped_release release;
+                r = parse_table(sv.data(), sv.size(), n_cols);
+            }
+            py::array_t<double> out({static_cast<py::ssize_t>(r.n_rows), static_cast<py::ssize_t>(n_cols)});
+            std::copy(r.values.begin(), r.values.begin() + static_cast<std::ptrdiff_t>(r.n_rows * n_cols),
+                      out.mutable_data());
+            return py::make_tuple(out, r.error_line, r.error);
+        },
+        py::arg("text"), py::arg("n_cols"),
+        "Parse a whitespace table (bytes, header/comment lines starting with '#' skipped) with n_cols finite "
+        "numbers per line. Returns (rows x n_cols float64 array of the lines before the first error, "
+        "1-based error line or 0, error message).");
+
     py::class_<PsModel>(m, "PsModel", R"doc(Point-source likelihood-ratio kernel over several seasons.
 
 Built by icecore.ps.PointSourceAnalysis; see cpp/include/icecore/ps_llh.hpp for the model.

@@ -46,9 +46,13 @@ private:
     std::uint64_t s_[4]{};
 };
 
-inline double spatial_pdf(double psi, double sigma) {
+// Rayleigh spatial signal PDF [1/sr] from cos(psi): exp(-psi^2 / 2 sigma^2) / (2 pi sigma^2) * psi / sin(psi)
+inline double spatial_pdf_cos(double cpsi, double sigma) {
+    const double c = std::min(1.0, cpsi);
+    const double psi = std::acos(c);
+    const double sn = std::sqrt(std::max(0.0, (1.0 - c) * (1.0 + c)));
     const double s2 = sigma * sigma;
-    const double r = psi > 1e-6 ? psi / std::sin(psi) : 1.0;
+    const double r = psi > 1e-6 ? psi / sn : 1.0;
     return std::exp(-0.5 * psi * psi / s2) / (2.0 * kPi * s2) * r;
 }
 
@@ -81,7 +85,7 @@ PsModel::PsModel(std::vector<PsSeason> seasons, PsSettings settings)
         throw std::invalid_argument("PsModel: gamma range must lie inside the table grid (one extra point each side)");
     if (!(settings_.ns_max > 0)) throw std::invalid_argument("PsModel: ns_max must be > 0");
     if (!(settings_.cone_rad > 0)) throw std::invalid_argument("PsModel: cone_rad must be > 0");
-    for (const auto& s : seasons_) {
+    for (auto& s : seasons_) {
         const std::size_t n = s.dec.size();
         if (s.ra.size() != n || s.sin_dec.size() != n || s.cos_dec.size() != n || s.sigma.size() != n ||
             s.inv_b.size() != n || s.efrac.size() != n || s.ebin.size() != n || s.cos_r.size() != n)
@@ -95,6 +99,14 @@ PsModel::PsModel(std::vector<PsSeason> seasons, PsSettings settings)
             if (s.ebin[i] < 0 || static_cast<std::size_t>(s.ebin[i]) + 1 >= s.n_e)
                 throw std::invalid_argument("PsModel: event energy bin out of range");
             if (i && s.dec[i] < s.dec[i - 1]) throw std::invalid_argument("PsModel: events not sorted by dec");
+        }
+        s.ux.resize(n);
+        s.uy.resize(n);
+        s.uz.resize(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            s.ux[i] = s.cos_dec[i] * std::cos(s.ra[i]);
+            s.uy[i] = s.cos_dec[i] * std::sin(s.ra[i]);
+            s.uz[i] = s.sin_dec[i];
         }
     }
 }
@@ -137,6 +149,7 @@ void PsModel::select_fixed(double ra, double dec, Work& work) const {
     const double cone = settings_.cone_rad;
     const double ss = std::sin(dec), cs = std::cos(dec);
     const double hw = ra_half_width(dec);
+    const double sx = cs * std::cos(ra), sy = cs * std::sin(ra), sz = ss;
     work.sel.resize(seasons_.size());
     for (std::size_t j = 0; j < seasons_.size(); ++j) {
         const auto& s = seasons_[j];
@@ -145,11 +158,10 @@ void PsModel::select_fixed(double ra, double dec, Work& work) const {
         out.n_total = s.n_total;
         const auto [b, e] = band(s.dec, dec - cone, dec + cone);
         for (std::size_t i = b; i < e; ++i) {
-            if (hw < kPi && !(wrap_abs_dra(s.ra[i], ra) < hw)) continue;
-            const double cpsi = ss * s.sin_dec[i] + cs * s.cos_dec[i] * std::cos(s.ra[i] - ra);
+            const double cpsi = sx * s.ux[i] + sy * s.uy[i] + sz * s.uz[i];
             if (cpsi < s.cos_r[i]) continue;
-            const double psi = std::acos(std::min(1.0, cpsi));
-            out.w.push_back(spatial_pdf(psi, s.sigma[i]) * s.inv_b[i]);
+            if (hw < kPi && !(wrap_abs_dra(s.ra[i], ra) < hw)) continue;
+            out.w.push_back(spatial_pdf_cos(cpsi, s.sigma[i]) * s.inv_b[i]);
             out.ebin.push_back(s.ebin[i]);
             out.efrac.push_back(s.efrac[i]);
         }
@@ -170,8 +182,7 @@ void PsModel::add_injected(double ra, double dec, const PsInjected& inj, std::si
         if (hw < kPi && !(wrap_abs_dra(inj.ra[i], ra) < hw)) continue;
         const double cpsi = ss * inj.sin_dec[i] + cs * inj.cos_dec[i] * std::cos(inj.ra[i] - ra);
         if (cpsi < inj.cos_r[i]) continue;
-        const double psi = std::acos(std::min(1.0, cpsi));
-        out.w.push_back(spatial_pdf(psi, inj.sigma[i]) * inj.inv_b[i]);
+        out.w.push_back(spatial_pdf_cos(cpsi, inj.sigma[i]) * inj.inv_b[i]);
         out.ebin.push_back(inj.ebin[i]);
         out.efrac.push_back(inj.efrac[i]);
     }
@@ -179,6 +190,7 @@ void PsModel::add_injected(double ra, double dec, const PsInjected& inj, std::si
 
 double PsModel::profile(double gamma, const std::int32_t* cls, Work& work, double& ns_io, int& status) const {
     const auto& st = settings_;
+    ++work.n_eval;
     season_shares(gamma, cls, work.shares);
     // gamma-grid parabola weights (nearest grid point and its two neighbours)
     const double u = (gamma - st.gamma_grid0) / st.gamma_grid_step;
@@ -193,38 +205,67 @@ double PsModel::profile(double gamma, const std::int32_t* cls, Work& work, doubl
     double dsum_m[64];
     double dj[64];
     double ns_hi = st.ns_max;
-    std::size_t nsel = 0;
     for (std::size_t j = 0; j < nseason; ++j) {
-        const auto& s = seasons_[j];
-        const auto& sel = work.sel[j];
-        const double fj = work.shares[j], N = sel.n_total;
-        const double* row = s.etable.data() + (static_cast<std::size_t>(cls[j]) * st.n_gamma_grid +
-                                               static_cast<std::size_t>(i1 - 1)) * s.n_e;
-        const double* r0 = row;
-        const double* r1 = row + s.n_e;
-        const double* r2 = row + 2 * s.n_e;
-        const double a = fj / N;
-        for (std::size_t i = 0; i < sel.w.size(); ++i) {
-            const auto k = static_cast<std::size_t>(sel.ebin[i]);
-            const double fr = sel.efrac[i];
-            const double m0 = r0[k] + fr * (r0[k + 1] - r0[k]);
-            const double m1 = r1[k] + fr * (r1[k + 1] - r1[k]);
-            const double m2 = r2[k] + fr * (r2[k + 1] - r2[k]);
-            double se = w0 * m0 + w1 * m1 + w2 * m2;
-            if (se < 0) se = 0;
-            double x = sel.w[i] * se;
-            if (!(x < 3.0e38)) x = 3.0e38;  // S/B capped (float max), never inf/NaN
-            c.push_back(a * (x - 1.0));
-        }
-        dj[j] = -a;
-        dsum_m[j] = N - static_cast<double>(sel.w.size());
-        nsel += sel.w.size();
-        if (fj > 0) ns_hi = std::min(ns_hi, 0.999999 * N / fj);
+        const double fj = work.shares[j];
+        if (fj > 0) ns_hi = std::min(ns_hi, 0.999999 * work.sel[j].n_total / fj);
     }
-    (void)nsel;
+    // Events with S/B <= 2 have |ns c_i| <= ns f_j / N_j; where that is <= 0.05 over the whole ns
+    // range their log(1 + ns c_i) is summed through the Taylor series to 4th order (power sums of
+    // c_i; truncation error < 0.05^5 / 5 per event). The others are kept for exact evaluation.
+    double p1 = 0.0, p2 = 0.0, p3 = 0.0, p4 = 0.0;
+    const bool on_node = std::fabs(t) < 1e-9;
+    const double* n0 = on_node ? nullptr : node_values(static_cast<std::size_t>(i1 - 1), cls, work);
+    const double* n1 = node_values(static_cast<std::size_t>(i1), cls, work);
+    const double* n2 = on_node ? nullptr : node_values(static_cast<std::size_t>(i1 + 1), cls, work);
+    // S/B of every selected event at this gamma
+    std::size_t ntot = 0;
+    for (std::size_t j = 0; j < nseason; ++j) ntot += work.sel[j].w.size();
+    work.x.resize(ntot);
+    double* xs = work.x.data();
+    if (on_node) {
+        for (std::size_t i = 0; i < ntot; ++i) xs[i] = n1[i];
+    } else {
+        for (std::size_t i = 0; i < ntot; ++i) xs[i] = w0 * n0[i] + w1 * n1[i] + w2 * n2[i];
+    }
+    std::size_t off = 0;
+    for (std::size_t j = 0; j < nseason; ++j) {
+        const auto& sel = work.sel[j];
+        const std::size_t n = sel.w.size();
+        const double fj = work.shares[j], N = sel.n_total;
+        const double a = fj / N;
+        const double x_taylor = (ns_hi * a <= 0.05) ? 2.0 : -1.0;
+        const double* w = sel.w.data();
+        double* xj = xs + off;
+        double q1 = 0.0, q2 = 0.0, q3 = 0.0, q4 = 0.0;
+        std::size_t n_exact = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double se = xj[i] < 0 ? 0 : xj[i];
+            double x = w[i] * se;
+            x = x < 3.0e38 ? x : 3.0e38;  // S/B capped (float max), never inf/NaN
+            xj[i] = x;
+            const bool taylor = x <= x_taylor;
+            const double y = taylor ? a * (x - 1.0) : 0.0;
+            const double y2 = y * y;
+            q1 += y;
+            q2 += y2;
+            q3 += y2 * y;
+            q4 += y2 * y2;
+            n_exact += taylor ? 0u : 1u;
+        }
+        p1 += q1;
+        p2 += q2;
+        p3 += q3;
+        p4 += q4;
+        if (n_exact)
+            for (std::size_t i = 0; i < n; ++i)
+                if (xj[i] > x_taylor) c.push_back(a * (xj[i] - 1.0));
+        off += n;
+        dj[j] = -a;
+        dsum_m[j] = N - static_cast<double>(n);
+    }
     auto grad = [&](double ns, double& h) {
-        double g = 0.0;
-        h = 0.0;
+        double g = p1 - ns * p2 + ns * ns * p3 - ns * ns * ns * p4;
+        h = -p2 + 2.0 * ns * p3 - 3.0 * ns * ns * p4;
         for (double ci : c) {
             const double q = ci / (1.0 + ns * ci);
             g += q;
@@ -238,7 +279,8 @@ double PsModel::profile(double gamma, const std::int32_t* cls, Work& work, doubl
         return g;
     };
     auto loglike = [&](double ns) {
-        double l = 0.0;
+        const double nsq = ns * ns;
+        double l = ns * p1 - 0.5 * nsq * p2 + nsq * ns * p3 / 3.0 - 0.25 * nsq * nsq * p4;
         for (double ci : c) l += std::log1p(ns * ci);
         for (std::size_t j = 0; j < nseason; ++j) l += dsum_m[j] * std::log1p(ns * dj[j]);
         return l;
@@ -266,6 +308,7 @@ double PsModel::profile(double gamma, const std::int32_t* cls, Work& work, doubl
     if (!(x > lo && x < hi)) x = std::min(0.5 * hi, h0 < 0 ? g0 / -h0 : 0.5 * hi);
     for (int it = 0; it < 200; ++it) {
         const double g = grad(x, h);
+        ++work.n_newton;
         if (g > 0)
             lo = x;
         else
@@ -285,9 +328,33 @@ double PsModel::profile(double gamma, const std::int32_t* cls, Work& work, doubl
     return l;
 }
 
+const double* PsModel::node_values(std::size_t g, const std::int32_t* cls, Work& work) const {
+    if (work.node_ok[g]) return work.node[g].data();
+    auto& out = work.node[g];
+    out.clear();
+    const std::size_t G = settings_.n_gamma_grid;
+    for (std::size_t j = 0; j < seasons_.size(); ++j) {
+        const auto& s = seasons_[j];
+        const auto& sel = work.sel[j];
+        // one contiguous row (n_e values) of the [class][gamma][logE] table: stays in L1
+        const double* tab = s.etable.data() + (static_cast<std::size_t>(cls[j]) * G + g) * s.n_e;
+        for (std::size_t i = 0; i < sel.w.size(); ++i) {
+            const auto k = static_cast<std::size_t>(sel.ebin[i]);
+            const double v0 = tab[k], v1 = tab[k + 1];
+            out.push_back(v0 + sel.efrac[i] * (v1 - v0));
+        }
+    }
+    work.node_ok[g] = 1;
+    return out.data();
+}
+
 PsFitResult PsModel::maximise(const std::int32_t* cls, Work& work) const {
     const auto& st = settings_;
     PsFitResult res;
+    work.node.resize(st.n_gamma_grid);
+    work.node_ok.assign(st.n_gamma_grid, 0);
+    work.n_eval = 0;
+    work.n_newton = 0;
     std::size_t nsel = 0;
     for (const auto& s : work.sel) nsel += s.w.size();
     res.n_selected = static_cast<std::int32_t>(nsel);
@@ -410,6 +477,7 @@ PsFitResult PsModel::maximise(const std::int32_t* cls, Work& work) const {
             best_status = sx;
         }
     }
+    res.n_eval = work.n_eval * 1000 + std::min(work.n_newton, 999);
     res.ts = 2.0 * best_l;
     res.ns = best_ns;
     res.gamma = best_g;
@@ -420,21 +488,43 @@ PsFitResult PsModel::maximise(const std::int32_t* cls, Work& work) const {
 PsFitResult PsModel::fit(double ra, double dec, const std::int32_t* cls) const {
     Work work;
     select_fixed(ra, dec, work);
-    return maximise(cls, work);
+    auto r = maximise(cls, work);
+    return r;
 }
 
 double PsModel::log_lambda(double ra, double dec, const std::int32_t* cls, double ns, double gamma) const {
+    // exact evaluation (no Taylor summation), for tests
     Work work;
     select_fixed(ra, dec, work);
-    // evaluate by running profile's building blocks at a fixed ns
-    double ns_dummy = 0.0;
-    int status = 0;
-    (void)profile(gamma, cls, work, ns_dummy, status);  // fills work.c for this gamma
+    season_shares(gamma, cls, work.shares);
+    const auto& st = settings_;
+    const double u = (gamma - st.gamma_grid0) / st.gamma_grid_step;
+    const auto ng = static_cast<long>(st.n_gamma_grid);
+    const long i1 = std::clamp(std::lround(u), 1L, ng - 2);
+    const double t = u - static_cast<double>(i1);
+    const double w0 = 0.5 * t * t - 0.5 * t, w1 = 1.0 - t * t, w2 = 0.5 * t * t + 0.5 * t;
     double l = 0.0;
-    for (double ci : work.c) l += std::log1p(ns * ci);
     for (std::size_t j = 0; j < seasons_.size(); ++j) {
-        const double a = work.shares[j] / work.sel[j].n_total;
-        l += (work.sel[j].n_total - static_cast<double>(work.sel[j].w.size())) * std::log1p(-ns * a);
+        const auto& s = seasons_[j];
+        const auto& sel = work.sel[j];
+        const double a = work.shares[j] / sel.n_total;
+        const std::size_t G = st.n_gamma_grid;
+        const double* tab = s.etable.data() + (static_cast<std::size_t>(cls[j]) * G + static_cast<std::size_t>(i1 - 1)) * s.n_e;
+        for (std::size_t i = 0; i < sel.w.size(); ++i) {
+            const auto k = static_cast<std::size_t>(sel.ebin[i]);
+            const double fr = sel.efrac[i];
+            double se = 0.0;
+            const double wk[3] = {w0, w1, w2};
+            for (std::size_t q = 0; q < 3; ++q) {
+                const double* r = tab + q * s.n_e;
+                se += wk[q] * (r[k] + fr * (r[k + 1] - r[k]));
+            }
+            if (se < 0) se = 0;
+            double x = sel.w[i] * se;
+            if (!(x < 3.0e38)) x = 3.0e38;
+            l += std::log1p(ns * a * (x - 1.0));
+        }
+        l += (sel.n_total - static_cast<double>(sel.w.size())) * std::log1p(-ns * a);
     }
     return l;
 }
@@ -481,8 +571,7 @@ void PsModel::trials(double ra, double dec, const std::int32_t* cls, const std::
                     if (!(dra <= am[i - bands[j].first]) || (hw < kPi && !(dra < hw))) continue;
                     const double cpsi = ss * s.sin_dec[i] + cs * s.cos_dec[i] * std::cos(dra);
                     if (cpsi < s.cos_r[i]) continue;
-                    const double psi = std::acos(std::min(1.0, cpsi));
-                    sel.w.push_back(spatial_pdf(psi, s.sigma[i]) * s.inv_b[i]);
+                    sel.w.push_back(spatial_pdf_cos(cpsi, s.sigma[i]) * s.inv_b[i]);
                     sel.ebin.push_back(s.ebin[i]);
                     sel.efrac.push_back(s.efrac[i]);
                 }

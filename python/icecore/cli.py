@@ -19,7 +19,7 @@ from .errors import IcecoreError
 
 __all__ = ["main", "build_parser"]
 
-_AREAS = ("alerts", "stats", "scan", "ps", "radio")
+_AREAS = ("alerts", "stats", "likelihood", "scan", "ps", "radio")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,8 @@ namespace icecore {
 struct PsSeason {
     // events, all sorted by ascending dec (radians)
     std::vector<double> dec, ra, sin_dec, cos_dec, sigma, inv_b, efrac;
-    std::vector<double> cos_r;       // cos of the event's selection radius (n_sigma * sigma, capped)
+    std::vector<double> cos_r;       // cos of the event's selection radius (where S/B becomes negligible)
+    std::vector<double> ux, uy, uz;  // unit vectors (filled by PsModel)
     std::vector<std::int32_t> ebin;  // index into the fine log-energy grid (row padded with zeros)
     double n_total = 0.0;            // N_j: all events of the season (also those not stored)
     // signal energy tables: n_class x n_gamma x n_e (n_e includes the zero padding at both ends)
@@ -50,7 +51,7 @@ struct PsSettings {
     double ns_max = 1000.0;
     double cone_rad = 0.17453292519943295;  // half-width of the declination band (10 deg)
     bool ra_box = false;  // also require |RA - RA_src| < cone_rad / min cos(dec_src -+ cone_rad) (SkyLLH's box)
-    double coarse_step = 0.25;              // gamma scan step before refinement
+    double coarse_step = 0.5;               // gamma scan step before refinement
     double gamma_tol = 1e-3;
 };
 
@@ -58,6 +59,7 @@ struct PsFitResult {
     double ts = 0.0, ns = 0.0, gamma = 0.0;
     std::int32_t status = 0;  // 0 ok, 1 ns at upper bound, 2 no event selected, 3 non-finite likelihood
     std::int32_t n_selected = 0;
+    std::int32_t n_eval = 0;  // profile-likelihood evaluations used
 };
 
 /// Injected signal events of a batch of trials (flat, grouped by trial through `offsets`).
@@ -113,7 +115,15 @@ private:
         std::vector<double> c;       // per selected event coefficient for the current gamma
         std::vector<double> shares;  // f_j
         double g0 = 0.0;             // d logL / d ns at ns = 0 for the last profiled gamma
+        int n_eval = 0;
+        int n_newton = 0;
+        // signal energy PDF of every selected event (seasons concatenated) at gamma-grid nodes,
+        // filled on demand for the current selection
+        std::vector<std::vector<double>> node;
+        std::vector<char> node_ok;
+        std::vector<double> x;       // S/B of every selected event at the current gamma
     };
+    const double* node_values(std::size_t g, const std::int32_t* cls, Work& work) const;
 
     void select_fixed(double ra, double dec, Work& work) const;
     void add_injected(double ra, double dec, const PsInjected& inj, std::size_t t, Work& work) const;

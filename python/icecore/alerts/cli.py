@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--topic", action="append", default=None, help="topic (repeatable; default the IceCube JSON topics)")
         q.add_argument("--domain", default=None, help="GCN domain (default gcn.nasa.gov)")
         q.add_argument("--bootstrap-servers", default=None, help="use this broker instead of GCN (no OAuth)")
+        q.add_argument("-X", dest="kafka_config", action="append", default=[], metavar="KEY=VALUE",
+                       help="extra confluent-kafka setting (repeatable), e.g. -X session.timeout.ms=10000")
         q.add_argument("--n-trials", type=float, default=1.0, help="trials factor (default 1)")
         q.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -117,9 +119,16 @@ def _parse(args: argparse.Namespace) -> int:
 def _kafka_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     from .kafka import DEFAULT_TOPICS
 
-    cfg = {}
+    from ..errors import InputError
+
+    cfg: dict[str, Any] = {}
     if args.bootstrap_servers:
         cfg = {"bootstrap.servers": args.bootstrap_servers, "security.protocol": "plaintext"}
+    for item in args.kafka_config:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"argument '-X': expected KEY=VALUE, got {item!r}", "-X")
+        cfg[key.strip()] = value
     return {"config": cfg, "domain": args.domain, "n_trials": args.n_trials,
             "topics": tuple(args.topic) if args.topic else DEFAULT_TOPICS}
 

@@ -17,6 +17,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -173,7 +174,8 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
     max_messages : int, optional
         Stop after this many messages.
     idle_timeout : float, optional
-        Stop after this many seconds without a message (for batch use and tests).
+        Stop after this many seconds without a message, counted from the partition assignment
+        (for batch use and tests).
     on_stored : callable, optional
         ``on_stored(result, message)`` after each message is stored (before its commit).
 
@@ -195,21 +197,30 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
     consumer = _make_consumer(cfg, cid, secret, domain)
     stopper = _Stopper(stop, handle_signals)
     stats = ListenStats()
-    last = time.monotonic()
+    started = time.monotonic()
+    last: list[float | None] = [None]  # idle clock starts at the first partition assignment
+
+    def on_assign(c: Any, partitions: Any) -> None:
+        logger.info("assigned %d partition(s)", len(partitions))
+        if last[0] is None:
+            last[0] = time.monotonic()
+
     try:
-        consumer.subscribe(list(topics))
+        consumer.subscribe(list(topics), on_assign=on_assign)
         logger.info("listening to %s as group %s", ", ".join(topics), group_id)
         while not stopper.is_set():
             msg = consumer.poll(poll_timeout)
             if msg is None:
-                if idle_timeout is not None and time.monotonic() - last > idle_timeout:
-                    stats.stopped_by = "idle_timeout"
-                    break
+                if idle_timeout is not None:
+                    ref = last[0] if last[0] is not None else started + 30.0  # allow 30 s to join
+                    if time.monotonic() - ref > idle_timeout:
+                        stats.stopped_by = "idle_timeout"
+                        break
                 continue
             if msg.error():
                 _poll_error(msg, stats)
                 continue
-            last = time.monotonic()
+            last[0] = time.monotonic()
             _handle(store, msg, stats, n_trials, on_stored)  # StorageError propagates: no commit
             consumer.commit(message=msg, asynchronous=False)
             if max_messages is not None and stats.received >= max_messages:
@@ -246,7 +257,8 @@ def _unix_ms(t: Any, name: str) -> int:
 def replay(start: Any, end: Any, topics: Sequence[str] = DEFAULT_TOPICS, *, store: AlertStore | str | os.PathLike,
            client_id: str | None = None, client_secret: str | None = None, domain: str | None = None,
            config: dict[str, Any] | None = None, n_trials: float = 1, timeout: float = 60.0,
-           stop: threading.Event | None = None) -> ListenStats:
+           stop: threading.Event | None = None,
+           consumer_factory: Callable[..., Any] | None = None) -> ListenStats:
     """Store every notice published between ``start`` and ``end`` on ``topics``.
 
     Offsets come from ``offsets_for_times`` over *all* partitions of each topic (the common
@@ -260,6 +272,9 @@ def replay(start: Any, end: Any, topics: Sequence[str] = DEFAULT_TOPICS, *, stor
         Window (astropy Time, ISO string, datetime...); ``end`` exclusive.
     timeout : float
         Seconds allowed for metadata look-ups and for reading the window.
+    consumer_factory : callable, optional
+        ``factory(config, client_id, client_secret, domain)`` returning a confluent-kafka-like
+        consumer; default :class:`gcn_kafka.Consumer`.
     """
     topics = _check_topics(topics)
     t0, t1 = _unix_ms(start, "start"), _unix_ms(end, "end")
@@ -269,9 +284,10 @@ def replay(start: Any, end: Any, topics: Sequence[str] = DEFAULT_TOPICS, *, stor
         store = AlertStore(store)
     from confluent_kafka import TopicPartition
 
-    cfg, cid, secret = consumer_config(group_id=(config or {}).get("group.id"), config=config,
-                                       client_id=client_id, client_secret=client_secret)
-    consumer = _make_consumer(cfg, cid, secret, domain)
+    group = (config or {}).get("group.id") or f"icecore-replay-{uuid.uuid4()}"  # never committed
+    cfg, cid, secret = consumer_config(group_id=group, config=config, client_id=client_id,
+                                       client_secret=client_secret)
+    consumer = (consumer_factory or _make_consumer)(cfg, cid, secret, domain)
     stats = ListenStats()
     deadline = time.monotonic() + timeout
     try:

@@ -104,6 +104,7 @@ class AlertStore:
             d.mkdir(parents=True, exist_ok=True)
         self.index_path = self.directory / "index.sqlite"
         self._lock = threading.Lock()
+        self._local = threading.local()
         with self._connect() as con:
             con.executescript(_SCHEMA)
 
@@ -112,10 +113,21 @@ class AlertStore:
 
     # ---- sqlite ---------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.index_path, timeout=30.0)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
+        """This thread's connection (opened once; use as ``with`` for one transaction)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.index_path, timeout=30.0)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            self._local.con = con
         return con
+
+    def close(self) -> None:
+        """Close this thread's index connection (reopened on demand)."""
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
 
     def _index(self, con: sqlite3.Connection, path: Path, rec: dict[str, Any], primary: bool) -> None:
         con.execute(

@@ -95,20 +95,18 @@ def _parse_root(root: ET.Element, raw: bytes, topic: str | None) -> Alert:
 
     params: dict[str, tuple[str, str]] = {}
     groups: dict[str, dict[str, str]] = {}
-    what = next((c for c in root if _local(c.tag) == "What"), None)
+    what = root.find("What")
     if what is None:
         raise ParseError("no <What> section")
-    for child in what:
-        tag = _local(child.tag)
-        if tag == "Param":
-            name = child.get("name")
-            if name is not None:
-                params[name] = (child.get("value") or "", (child.get("unit") or "").strip())
-        elif tag == "Group":
-            g = groups.setdefault(child.get("name") or "", {})
-            for p in child:
-                if _local(p.tag) == "Param" and p.get("name") is not None:
-                    g[p.get("name")] = p.get("value") or ""
+    for p in what.iterfind("Param"):
+        name = p.get("name")
+        if name is not None:
+            params[name] = (p.get("value") or "", (p.get("unit") or "").strip())
+    for g in what.iterfind("Group"):
+        gd = groups.setdefault(g.get("name") or "", {})
+        for p in g.iterfind("Param"):
+            if p.get("name") is not None:
+                gd[p.get("name")] = p.get("value") or ""
 
     def num(name: str, *, required: bool = False) -> float | None:
         if name not in params:
@@ -126,36 +124,29 @@ def _parse_root(root: ET.Element, raw: bytes, topic: str | None) -> Alert:
         raise ParseError(f"Packet_Type {ptype} is not an IceCube/AMON neutrino type {sorted(PACKET_KINDS)}")
 
     # --- where & when
-    wherewhen = next((c for c in root if _local(c.tag) == "WhereWhen"), None)
+    wherewhen = root.find("WhereWhen")
     if wherewhen is None:
         raise ParseError("no <WhereWhen> section")
-    iso = c1 = c2 = err_radius = None
-    pos_unit = "deg"
-    for el in wherewhen.iter():
-        tag = _local(el.tag)
-        if tag == "ISOTime":
-            iso = (el.text or "").strip()
-        elif tag == "Position2D":
-            pos_unit = (el.get("unit") or "deg").strip()
-        elif tag == "C1":
-            c1 = el.text
-        elif tag == "C2":
-            c2 = el.text
-        elif tag == "Error2Radius":
-            err_radius = el.text
+
+    def text(tag: str) -> str | None:
+        el = next(wherewhen.iter(tag), None)
+        return None if el is None else (el.text or "").strip()
+
+    iso = text("ISOTime")
     if iso is None:
         raise ParseError("no ISOTime")
+    pos = next(wherewhen.iter("Position2D"), None)
+    pos_unit = "deg" if pos is None else (pos.get("unit") or "deg").strip()
     if pos_unit != "deg":
         raise ParseError(f"Position2D unit {pos_unit[:20]!r} is not deg")
     t = UTCInstant.from_iso(iso, "ISOTime")
-    ra = check_ra(to_float(c1, "C1 (RA)"), "C1 (RA)")
-    dec = check_dec(to_float(c2, "C2 (Dec)"), "C2 (Dec)")
+    ra = check_ra(to_float(text("C1"), "C1 (RA)"), "C1 (RA)")
+    dec = check_dec(to_float(text("C2"), "C2 (Dec)"), "C2 (Dec)")
+    err_radius = text("Error2Radius")
     notice = None
-    who = next((c for c in root if _local(c.tag) == "Who"), None)
-    if who is not None:
-        date_el = next((c for c in who if _local(c.tag) == "Date"), None)
-        if date_el is not None and date_el.text:
-            notice = UTCInstant.from_iso(date_el.text.strip(), "Who/Date")
+    date_el = root.find("Who/Date")
+    if date_el is not None and date_el.text:
+        notice = UTCInstant.from_iso(date_el.text.strip(), "Who/Date")
 
     tjd, sod = num("Event_TJD"), num("Event_SOD")
     if tjd is not None and sod is not None:

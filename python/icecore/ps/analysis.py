@@ -20,7 +20,8 @@ from ..errors import InputError
 from .io import PublicData, load_public_data
 from .model import E0_DEFAULT, GAMMA_GRID_STEP, SeasonModel, powerlaw_integral
 
-__all__ = ["PointSourceAnalysis", "FitResult", "TrialResults", "SensitivityResult", "sky_scan", "STATUS"]
+__all__ = ["PointSourceAnalysis", "FitResult", "TrialResults", "SensitivityResult", "sky_scan", "ts_threshold",
+           "STATUS"]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,9 @@ X_MIN = 1e-3
 """An event enters the sum only where its largest possible S/B (spatial x the largest energy
 ratio over the gamma grid) exceeds X_MIN; elsewhere its term log(1 + n/N (X - 1)) differs from
 the normalisation term log(1 - n/N) by less than n/N x X_MIN."""
+
+COARSE_STEP = 0.5
+"""Step of the coarse scan in gamma that precedes Brent's refinement (robust to multiple maxima)."""
 
 STATUS = {0: "ok", 1: "ns at upper bound", 2: "no event in the cone", 3: "failed: non-finite likelihood"}
 
@@ -159,7 +163,7 @@ def _settings(gamma_range: tuple[float, float], ns_max: float, cone_deg: float,
         "gamma_max": gmax,
         "ns_max": float(ns_max),
         "cone_rad": math.radians(cone_deg),
-        "coarse_step": 0.25,
+        "coarse_step": COARSE_STEP,
         "ra_box": selection == "box",
         "gamma_tol": 1e-3,
     }
@@ -355,7 +359,9 @@ class PointSourceAnalysis:
         return float(self._eng.kernel.log_lambda(self._ra_rad, self._dec_rad, self._cls, float(ns), float(gamma)))
 
     # ----------------------------------------------------------------- trials
-    def _inject(self, rng: np.random.Generator, n_trials: int, ns_inject: float, gamma: float) -> dict[str, np.ndarray]:
+    def _inject(self, rng: np.random.Generator, n_trials: int, ns_inject: float,
+                gamma: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Injected events of ``n_trials`` trials (flat arrays + offsets) and the count per trial."""
         shares = np.array(list(self.season_shares(gamma).values()))
         n_tot = rng.poisson(ns_inject, size=n_trials)
         per = np.array([rng.multinomial(k, shares) for k in n_tot]).reshape(n_trials, len(shares))
@@ -402,9 +408,10 @@ class PointSourceAnalysis:
 
         Each trial scrambles the right ascension of every event uniformly and, for
         ``ns_inject > 0``, adds Poisson(ns_inject) signal events drawn from the IRFs for an
-        E^-gamma_inject spectrum, shared among seasons by acceptance. Parallel over ``threads``;
-        the results depend only on ``seed``, not on the thread count or batch size... except that
-        injected events are drawn per batch: keep ``batch`` fixed to reproduce signal trials.
+        E^-gamma_inject spectrum, shared among seasons by acceptance. Parallel over ``threads``
+        (C++, GIL released), ``batch`` trials per kernel call with a progress bar. Background trials
+        depend only on ``seed`` (not on the thread count or batch size); signal trials also on
+        ``batch`` (injected events are drawn per batch).
 
         Returns
         -------
@@ -536,24 +543,42 @@ class PointSourceAnalysis:
                             threads: int | None = None, progress: bool | None = None) -> SensitivityResult:
         """50 % of signal trials above the ``sigma`` (default 5) background TS threshold.
 
-        The threshold comes from :meth:`icecore.stats.BackgroundTS.ts_at_pvalue`, i.e. from the
-        fitted tail when the trials do not reach it.
+        The threshold comes from the background trials where at least ``min_count`` of them lie
+        beyond it, from the fitted tail of the distribution otherwise (see :func:`ts_threshold`).
         """
         from ..stats import sigma_to_p
 
         rng = rng_from_seed(seed)
         bg = background if background is not None else self.background(n_background, seed=rng, threads=threads,
                                                                         progress=progress)
-        thr = float(bg.ts_at_pvalue(float(sigma_to_p(sigma))))
+        thr = ts_threshold(bg, float(sigma_to_p(sigma)))
         ns, pts = self._solve_ns(thr, 0.5, gamma=gamma, n_trials=n_trials, seed=rng, threads=threads,
                                  progress=progress, ns_start=10.0)
         return SensitivityResult(ns, self.mu2flux(ns, gamma, e0), thr, 0.5, gamma, e0, pts)
 
 
+def ts_threshold(bg, p: float) -> float:
+    """TS with P(TS >= threshold) = p under the background distribution ``bg`` (BackgroundTS).
+
+    Empirical while ``p * n >= min_count`` trials exceed it; otherwise from the fitted tail
+    (eta x chi2(ndof) or the exponential tail). ``BackgroundTS.ts_at_pvalue`` of icecore 0.x
+    returns the largest stored trial instead when every trial is stored exactly, which
+    underestimates 5 sigma thresholds; this function does not rely on that branch.
+    """
+    from scipy import stats as _st
+
+    if p * bg.n >= bg.min_count:
+        return float(bg.ts_at_pvalue(p))
+    f = bg.fit_tail()
+    if f["model"] == "chi2":
+        return float(_st.chi2.isf(p / f["eta"], f["ndof"]))
+    return float(f["x0"] + f["scale"] * math.log(f["p0"] / p))
+
+
 def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] | None = None,
              gamma_range: tuple[float, float] = (1.0, 4.0), ns_max: float = 1000.0, cone_deg: float = 10.0,
              threads: int | None = None, dec_range: tuple[float, float] = (-90.0, 90.0),
-             selection: str = "band") -> dict[str, np.ndarray]:
+             selection: str = "band", energy_weighting: str = "exact") -> dict[str, np.ndarray]:
     """TS, ns and gamma at every HEALPix pixel (RING ordering, equatorial).
 
     Parameters
@@ -563,6 +588,8 @@ def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] 
         HEALPix resolution (64: 49 152 pixels).
     dec_range : (float, float)
         Only pixels with declination in this range are fitted (others get TS 0, status 2).
+    selection, energy_weighting :
+        As for :class:`PointSourceAnalysis`.
 
     Returns
     -------
@@ -580,7 +607,7 @@ def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] 
     dec = 90.0 - np.degrees(theta)
     ra = np.degrees(phi)
     sel = (dec >= dec_range[0]) & (dec <= dec_range[1])
-    eng = _Engine(data, gamma_range, ns_max, cone_deg, np.unique(dec[sel]), None, selection=selection)
+    eng = _Engine(data, gamma_range, ns_max, cone_deg, np.unique(dec[sel]), None, energy_weighting, selection)
     cls = eng.classes(dec[sel])
     t0 = time.perf_counter()
     d = eng.kernel.scan(np.radians(ra[sel]), np.radians(dec[sel]), cls, thr)

@@ -129,45 +129,21 @@ def read_table(path: str | os.PathLike[str], columns: Sequence[str]) -> np.ndarr
         the wrong number of fields, a value is not a number or is NaN/infinite.
     """
     path = Path(path)
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        first = fh.readline()
-        names = _header_columns(first)
-        if names is None:
-            raise DataFormatError(f"first line must be a '#' header naming the columns {' '.join(columns)}",
-                                  str(path), 1)
-        if list(names) != list(columns):
-            raise DataFormatError(f"header columns {names} differ from the expected {list(columns)}", str(path), 1)
-        try:
-            data = np.loadtxt(fh, dtype=np.float64, comments="#", ndmin=2)
-        except ValueError:
-            data = None
-    if data is None or (data.size and data.shape[1] != len(columns)) or (data.size and not np.all(np.isfinite(data))):
-        _locate_bad_line(path, len(columns))  # raises with file and line
-        raise DataFormatError("could not be parsed", str(path))  # pragma: no cover - defensive
-    if data.size == 0:
-        return np.zeros((0, len(columns)))
+    raw = path.read_bytes()
+    nl = raw.find(b"\n")
+    first = (raw if nl < 0 else raw[:nl]).decode("utf-8", errors="replace")
+    names = _header_columns(first)
+    if names is None:
+        raise DataFormatError(f"first line must be a '#' header naming the columns {' '.join(columns)}",
+                              str(path), 1)
+    if list(names) != list(columns):
+        raise DataFormatError(f"header columns {names} differ from the expected {list(columns)}", str(path), 1)
+    from .. import _core
+
+    data, bad_line, why = _core.ps_parse_table(raw, len(columns))  # C++ (std::from_chars), GIL released
+    if bad_line:
+        raise DataFormatError(why, str(path), int(bad_line))
     return data
-
-
-def _locate_bad_line(path: Path, ncol: int) -> None:
-    """Slow pass that finds the first malformed line and raises DataFormatError for it."""
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if lineno == 1:
-                continue
-            s = line.split("#", 1)[0].strip()
-            if not s:
-                continue
-            parts = s.split()
-            if len(parts) != ncol:
-                raise DataFormatError(f"expected {ncol} values, found {len(parts)}: {s[:80]!r}", str(path), lineno)
-            for k, p in enumerate(parts):
-                try:
-                    v = float(p)
-                except ValueError:
-                    raise DataFormatError(f"column {k + 1} is not a number: {p[:40]!r}", str(path), lineno) from None
-                if not np.isfinite(v):
-                    raise DataFormatError(f"column {k + 1} is not finite: {p!r}", str(path), lineno)
 
 
 def write_table(path: str | os.PathLike[str], columns: Sequence[str], data: np.ndarray, fmt: str | Sequence[str]) -> Path:

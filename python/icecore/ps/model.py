@@ -29,7 +29,6 @@ Modelling choices (the standard public-data point-source likelihood, as in SkyLL
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import interpolate
@@ -86,12 +85,6 @@ def flux_to_mu(aeff: EffectiveArea, livetime_s: float, dec_deg: float, phi0: flo
 
 def _pchip(x: np.ndarray, y: np.ndarray) -> interpolate.PchipInterpolator:
     return interpolate.PchipInterpolator(x, y, axis=-1, extrapolate=False)
-
-
-@dataclass
-class _EnergyClass:
-    aeff_row: int
-    sm_dec: int
 
 
 class SeasonModel:

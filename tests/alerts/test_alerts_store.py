@@ -190,3 +190,24 @@ def test_store_rejects_bad_arguments(tmp_path):
         AlertStore(tmp_path).get("nothing")
     with pytest.raises(ParseError):
         parse(b"garbage")
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(min_size=1, max_size=80), rev=st.integers(1, 50))
+def test_any_event_name_stays_inside(tmp_path_factory, notices, name, rev):
+    d = json.loads(notices[NOTICES[1]])
+    d.pop("id")
+    d["event_name"] = [name]
+    d["record_number"] = rev
+    try:
+        alert = parse(d)
+    except ParseError:
+        return
+    store = AlertStore(tmp_path_factory.mktemp("s"))
+    res = store.store(alert)
+    assert res.path.parent == store.records_dir and res.path.name.endswith(f"__rev{rev - 1}.json")
+    assert store.get(alert.event_key)["event_name"] == alert.event_name

@@ -1,0 +1,258 @@
+"""``icecore ps``: simulate release-format data, fit a source, run trials, sensitivity, sky scan."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["register", "plot_background"]
+
+log = logging.getLogger(__name__)
+
+
+def _source(text: str) -> dict[str, float]:
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    if len(parts) not in (3, 4):
+        raise argparse.ArgumentTypeError("expected RA,DEC,N[,GAMMA] (degrees, mean events, index)")
+    try:
+        vals = [float(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not numbers: {text!r}") from None
+    out = {"ra": vals[0], "dec": vals[1], "n": vals[2]}
+    if len(vals) == 4:
+        out["gamma"] = vals[3]
+    return out
+
+
+def _add_data(p: argparse.ArgumentParser, *, position: bool = True) -> None:
+    p.add_argument("--data", required=True, help="release folder holding events/, uptime/ and irfs/")
+    p.add_argument("--seasons", nargs="+", default=None, help="seasons to use (default: all found)")
+    if position:
+        p.add_argument("--ra", type=float, required=True, help="source right ascension [deg]")
+        p.add_argument("--dec", type=float, required=True, help="source declination [deg]")
+    p.add_argument("--selection", choices=("band", "box"), default="band",
+                   help="event selection: band (default) or SkyLLH's RA box")
+    p.add_argument("--energy-weighting", choices=("exact", "skyllh"), default="exact",
+                   help="true-energy weighting of the signal energy PDF")
+    p.add_argument("--gamma-range", type=float, nargs=2, default=(1.0, 4.0), metavar=("LOW", "HIGH"))
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    ps = sub.add_parser("ps", help="point-source likelihood on IceCube public track data")
+    cmds = ps.add_subparsers(dest="ps_command", metavar="COMMAND")
+
+    p = cmds.add_parser("simulate", help="write synthetic data in the public-release layout (toy detector)")
+    p.add_argument("--out", required=True, help="folder to create")
+    p.add_argument("--seasons", nargs="+", default=["IC79", "IC86_I", "IC86_II"])
+    p.add_argument("--n-events", type=int, default=50_000, help="background events per season")
+    p.add_argument("--source", type=_source, action="append", default=[], metavar="RA,DEC,N[,GAMMA]",
+                   help="inject a point source (repeatable)")
+    p.add_argument("--release", choices=("10y", "14y"), default="10y")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_simulate)
+
+    p = cmds.add_parser("fit", help="unblind: fit ns and gamma at a position")
+    _add_data(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_fit)
+
+    p = cmds.add_parser("trials", help="background or signal trials (RA scrambling, injection from the IRFs)")
+    _add_data(p)
+    p.add_argument("--n", type=int, required=True, help="number of trials")
+    p.add_argument("--out", required=True, help="output file (.npz, or .json)")
+    p.add_argument("--ns-inject", type=float, default=0.0, help="mean injected signal events (0: background)")
+    p.add_argument("--gamma-inject", type=float, default=2.0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=_trials)
+
+    p = cmds.add_parser("sensitivity", help="sensitivity and 5 sigma discovery potential, with a plot")
+    _add_data(p)
+    p.add_argument("--n-background", type=int, default=5000, help="background trials")
+    p.add_argument("--n-trials", type=int, default=300, help="signal trials per tested ns")
+    p.add_argument("--gamma", type=float, default=2.0, help="injected spectral index")
+    p.add_argument("--e0", type=float, default=1000.0, help="flux reference energy [GeV]")
+    p.add_argument("--sigma", type=float, default=5.0, help="discovery threshold [sigma]")
+    p.add_argument("--no-discovery", action="store_true", help="skip the discovery potential")
+    p.add_argument("--plot", default=None, help="PNG of the background TS distribution and its tail fit")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_sensitivity)
+
+    p = cmds.add_parser("scan", help="TS at every HEALPix pixel (RING, equatorial)")
+    _add_data(p, position=False)
+    p.add_argument("--nside", type=int, default=64)
+    p.add_argument("--out", required=True, help="output .npz (ts, ns, gamma, status, ra, dec)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_scan)
+
+    ps.set_defaults(func=lambda a: (ps.print_help(), 2)[1])
+
+
+def _analysis(args: argparse.Namespace):
+    from .analysis import PointSourceAnalysis
+    from .io import load_public_data
+
+    data = load_public_data(args.data, args.seasons)
+    return PointSourceAnalysis(data, args.ra, args.dec, gamma_range=tuple(args.gamma_range), threads=args.threads,
+                               selection=args.selection, energy_weighting=args.energy_weighting)
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], lines: list[str]) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(payload, indent=2, default=float))
+    else:
+        print("\n".join(lines))
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .toy import simulate_public_data
+
+    out = simulate_public_data(args.out, seasons=args.seasons, n_events=args.n_events, sources=args.source,
+                               release=args.release, seed=args.seed, overwrite=args.overwrite)
+    _emit(args, {"out": str(out), "seasons": args.seasons, "n_events": args.n_events, "sources": args.source},
+          [f"wrote {len(args.seasons)} seasons ({args.release} layout) to {out}"])
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    ana = _analysis(args)
+    r = ana.unblind()
+    payload = {"ra": ana.ra, "dec": ana.dec, "seasons": ana.season_names, **r.to_dict(),
+               "flux_e0_1TeV": ana.mu2flux(r.ns, r.gamma) if r.ns > 0 else 0.0}
+    lines = [f"point source at RA {ana.ra:.3f} deg, Dec {ana.dec:.3f} deg ({', '.join(ana.season_names)})",
+             f"  TS    = {r.ts:.3f}", f"  ns    = {r.ns:.2f}", f"  gamma = {r.gamma:.3f}",
+             f"  status: {r.status} ({r.n_selected} events in the fit)"]
+    _emit(args, payload, lines)
+    return 0 if r.ok else 1
+
+
+def _trials(args: argparse.Namespace) -> int:
+    ana = _analysis(args)
+    t = ana.trials(args.n, seed=args.seed, ns_inject=args.ns_inject, gamma_inject=args.gamma_inject)
+    out = Path(args.out)
+    if out.suffix == ".json":
+        from .._io import atomic_write
+
+        atomic_write(out, json.dumps({"ts": t.ts.tolist(), "ns": t.ns.tolist(), "gamma": t.gamma.tolist(),
+                                      "status": t.status.tolist(), "n_injected": t.n_injected.tolist()}))
+    else:
+        t.to_npz(str(out))
+    summary = {"n": len(t), "out": str(out), "median_ts": float(np.median(t.ts)), "frac_zero": float(np.mean(t.ts == 0)),
+               "median_ns": float(np.median(t.ns)), "ns_inject": args.ns_inject}
+    _emit(args, summary, [f"{len(t)} trials -> {out}", f"  median TS {summary['median_ts']:.3f}, "
+                          f"TS = 0 in {100 * summary['frac_zero']:.1f} %, median ns {summary['median_ns']:.2f}"])
+    return 0
+
+
+def plot_background(bg, path: str, *, thresholds: dict[str, float] | None = None, title: str = "") -> Path:
+    """PNG of a background TS distribution (histogram as survival function) and its fitted tail."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .._io import atomic_write
+
+    top = np.sort(np.asarray(bg._top))
+    xmax = max(float(top[-1]) if top.size else 1.0, 1.0) * 1.3
+    if thresholds:
+        xmax = max(xmax, 1.1 * max(thresholds.values()))
+    x = np.linspace(0.0, xmax, 400)
+    emp = np.array([bg.count_above(v) / bg.n for v in x])
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ok = emp > 0
+    ax.step(x[ok], emp[ok], where="post", label=f"background trials (n = {bg.n})")
+    try:
+        fit = bg.fit_tail()
+        from scipy import stats
+
+        if fit["model"] == "chi2":
+            tail = fit["eta"] * stats.chi2.sf(x, fit["ndof"])
+            label = f"fit: {fit['eta']:.2f} x chi2(ndof = {fit['ndof']:.2f})"
+        else:
+            tail = np.where(x > fit["x0"], fit["p0"] * np.exp(-(x - fit["x0"]) / fit["scale"]), np.nan)
+            label = f"fit: exponential tail (scale {fit['scale']:.2f})"
+        ax.plot(x, tail, "--", label=label)
+    except Exception as exc:  # plot what we have
+        log.warning("tail fit failed: %s", exc)
+    for name, v in (thresholds or {}).items():
+        ax.axvline(v, color="grey", lw=0.8, ls=":")
+        ax.text(v, 0.5, f" {name}", rotation=90, va="center", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xlabel("TS")
+    ax.set_ylabel("P(TS' >= TS)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return atomic_write(path, buf.getvalue())
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from .._validation import rng_from_seed
+
+    ana = _analysis(args)
+    rng = rng_from_seed(args.seed)
+    bg = ana.background(args.n_background, seed=rng, threads=args.threads)
+    sens = ana.sensitivity(bg, gamma=args.gamma, e0=args.e0, n_trials=args.n_trials, seed=rng, threads=args.threads)
+    payload: dict[str, Any] = {"ra": ana.ra, "dec": ana.dec, "n_background": bg.n, "background_median": bg.median(),
+                               "sensitivity": sens.to_dict()}
+    lines = [f"RA {ana.ra:.3f} deg, Dec {ana.dec:.3f} deg, E^-{args.gamma:g}, E0 = {args.e0:g} GeV",
+             f"  background: {bg.n} trials, median TS {bg.median():.3f}",
+             f"  sensitivity (90 % above median): ns = {sens.ns:.2f}, "
+             f"phi0 = {sens.flux:.3e} GeV^-1 cm^-2 s^-1"]
+    thresholds = {"median": bg.median()}
+    if not args.no_discovery:
+        disc = ana.discovery_potential(bg, sigma=args.sigma, gamma=args.gamma, e0=args.e0, n_trials=args.n_trials,
+                                       seed=rng, threads=args.threads)
+        payload["discovery_potential"] = disc.to_dict()
+        payload["discovery_sigma"] = args.sigma
+        thresholds[f"{args.sigma:g} sigma"] = disc.ts_threshold
+        lines.append(f"  {args.sigma:g} sigma discovery potential (50 % above TS {disc.ts_threshold:.2f}): "
+                     f"ns = {disc.ns:.2f}, phi0 = {disc.flux:.3e} GeV^-1 cm^-2 s^-1")
+    try:
+        payload["tail_fit"] = bg.fit_tail()
+    except Exception as exc:
+        payload["tail_fit"] = {"error": str(exc)}
+    if args.plot:
+        plot_background(bg, args.plot, thresholds=thresholds,
+                        title=f"background TS at RA {ana.ra:.1f}, Dec {ana.dec:.1f}")
+        payload["plot"] = args.plot
+        lines.append(f"  plot: {args.plot}")
+    _emit(args, payload, lines)
+    return 0
+
+
+def _scan(args: argparse.Namespace) -> int:
+    import io
+
+    from .._io import atomic_write
+    from .analysis import sky_scan
+    from .io import load_public_data
+
+    out = sky_scan(load_public_data(args.data, args.seasons), nside=args.nside, gamma_range=tuple(args.gamma_range),
+                   threads=args.threads, selection=args.selection,
+                   energy_weighting=args.energy_weighting)
+    buf = io.BytesIO()
+    np.savez(buf, **{k: v for k, v in out.items() if k != "seconds"})
+    atomic_write(args.out, buf.getvalue())
+    hot = int(np.argmax(out["ts"]))
+    summary = {"nside": args.nside, "out": args.out, "seconds": float(out["seconds"]), "max_ts": float(out["ts"][hot]),
+               "max_ra": float(out["ra"][hot]), "max_dec": float(out["dec"][hot])}
+    _emit(args, summary, [f"scanned {len(out['ts'])} pixels in {summary['seconds']:.1f} s -> {args.out}",
+                          f"  hottest: TS {summary['max_ts']:.2f} at RA {summary['max_ra']:.2f}, "
+                          f"Dec {summary['max_dec']:.2f}"])
+    return 0
