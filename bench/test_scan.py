@@ -158,7 +158,7 @@ def test_scan_amqp_workers(benchmark, record, n_workers, bench_scale):
 
     url = _amqp_url()
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "scan"))
-    from test_amqp import _delete_queue, _start_worker, _stop
+    from test_scan_amqp import _delete_queue, _start_worker, _stop
 
     work = max(1000, int(20000 * bench_scale))
     ev = SyntheticEvent(ra_deg=77.0, dec_deg=5.0, mjd=60000.0, kappa=3000.0, work=work)

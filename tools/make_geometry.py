@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ Z_SHIFT_M = 1948.07
 def main() -> int:
     here = Path(__file__).resolve().parents[1]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("geo", nargs="?", default=str(here.parent / "shared" / "data" / "icecube.geo"))
+    shared = Path(os.environ.get("ICECORE_SHARED", here.parent / "shared"))
+    ap.add_argument("geo", nargs="?", default=str(shared / "data" / "icecube.geo"))
     ap.add_argument("-o", "--output", default=str(here / "python" / "icecore" / "data" / "icecube86_geometry.csv.gz"))
     args = ap.parse_args()
     rows = np.loadtxt(args.geo, comments="#", skiprows=4)

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "icecore/parallel.hpp"
@@ -13,68 +14,118 @@ namespace {
 
 // Per-thread work space, reused across rows.
 struct Scratch {
-    std::vector<std::int64_t> values;  // the values whose median is wanted
-    std::vector<std::int64_t> work;    // nth_element copy (wide ranges only)
-    std::vector<std::int32_t> hist;    // counting-sort histogram (narrow ranges)
+    std::vector<std::int64_t> work;   // nth_element copy (wide ranges only)
+    std::vector<std::int32_t> hist;   // counting-sort histogram (narrow ranges)
 };
 
-// Twice the median of v[0..n) (the sum of the two middle order statistics; equal ranks for odd
-// n), exact. Counting sort over [min, max] when that range is small compared with n, which is
-// the normal case for ADC traces (noise of a few tens of counts plus rare spikes); nth_element
-// otherwise.
-std::int64_t twice_median(const std::int64_t* v, std::size_t n, Scratch& s) {
+// Twice the median (sum of the two middle order statistics) and four times the MAD (sum of the
+// two middle order statistics of |2 v - med2| = 2 |v - median|) of integers v[0..n), exact.
+// Counting sort over [min, max] when that range is small compared with n, which is the normal
+// case for ADC traces (noise of a few tens of counts plus rare spikes): one pass to fill the
+// histogram, then the median is found by accumulating counts and the MAD by walking outward
+// from the median, with no second pass over the data. nth_element otherwise.
+template <class V>
+void median_mad(const V* v, std::size_t n, Scratch& s, std::int64_t* med2_out, std::int64_t* mad4_out) {
     const std::size_t lo_rank = (n - 1) / 2, hi_rank = n / 2;
-    const auto [mn_it, mx_it] = std::minmax_element(v, v + n);
-    const std::int64_t mn = *mn_it, mx = *mx_it;
+    std::int64_t mn = static_cast<std::int64_t>(v[0]), mx = mn;
+    for (std::size_t i = 1; i < n; ++i) {
+        const auto x = static_cast<std::int64_t>(v[i]);
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+    }
     const auto range = static_cast<std::uint64_t>(mx - mn);
     if (range <= 8 * static_cast<std::uint64_t>(n) + 4096) {
         const std::size_t bins = static_cast<std::size_t>(range) + 1;
         if (s.hist.size() < bins) s.hist.resize(bins);
-        std::fill(s.hist.begin(), s.hist.begin() + static_cast<std::ptrdiff_t>(bins), 0);
-        for (std::size_t i = 0; i < n; ++i) ++s.hist[static_cast<std::size_t>(v[i] - mn)];
+        std::int32_t* h = s.hist.data();
+        std::fill(h, h + bins, 0);
+        for (std::size_t i = 0; i < n; ++i) ++h[static_cast<std::size_t>(static_cast<std::int64_t>(v[i]) - mn)];
         std::size_t cum = 0;
-        std::int64_t lo = 0;
+        std::int64_t lo = 0, med2 = 2 * mx;
         bool have_lo = false;
         for (std::size_t b = 0; b < bins; ++b) {
-            cum += static_cast<std::size_t>(s.hist[b]);
+            cum += static_cast<std::size_t>(h[b]);
             if (!have_lo && cum > lo_rank) {
                 lo = mn + static_cast<std::int64_t>(b);
                 have_lo = true;
             }
-            if (cum > hi_rank) return lo + mn + static_cast<std::int64_t>(b);
+            if (cum > hi_rank) {
+                med2 = lo + mn + static_cast<std::int64_t>(b);
+                break;
+            }
         }
-        return 2 * mx;  // not reached
+        // Outward walk: bin b holds value mn + b at distance |2 (mn + b) - med2|.
+        const std::int64_t bins64 = static_cast<std::int64_t>(bins);
+        std::int64_t l = (med2 - 2 * mn) / 2;  // largest b with 2 (mn + b) <= med2 (numerator >= 0)
+        std::int64_t r = l + 1;
+        cum = 0;
+        have_lo = false;
+        std::int64_t lo_d = 0;
+        for (;;) {
+            const std::int64_t dl = l >= 0 ? med2 - 2 * (mn + l) : std::numeric_limits<std::int64_t>::max();
+            const std::int64_t dr = r < bins64 ? 2 * (mn + r) - med2 : std::numeric_limits<std::int64_t>::max();
+            std::int64_t d;
+            if (dl <= dr) {
+                d = dl;
+                cum += static_cast<std::size_t>(h[static_cast<std::size_t>(l--)]);
+            } else {
+                d = dr;
+                cum += static_cast<std::size_t>(h[static_cast<std::size_t>(r++)]);
+            }
+            if (!have_lo && cum > lo_rank) {
+                lo_d = d;
+                have_lo = true;
+            }
+            if (cum > hi_rank) {
+                *med2_out = med2;
+                *mad4_out = lo_d + d;
+                return;
+            }
+        }
     }
-    s.work.assign(v, v + n);
-    auto hi_it = s.work.begin() + static_cast<std::ptrdiff_t>(hi_rank);
-    std::nth_element(s.work.begin(), hi_it, s.work.end());
-    const std::int64_t hi = *hi_it;
-    if (lo_rank == hi_rank) return 2 * hi;
-    // the lower middle value is the largest of the elements before hi_rank
-    const std::int64_t lo = *std::max_element(s.work.begin(), hi_it);
-    return lo + hi;
+    auto twice_median = [&](std::vector<std::int64_t>& w) {
+        auto hi_it = w.begin() + static_cast<std::ptrdiff_t>(hi_rank);
+        std::nth_element(w.begin(), hi_it, w.end());
+        const std::int64_t hi = *hi_it;
+        if (lo_rank == hi_rank) return 2 * hi;
+        return *std::max_element(w.begin(), hi_it) + hi;  // lower middle: largest before hi_rank
+    };
+    s.work.resize(n);
+    for (std::size_t i = 0; i < n; ++i) s.work[i] = static_cast<std::int64_t>(v[i]);
+    const std::int64_t med2 = twice_median(s.work);
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::int64_t d = 2 * static_cast<std::int64_t>(v[i]) - med2;
+        s.work[i] = d < 0 ? -d : d;
+    }
+    *med2_out = med2;
+    *mad4_out = twice_median(s.work);
 }
 
-// Median and robust sigma of v[0..n) (values already in s.values). Returns twice the median.
-std::int64_t location_scale(std::size_t n, Scratch& s, double* median, double* sigma) {
-    std::int64_t* v = s.values.data();
-    const std::int64_t med2 = twice_median(v, n, s);
-    // |2 v - med2| = 2 |v - median|; its doubled median is 4 * MAD.
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::int64_t d = 2 * v[i] - med2;
-        v[i] = d < 0 ? -d : d;
-    }
-    const std::int64_t mad4 = twice_median(v, n, s);
-    *median = static_cast<double>(med2) / 2.0;
-    *sigma = std::max(kMadToSigma * (static_cast<double>(mad4) / 4.0), kMinSigma);
-    return med2;
+inline double sigma_from_mad4(std::int64_t mad4) {
+    return std::max(kMadToSigma * (static_cast<double>(mad4) / 4.0), kMinSigma);
+}
+
+// floor(t) for t >= 0, saturated so that any integer deviation compares correctly.
+inline std::int64_t int_threshold(double t) {
+    constexpr double cap = 4.0e18;
+    return t >= cap ? static_cast<std::int64_t>(cap) : static_cast<std::int64_t>(std::floor(t));
+}
+
+// int_threshold saturated to the range of W (any deviation representable in W compares right).
+template <class W>
+W clamp_threshold(double t) {
+    const std::int64_t v = int_threshold(t);
+    const std::int64_t cap = static_cast<std::int64_t>(std::numeric_limits<W>::max());
+    return static_cast<W>(v > cap ? cap : v);
 }
 
 template <class T>
-void trace_location_scale(const T* x, std::size_t n, Scratch& s, double* median, double* sigma) {
-    if (s.values.size() < n) s.values.resize(n);
-    for (std::size_t i = 0; i < n; ++i) s.values[i] = static_cast<std::int64_t>(x[i]);
-    location_scale(n, s, median, sigma);
+std::int64_t trace_location_scale(const T* x, std::size_t n, Scratch& s, double* median, double* sigma) {
+    std::int64_t med2 = 0, mad4 = 0;
+    median_mad(x, n, s, &med2, &mad4);
+    *median = static_cast<double>(med2) / 2.0;
+    *sigma = sigma_from_mad4(mad4);
+    return med2;
 }
 
 inline double absd(double v) { return v < 0 ? -v : v; }
@@ -91,7 +142,7 @@ template <class T>
 void robust_location_scale(const T* x, std::size_t n, double* median, double* sigma) {
     if (n == 0) throw std::invalid_argument("robust_location_scale needs at least one value");
     Scratch s;
-    trace_location_scale(x, n, s, median, sigma);
+    static_cast<void>(trace_location_scale(x, n, s, median, sigma));
 }
 
 template <class T>
@@ -148,40 +199,50 @@ void find_spikes(const T* data, std::size_t rows, std::size_t samples, double am
                  double jump_k, std::uint8_t* mask, int threads) {
     if (samples < 3) throw std::invalid_argument("spike finding needs at least 3 samples per trace");
     if (!(amp_k > 0) || !(jump_k > 0)) throw std::invalid_argument("thresholds must be positive");
+    // Doubled deviations of 16-bit samples fit in 32 bits (|2x - 2m| <= 2^17, doubled centred
+    // differences <= 2^19), which lets the compiler vectorise the flag loops.
+    using W = std::conditional_t<(sizeof(T) <= 2), std::int32_t, std::int64_t>;
     parallel_for(rows, threads, [&](std::size_t begin, std::size_t end) {
         Scratch s;
-        s.values.resize(samples);
-        std::vector<double> e(samples);  // centred differences, e[i] for i >= 1
+        std::vector<W> diffs(samples);
         for (std::size_t r = begin; r < end; ++r) {
             const T* x = data + r * samples;
             std::uint8_t* m = mask + r * samples;
             double med = 0, sig = 0;
-            trace_location_scale(x, samples, s, &med, &sig);
-            const double amp_thr = amp_k * sig;
-            // differences d_i = x_i - x_{i-1}, i = 1..n-1, stored at values[i-1]
-            for (std::size_t i = 1; i < samples; ++i)
-                s.values[i - 1] = static_cast<std::int64_t>(x[i]) - static_cast<std::int64_t>(x[i - 1]);
-            for (std::size_t i = 1; i < samples; ++i) e[i] = static_cast<double>(s.values[i - 1]);
-            double med_d = 0, sig_d = 0;
-            location_scale(samples - 1, s, &med_d, &sig_d);
-            for (std::size_t i = 1; i < samples; ++i) e[i] -= med_d;
-            const double jump_thr = jump_k * sig_d;
-            auto dev = [&](std::size_t i) { return absd(static_cast<double>(x[i]) - med); };
-            for (std::size_t i = 0; i < samples; ++i) {
-                std::uint8_t flag = 0;
-                if (dev(i) > amp_thr) flag |= kSpikeAmplitude;
-                bool jump;
-                if (i == 0) {
-                    jump = absd(e[1]) > jump_thr && dev(0) > dev(1);
-                } else if (i == samples - 1) {
-                    jump = absd(e[i]) > jump_thr && dev(i) > dev(i - 1);
-                } else {
-                    jump = absd(e[i]) > jump_thr && absd(e[i + 1]) > jump_thr && e[i] * e[i + 1] < 0 &&
-                           !(dev(i - 1) > amp_thr && dev(i + 1) > amp_thr);
+            const W med2 = static_cast<W>(trace_location_scale(x, samples, s, &med, &sig));
+            // differences d_i = x_i - x_{i-1}, i = 1..n-1, stored at diffs[i-1]
+            W* d = diffs.data();
+            for (std::size_t i = 1; i < samples; ++i) d[i - 1] = static_cast<W>(static_cast<W>(x[i]) - static_cast<W>(x[i - 1]));
+            std::int64_t med2_d64 = 0, mad4_d = 0;
+            median_mad(d, samples - 1, s, &med2_d64, &mad4_d);
+            const W med2_d = static_cast<W>(med2_d64);
+            // All comparisons on doubled integers (2|x - m| = |2x - 2m|) against doubled
+            // thresholds: exact, and identical to |x - m| > k * sigma in floating point. For an
+            // integer v and a real t >= 0, v > t <=> v > floor(t), so integer thresholds are used.
+            const W amp_t = clamp_threshold<W>(2.0 * (amp_k * sig));
+            const W jump_t = clamp_threshold<W>(2.0 * (jump_k * sigma_from_mad4(mad4_d)));
+            auto dev2 = [&](std::size_t i) {
+                const W v = static_cast<W>(2 * static_cast<W>(x[i]) - med2);
+                return v < 0 ? static_cast<W>(-v) : v;
+            };
+            for (std::size_t i = 0; i < samples; ++i) m[i] = dev2(i) > amp_t ? kSpikeAmplitude : 0;
+            // e2(i) = 2 (d_i - median(d)) for i = 1..n-1
+            auto e2 = [&](std::size_t i) { return static_cast<W>(2 * d[i - 1] - med2_d); };
+            auto big = [&](W e) { return (e < 0 ? -e : e) > jump_t; };
+            if (big(e2(1)) && dev2(0) > dev2(1)) m[0] = static_cast<std::uint8_t>(m[0] | kSpikeJump);
+            bool prev_big = big(e2(1));
+            for (std::size_t i = 1; i + 1 < samples; ++i) {
+                const W b = e2(i + 1);
+                const bool next_big = big(b);
+                if (prev_big && next_big) {
+                    const W a = e2(i);
+                    if (((a < 0 && b > 0) || (a > 0 && b < 0)) && !((m[i - 1] & kSpikeAmplitude) && (m[i + 1] & kSpikeAmplitude)))
+                        m[i] = static_cast<std::uint8_t>(m[i] | kSpikeJump);
                 }
-                if (jump) flag |= kSpikeJump;
-                m[i] = flag;
+                prev_big = next_big;
             }
+            const std::size_t last = samples - 1;
+            if (big(e2(last)) && dev2(last) > dev2(last - 1)) m[last] = static_cast<std::uint8_t>(m[last] | kSpikeJump);
         }
     });
 }
@@ -208,7 +269,7 @@ void correct_spikes(T* data, std::size_t rows, std::size_t samples, const std::u
                 if (m[i]) spikes.push_back(i);
             if (spikes.empty()) continue;
             double med = 0, sig = 0;
-            trace_location_scale(x, samples, s, &med, &sig);
+            static_cast<void>(trace_location_scale(x, samples, s, &med, &sig));
             const double keep_thr = keep_k * sig;
             std::ptrdiff_t last = -1;
             for (std::size_t i = 0; i < samples; ++i) {

@@ -2,6 +2,7 @@
 #include "icecore/track_llh.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -100,6 +101,14 @@ PandelTrackLikelihood::PandelTrackLikelihood(const double* positions, const doub
     const double f = std::min(opt.noise_rate_per_ns * opt.window_ns, 0.5);
     log_noise_ = std::log(f / opt.window_ns);
     log_signal_ = std::log1p(-f);
+    // ln(n cp) <= ln n - t^2/(2 sigma^2) - ln(sigma sqrt(2 pi)) for t < 0; skip the hit when this
+    // bound is 40 below the noise floor (its contribution is then the noise term to 1e-17).
+    skip_before_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double lnn = opt.mpe ? std::log(nphot_[i]) : 0.0;
+        const double room = log_signal_ + lnn - std::log(opt.sigma_ns * std::sqrt(2.0 * kPi)) - (log_noise_ - 40.0);
+        skip_before_[i] = room > 0.0 ? -opt.sigma_ns * std::sqrt(2.0 * room) : 0.0;
+    }
 }
 
 double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double t0, double* gq,
@@ -120,6 +129,12 @@ double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double
         const double deff = ice_.deff_a0 + a1s * d + ice_.deff_a2 * ce + ice_.deff_a3 * ce * ce;
         const double nu = deff / lam;
         const double tres = t_[i] - (t0 + l / fr.c + fr.k_perp * d);
+        if (tres < skip_before_[i]) {
+            // Early hit: cp(t) <= phi(t/sigma)/sigma for t < 0 (the Pandel delay is >= 0), so the
+            // physics term is below e^-40 of the noise floor: L_i = noise, zero gradient.
+            f -= log_noise_;
+            continue;
+        }
         const LogGrad lp = opt_.mpe ? mpe_log_pdf(tres, nu, rho_, opt_.sigma_ns, nphot_[i])
                                     : cpandel_log_pdf(tres, nu, rho_, opt_.sigma_ns);
         const double a = log_signal_ + lp.value;
@@ -206,6 +221,9 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
         ++n_eval;
         return fv;
     };
+    // Minima already found from earlier seeds of this direction: a seed that walks into one of
+    // them (within 0.5 m / 0.5 ns, not better) is stopped there, as it can only converge to it.
+    std::vector<std::array<double, 4>> minima;
     auto bfgs = [&](const double* x0) {
         SeedFit res{};
         double x[3] = {x0[0], x0[1], x0[2]}, g[3];
@@ -262,6 +280,18 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
                 g[i] = gn[i];
             }
             f = fn;
+            bool duplicate = false;
+            for (const auto& m : minima) {
+                if (std::fabs(x[0] - m[0]) < 0.5 && std::fabs(x[1] - m[1]) < 0.5 &&
+                    std::fabs(x[2] - m[2]) < 0.5 && f >= m[3] - 1e-3) {
+                    duplicate = true;
+                    break;
+                }
+            }
+            if (duplicate) {
+                status = 0;
+                break;
+            }
             const double sy = dot3(s, y);
             if (sy > 1e-12) {
                 if (first) {
@@ -299,6 +329,7 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
             x0[1] = opt_.ring_radius_m * std::sin(ang);
         }
         const SeedFit r = bfgs(x0);
+        if (r.status == 0) minima.push_back({r.x[0], r.x[1], r.x[2], r.f});
         if (r.f < best.neg_llh) {
             best.neg_llh = r.f;
             best.x = base[0] + r.x[0] * fr.e1[0] + r.x[1] * fr.e2[0];

@@ -26,6 +26,41 @@ double row_min_rms_integer(const T* x, std::size_t n, std::size_t w) {
     return std::sqrt(static_cast<double>(best) / static_cast<double>(w));
 }
 
+// Four integer rows at once: the running sums of different rows are independent, so
+// interleaving them hides the add/compare latency of the single-row loop. Exact, so the results
+// are identical to row_min_rms_integer row by row.
+template <class T>
+void rows4_min_rms_integer(const T* x, std::size_t n, std::size_t w, double* out) {
+    const T* x0 = x;
+    const T* x1 = x + n;
+    const T* x2 = x + 2 * n;
+    const T* x3 = x + 3 * n;
+    auto sq = [](T v) { return static_cast<std::int64_t>(v) * v; };
+    std::int64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (std::size_t k = 0; k < w; ++k) {
+        s0 += sq(x0[k]);
+        s1 += sq(x1[k]);
+        s2 += sq(x2[k]);
+        s3 += sq(x3[k]);
+    }
+    std::int64_t b0 = s0, b1 = s1, b2 = s2, b3 = s3;
+    for (std::size_t i = w; i < n; ++i) {
+        s0 += sq(x0[i]) - sq(x0[i - w]);
+        s1 += sq(x1[i]) - sq(x1[i - w]);
+        s2 += sq(x2[i]) - sq(x2[i - w]);
+        s3 += sq(x3[i]) - sq(x3[i - w]);
+        b0 = s0 < b0 ? s0 : b0;
+        b1 = s1 < b1 ? s1 : b1;
+        b2 = s2 < b2 ? s2 : b2;
+        b3 = s3 < b3 ? s3 : b3;
+    }
+    const double wd = static_cast<double>(w);
+    out[0] = std::sqrt(static_cast<double>(b0) / wd);
+    out[1] = std::sqrt(static_cast<double>(b1) / wd);
+    out[2] = std::sqrt(static_cast<double>(b2) / wd);
+    out[3] = std::sqrt(static_cast<double>(b3) / wd);
+}
+
 template <class T>
 double row_min_rms_float(const T* x, std::size_t n, std::size_t w) {
     auto sq = [x](std::size_t k) {
@@ -137,10 +172,11 @@ void windowed_rms_min(const T* data, std::size_t rows, std::size_t samples, std:
     if (window == 0) throw std::invalid_argument("window must be at least 1 sample");
     if (window > samples) throw std::invalid_argument("window is longer than the trace");
     parallel_for(rows, threads, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t r = begin; r < end; ++r) {
-            const T* x = data + r * samples;
-            out[r] = row_min_rms(x, samples, window);
+        std::size_t r = begin;
+        if constexpr (std::is_integral_v<T>) {
+            for (; r + 4 <= end; r += 4) rows4_min_rms_integer(data + r * samples, samples, window, out + r);
         }
+        for (; r < end; ++r) out[r] = row_min_rms(data + r * samples, samples, window);
     });
 }
 

@@ -10,12 +10,76 @@ def windowed_rms_min_i16(traces: npt.ArrayLike, window: int, threads: int = 0) -
 def windowed_rms_min_i32(traces: npt.ArrayLike, window: int, threads: int = 0) -> npt.NDArray[np.float64]: ...
 def windowed_rms_min_f32(traces: npt.ArrayLike, window: int, threads: int = 0) -> npt.NDArray[np.float64]: ...
 def windowed_rms_min_f64(traces: npt.ArrayLike, window: int, threads: int = 0) -> npt.NDArray[np.float64]: ...
+def windowed_rms_spread_i16(traces: npt.ArrayLike, block: int, window: int, n_smallest: int, threads: int = 0) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def windowed_rms_spread_i32(traces: npt.ArrayLike, block: int, window: int, n_smallest: int, threads: int = 0) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def windowed_rms_spread_f32(traces: npt.ArrayLike, block: int, window: int, n_smallest: int, threads: int = 0) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def windowed_rms_spread_f64(traces: npt.ArrayLike, block: int, window: int, n_smallest: int, threads: int = 0) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def compare_copies_i16(traces: npt.ArrayLike, threads: int = 0) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
+def compare_copies_i32(traces: npt.ArrayLike, threads: int = 0) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
+def find_spikes_i16(traces: npt.ArrayLike, amp_k: float, jump_k: float, threads: int = 0) -> npt.NDArray[np.uint8]: ...
+def find_spikes_i32(traces: npt.ArrayLike, amp_k: float, jump_k: float, threads: int = 0) -> npt.NDArray[np.uint8]: ...
+def correct_spikes_i16(traces: npt.ArrayLike, mask: npt.ArrayLike, msb_bit: int, keep_k: float, threads: int = 0) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
+def correct_spikes_i32(traces: npt.ArrayLike, mask: npt.ArrayLike, msb_bit: int, keep_k: float, threads: int = 0) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
+def robust_stats_i16(traces: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def robust_stats_i32(traces: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 
 # --- common (bind_common.cpp) -------------------------------------------------------------
 class DirectionFitter:
     def fit_batch(
         self, zenith: npt.ArrayLike, azimuth: npt.ArrayLike, seeds: npt.ArrayLike, threads: int = 0
     ) -> dict[str, npt.NDArray[np.generic]]: ...
+
+# --- likelihood (bind_likelihood.cpp) -----------------------------------------------------
+def pandel_eval(
+    kind: int,
+    t: npt.ArrayLike,
+    nu: npt.ArrayLike,
+    rho: float,
+    sigma: float,
+    n: npt.ArrayLike,
+    threads: int = 0,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def track_geometry(
+    positions: npt.ArrayLike,
+    x: float,
+    y: float,
+    z: float,
+    t: float,
+    zenith: float,
+    azimuth: float,
+    n_phase: float,
+    n_group: float,
+    c: float,
+) -> dict[str, npt.NDArray[np.float64]]: ...
+
+class PandelTrackLikelihood(DirectionFitter):
+    def __init__(
+        self,
+        positions: npt.ArrayLike,
+        times: npt.ArrayLike,
+        charges: npt.ArrayLike,
+        mode: str = "mpe",
+        sigma_ns: float = 4.0,
+        noise_rate_hz: float = 500.0,
+        window_ns: float = 10000.0,
+        absorption_m: float = 98.0,
+        tau_ns: float = 556.7,
+        scattering_m: float = 33.29,
+        n_phase: float = 1.3195,
+        n_group: float = 1.35634,
+        c_m_per_ns: float = 0.299792458,
+        deff_coefficients: list[float] = ...,
+        n_ring: int = 6,
+        ring_radius_m: float = 150.0,
+        max_iter: int = 100,
+        gtol: float = 1e-3,
+        ftol: float = 1e-6,
+    ) -> None: ...
+    def neg_llh(
+        self, x: float, y: float, z: float, t: float, zenith: float, azimuth: float
+    ) -> tuple[float, npt.NDArray[np.float64]]: ...
+    @property
+    def n_doms(self) -> int: ...
 
 # --- ps (bind_ps.cpp) ---------------------------------------------------------------------
 class PsModel:

@@ -121,32 +121,3 @@ def test_linefit_close_to_truth(event):
     lf = linefit(event)
     assert _sep(lf.zenith_deg, lf.azimuth_deg, t["zenith_deg"], t["azimuth_deg"]) < 10.0
     assert 0.1 < lf.speed_m_per_ns < 0.4
-
-
-def test_fit_track_recovers_direction_and_converts(event):
-    t = event.meta["truth"]
-    r = fit_track(event, threads=2)
-    err = _sep(r.zenith_deg, r.azimuth_deg, t["zenith_deg"], t["azimuth_deg"])
-    assert err < 1.0
-    from icecore.coords import icecube_to_equatorial
-
-    ra, dec = icecube_to_equatorial(r.zenith_deg, r.azimuth_deg, event.mjd)
-    assert r.ra_deg == pytest.approx(float(ra)) and r.dec_deg == pytest.approx(float(dec))
-    assert r.neg_llh <= r.spe["neg_llh"] + 1e6  # MPE and SPE are different likelihoods: only finite
-    assert np.all(np.isfinite(r.vertex))
-
-
-@pytest.mark.slow
-def test_fit_track_median_error_small_sample():
-    """A small sample of 100 TeV - 1 PeV through-going muons (the full study is
-    tools/fit_track_accuracy.py): median error well below a degree."""
-    rng = np.random.default_rng(2024)
-    errs = []
-    for i in range(12):
-        e = 10 ** rng.uniform(2, 3)
-        zen = np.degrees(np.arccos(rng.uniform(-0.2, 1.0)))
-        azi = rng.uniform(0, 360)
-        ev = simulate_track(e, zen, azi, seed=1000 + i, max_impact_m=250.0)
-        r = fit_track(ev, threads=2)
-        errs.append(_sep(r.zenith_deg, r.azimuth_deg, zen, azi))
-    assert np.median(errs) < 0.5

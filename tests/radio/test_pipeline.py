@@ -7,8 +7,6 @@ from scipy import stats
 from icecore.radio import NoiseTable, orient, process, simulate_months
 from icecore.radio.orientation import axial_difference
 
-pytestmark = pytest.mark.kernel
-
 
 @pytest.fixture(scope="module")
 def two_months():

@@ -5,8 +5,6 @@ import pytest
 
 from icecore.cli import main
 
-pytestmark = pytest.mark.kernel
-
 
 def test_simulate_clean_orient(tmp_path, capsys):
     out = tmp_path / "sim"

@@ -83,7 +83,7 @@ public:
 private:
     double eval(const TrackFrame& fr, const double* q, double t0, double* gq, double* gt,
                 double* gdir) const;
-    std::vector<double> pos_, t_, nphot_;
+    std::vector<double> pos_, t_, nphot_, skip_before_;
     IceParams ice_;
     LikelihoodOptions opt_;
     double rho_, log_noise_, log_signal_;

@@ -230,10 +230,7 @@ def _pattern(zen: float, azi: float, radii_deg=(3.0, 7.0, 14.0), n_per_ring: int
 def _local_fit(llh: TrackLikelihood, zen: float, azi: float, vertex: np.ndarray) -> dict[str, Any]:
     """L-BFGS over (transverse vertex a, b; time; direction in the tangent plane), analytic gradient."""
     u0, e1, e2 = _tangent_basis(zen, azi)
-    trav = -u0
-    # vertex basis transverse to the starting track
-    p1 = e1
-    p2 = e2
+    p1, p2 = e1, e2  # vertex moves in the plane transverse to the starting track
     q0 = np.asarray(vertex[:3], dtype=float)
     step = 0.01  # rad per unit of the direction parameters
 
@@ -265,7 +262,6 @@ def _local_fit(llh: TrackLikelihood, zen: float, azi: float, vertex: np.ndarray)
         ])
         return f, grad
 
-    _ = trav
     res = optimize.minimize(fun, np.array([0.0, 0.0, float(vertex[3]), 0.0, 0.0]), jac=True, method="L-BFGS-B",
                             options={"maxiter": 300, "ftol": 1e-12, "gtol": 1e-6})
     q, t, zz, aa, _d = unpack(res.x)

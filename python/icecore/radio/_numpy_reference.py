@@ -51,9 +51,14 @@ def _mean_half_away(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def correct_spikes(x: np.ndarray, mask: np.ndarray, msb_bit: int, keep_k: float) -> np.ndarray:
     """Corrected copy of integer traces ``x`` (rows, samples) given a spike mask."""
-    x = np.asarray(x)
+    x_all = np.asarray(x)
+    out_all = x_all.copy()
+    spike_all = np.asarray(mask) != 0
+    todo = np.flatnonzero(spike_all.any(axis=1))  # rows without spikes stay as they are
+    if todo.size == 0:
+        return out_all
+    x, spike = x_all[todo], spike_all[todo]
     out = x.copy()
-    spike = np.asarray(mask) != 0
     rows, n = x.shape
     med, sig = robust_stats(x)
     flipped = (x.astype(np.int64) ^ (1 << msb_bit))
@@ -80,7 +85,8 @@ def correct_spikes(x: np.ndarray, mask: np.ndarray, msb_bit: int, keep_k: float)
     can_replace = both | only_right | only_left
     new = np.where(keep, flipped, np.where(can_replace, repl, xi))
     out[spike] = new[spike].astype(x.dtype)
-    return out
+    out_all[todo] = out
+    return out_all
 
 
 def compare_copies(x: np.ndarray) -> np.ndarray:

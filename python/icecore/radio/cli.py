@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write
-from ..errors import DataFormatError, InputError
+from ..errors import InputError
 
 __all__ = ["register"]
 
@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
                      help="polarisation-0 arm azimuth per antenna (repeat; default random)")
     sim.add_argument("--swapped", type=int, action="append", default=[], metavar="INDEX",
                      help="antenna index (0-based) with swapped cables (repeat)")
-    sim.add_argument("--events-per-hour", type=float, default=6.0, help="event rate (default 6)")
+    sim.add_argument("--events-per-hour", type=float, default=10.0, help="event rate (default 10)")
     sim.add_argument("--msb-flip-rate", type=float, default=0.05, help="MSB flips per event and channel (default 0.05)")
     sim.add_argument("--spike-rate", type=float, default=0.02, help="other spikes per event and channel (default 0.02)")
     sim.add_argument("--format", choices=("npz", "h5"), default="npz", help="file format (default npz)")
@@ -133,15 +133,12 @@ def _process_kwargs(args: argparse.Namespace) -> dict:
 
 
 def _load_table(path: Path, args: argparse.Namespace):
-    from .io import load, load_noise_table
+    from .io import NOISE_FORMAT, file_format, load, load_noise_table
     from .pipeline import process
 
-    try:
+    if file_format(path) == NOISE_FORMAT:
         return load_noise_table(path)
-    except DataFormatError as exc:
-        if "format" not in str(exc):
-            raise
-    return process(load(path), **_process_kwargs(args))
+    return process(load(path), **_process_kwargs(args))  # a waveform file (load checks its format)
 
 
 def _clean(args: argparse.Namespace) -> int:

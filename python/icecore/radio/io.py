@@ -21,7 +21,7 @@ key                    dtype / shape                meaning
 
 (antenna, polarisation) pairs are unique. The HDF5 variant (``.h5``/``.hdf5``, needs the
 ``hdf5`` extra) stores the arrays as datasets of the same names and the 0-d values as root
-attributes; it lets large files be read channel by channel without loading everything.
+attributes (chunked, compressible storage for other tools; :func:`load` reads it whole).
 
 Noise tables (``icecore-radio-noise-v1``, written by :func:`save_noise_table`) hold the result of
 cleaning and filtering: per channel and event the RMS amplitude, RMS spread and cleaning flags.
@@ -41,6 +41,7 @@ from .._io import atomic_write
 from ..errors import DataFormatError, InputError
 
 __all__ = [
+    "file_format",
     "FORMAT",
     "NOISE_FORMAT",
     "RadioData",
@@ -209,6 +210,21 @@ def _read_fields(path: Path) -> dict[str, Any]:
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataFormatError(f"not a readable .npz file ({exc})", path=str(path)) from None
+
+
+def file_format(path: Any) -> str:
+    """The ``format`` tag of a radio file without reading its arrays ("" if it has none)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"radio data file not found: {path}")
+    if path.suffix.lower() in _H5_SUFFIXES:
+        fields = _read_fields(path)
+        return str(fields.get("format", ""))
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return str(z["format"].item()) if "format" in z.files else ""
     except (ValueError, OSError, EOFError) as exc:
         raise DataFormatError(f"not a readable .npz file ({exc})", path=str(path)) from None
 

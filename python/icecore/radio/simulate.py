@@ -99,7 +99,7 @@ def simulate(
     antennas: int = 1,
     arm_azimuth_deg: Any = None,
     swapped: Sequence[int] = (),
-    events_per_hour: float = 6.0,
+    events_per_hour: float = 10.0,
     daily_gap_hours: float = 2.0,
     daily_gap_start_hour: float = 10.0,
     samples: int = 1024,

@@ -73,6 +73,8 @@ def register(subparsers: Any) -> None:
     v.add_argument("--nsides", default="8,64,512", help="nside schedule (default 8,64,512)")
     v.add_argument("--extensions", default="12,24", help="refinement areas (default 12,24)")
     v.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
+    v.add_argument("--fitter-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="likelihood fitter option, e.g. n_ring=0 or max_iter=50 (repeatable)")
     v.add_argument("--out", default=None, help="write the report JSON here")
     v.add_argument("--json", action="store_true", help="print JSON")
     v.set_defaults(func=_cmd_coverage)
@@ -92,6 +94,19 @@ def _floats(text: str, name: str) -> tuple[float, ...]:
         return tuple(float(x) for x in text.split(","))
     except ValueError:
         raise ValueError(f"argument '--{name}': expected comma-separated numbers, got {text!r}") from None
+
+
+def _kv(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for it in items:
+        if "=" not in it:
+            raise ValueError(f"argument '--fitter-option': expected KEY=VALUE, got {it!r}")
+        k, v = it.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except ValueError:
+            out[k] = v
+    return out
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -190,7 +205,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     report = coverage_study(n_events=args.n, seed=args.seed, energy_tev=e if len(e) > 1 else e[0],
                             mismatch=not args.no_mismatch, synthetic=args.synthetic,
                             nsides=_ints(args.nsides, "nsides"), extensions=_floats(args.extensions, "extensions"),
-                            threads=args.threads)
+                            threads=args.threads, fitter_options=_kv(args.fitter_option))
     if args.out:
         from .._io import atomic_write
 

@@ -21,7 +21,7 @@ from . import contours as _c
 from .events import simulate_event, true_direction
 from .loop import scan
 
-__all__ = ["coverage_study", "binomial_error"]
+__all__ = ["coverage_study", "binomial_error", "calibrated_convention"]
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,13 @@ def binomial_error(k: int, n: int) -> float:
 def coverage_study(*, n_events: int = 200, seed: int = 1, energy_tev: float | Sequence[float] = 200.0,
                    mismatch: bool = True, synthetic: bool = False, nsides: Sequence[int] = (8, 64, 512),
                    extensions: Sequence[float] = (12.0, 24.0), conventions: Sequence[str] = ("wilks", "icecube-calibrated"),
-                   energy_bins: int = 3, threads: int | None = None, progress: bool | None = None) -> dict[str, Any]:
+                   energy_bins: int = 3, threads: int | None = None, progress: bool | None = None,
+                   fitter_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Simulate and scan ``n_events`` events and report contour coverage and calibrated levels.
 
     ``energy_tev`` is one energy or a (lo, hi) range drawn log-uniformly; with a range the
-    calibration is also given in ``energy_bins`` log bins.
+    calibration is also given in ``energy_bins`` log bins. ``fitter_options`` go to the
+    likelihood fitter (e.g. ``{"n_ring": 0}`` for one vertex seed per pixel).
     """
     n = int(check_positive(n_events, "n_events", integer=True))
     ss = np.random.SeedSequence(int(seed))
@@ -59,7 +61,8 @@ def coverage_study(*, n_events: int = 200, seed: int = 1, energy_tev: float | Se
         ev = simulate_event(seed=np.random.default_rng(seeds[i]), energy_tev=float(energies[i]), mismatch=mismatch,
                             synthetic=synthetic)
         truth = true_direction(ev)
-        res = scan(ev, nsides=nsides, extensions=extensions, threads=threads, progress=False)
+        res = scan(ev, nsides=nsides, extensions=extensions, threads=threads, progress=False,
+                   fitter_options=None if synthetic else fitter_options)
         smap = res.statistic_map("2dllh")
         stat_true[i] = float(_c.values_at(smap, truth[0], truth[1])[0])
         for c in conventions:
@@ -68,6 +71,7 @@ def coverage_study(*, n_events: int = 200, seed: int = 1, energy_tev: float | Se
     report: dict[str, Any] = {
         "n_events": n, "seed": int(seed), "model": ("synthetic" if synthetic else "pandel")
         + (" with mismatch" if mismatch else ""), "energy_tev": energy_tev if np.ndim(energy_tev) == 0 else list(energy_tev),
+        "nsides": list(nsides), "extensions": list(extensions), "fitter_options": fitter_options or {},
         "seconds": round(time.perf_counter() - t0, 2), "coverage": {}, "median_area_deg2": {},
         "two_dllh_at_truth_quantiles": {q: float(np.quantile(stat_true[ok], float(q) / 100)) for q in ("50", "90")},
     }
@@ -91,3 +95,21 @@ def coverage_study(*, n_events: int = 200, seed: int = 1, energy_tev: float | Se
                                 "90": float(np.quantile(stat_true[sel], 0.9))})
         report["calibrated_levels"]["per_energy_bin"] = per_bin
     return report
+
+
+def calibrated_convention(report: dict[str, Any], *, energy_tev: float | None = None) -> _c.CriticalValues:
+    """Critical values on 2Δ(−ln L) derived from a :func:`coverage_study` report.
+
+    With ``energy_tev`` and a per-energy-bin calibration in the report, the bin containing that
+    energy is used (the nearest bin outside the simulated range).
+    """
+    levels = report["calibrated_levels"]["2dllh"]
+    bins = report["calibrated_levels"].get("per_energy_bin") or []
+    name = f"calibrated-{report.get('model', 'sim').replace(' ', '-')}"
+    if energy_tev is not None and bins:
+        centres = [np.sqrt(b["energy_tev"][0] * b["energy_tev"][1]) for b in bins]
+        k = int(np.argmin([abs(np.log(energy_tev / c)) for c in centres]))
+        levels = {"50": bins[k]["50"], "90": bins[k]["90"]}
+        name += f"-{bins[k]['energy_tev'][0]:.0f}-{bins[k]['energy_tev'][1]:.0f}TeV"
+    return _c.CriticalValues(name, {"50": float(levels["50"]), "90": float(levels["90"])}, "2dllh",
+                             f"from {report['n_events']} simulated events ({report.get('model')})")

@@ -143,3 +143,24 @@ def test_bad_url_and_unserialisable_fitter():
 
     with pytest.raises(ValueError, match="event"):
         scan(Opaque(1.0, 1.0), time=60000.0, executor=ex, progress=False)
+
+
+def test_likelihood_event_over_amqp_matches_in_process(amqp_url):
+    """A photon-likelihood event travels as JSON once per worker; results are bit-identical."""
+    pytest.importorskip("icecore.likelihood")
+    from icecore.scan.amqp import AMQPExecutor
+    from icecore.scan.events import simulate_event
+
+    ev = simulate_event(seed=9, energy_tev=200.0, mjd=60020.0)
+    kw = {"nsides": (1, 2), "extensions": (3.0,), "progress": False}
+    queue = f"icecore.test.{uuid.uuid4().hex[:8]}"
+    procs = [_start_worker(amqp_url, queue) for _ in range(2)]
+    try:
+        ex = AMQPExecutor(amqp_url, queue=queue, chunk_size=4, timeout=120)
+        got = scan(ev, executor=ex, **kw)
+        ref = scan(ev, threads=2, **kw)
+        assert got.equal_pixels(ref)
+        assert 1 <= ex.last_stats["event_requests"] <= 2
+    finally:
+        _stop(procs)
+        _delete_queue(amqp_url, queue)

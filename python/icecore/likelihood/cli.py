@@ -1,0 +1,66 @@
+"""``icecore likelihood``: simulate a muon event, fit a track."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+__all__ = ["register"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("likelihood", help="Pandel track likelihood: simulate and fit muon events")
+    sub = p.add_subparsers(dest="likelihood_command", metavar="COMMAND")
+
+    sim = sub.add_parser("simulate", help="simulate a through-going muon and write the event JSON")
+    sim.add_argument("--energy-tev", type=float, required=True, help="muon energy (TeV)")
+    sim.add_argument("--zenith", type=float, required=True, help="zenith (deg, IceCube convention)")
+    sim.add_argument("--azimuth", type=float, required=True, help="azimuth (deg)")
+    sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    sim.add_argument("--mjd", type=float, default=None, help="event time (MJD, UTC)")
+    sim.add_argument("--mismatch", action="store_true", help="add ice/loss effects the likelihood does not model")
+    sim.add_argument("--out", required=True, help="output event JSON")
+    sim.set_defaults(func=_simulate)
+
+    fit = sub.add_parser("fit", help="LineFit -> SPE -> MPE track fit of an event JSON")
+    fit.add_argument("event", help="event JSON (icecore.event layout)")
+    fit.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    fit.add_argument("--json", action="store_true", help="print the result as JSON")
+    fit.set_defaults(func=_fit)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .simulate import simulate_track
+
+    ev = simulate_track(args.energy_tev, args.zenith, args.azimuth, seed=args.seed, mjd=args.mjd, mismatch=args.mismatch)
+    ev.save(args.out)
+    print(f"wrote {args.out}: {ev.n_pulses} pulses, {ev.meta['truth']['n_hit_doms']} DOMs with muon light")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from .event import Event
+    from .fit import fit_track
+
+    ev = Event.load(args.event)
+    r = fit_track(ev, threads=args.threads)
+    out = {
+        "run_id": ev.run_id,
+        "event_id": ev.event_id,
+        "zenith_deg": r.zenith_deg,
+        "azimuth_deg": r.azimuth_deg,
+        "ra_deg": r.ra_deg,
+        "dec_deg": r.dec_deg,
+        "vertex": [float(x) for x in r.vertex],
+        "neg_llh": r.neg_llh,
+        "linefit": {"zenith_deg": r.linefit.zenith_deg, "azimuth_deg": r.linefit.azimuth_deg},
+        "spe": {"zenith_deg": r.spe["zenith_deg"], "azimuth_deg": r.spe["azimuth_deg"]},
+    }
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"MPE track: zenith {r.zenith_deg:.3f} deg, azimuth {r.azimuth_deg:.3f} deg")
+        if r.ra_deg is not None:
+            print(f"           RA {r.ra_deg:.3f} deg, Dec {r.dec_deg:.3f} deg")
+        print(f"LineFit:   zenith {r.linefit.zenith_deg:.2f} deg, azimuth {r.linefit.azimuth_deg:.2f} deg")
+    return 0
