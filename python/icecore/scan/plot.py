@@ -105,7 +105,7 @@ def plot_zoom(result: Any, path: str | Path, *, conventions: tuple = ("wilks", "
             for j, poly in enumerate(polys):
                 px, py = proj(poly)
                 ax.plot(px, py, styles[k % 4], color=colours.get(label, "w"), lw=1.5,
-                        label=(f"{cs.convention.name} {label}%: {cs.areas_deg2[label]:.2f} deg²" if j == 0 else None))
+                        label=(f"{cs.convention.name} {label}%: {cs.areas_deg2[label]:.3g} deg²" if j == 0 else None))
     ax.plot([0], [0], "w*", ms=12, mec="k")
     ax.set_xlabel("east offset (deg, gnomonic; RA increases to the left)")
     ax.set_ylabel("north offset (deg)")
