@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.add_argument("--quick", action="store_true", help="coarse 2/8/32 scan schedule (seconds; for smoke tests)")
     demo.set_defaults(func=_run_demo)
 
     for area in _AREAS:
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    summary = run_demo(args.out, seed=args.seed, threads=args.threads)
+    summary = run_demo(args.out, seed=args.seed, threads=args.threads, quick=args.quick)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

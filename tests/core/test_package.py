@@ -18,7 +18,9 @@ def test_version_single_source():
     from icecore._version import __version__
 
     assert icecore.__version__ == __version__
-    assert icecore._core.__version__ == __version__
+    from icecore import _core
+
+    assert _core.__version__ == __version__
 
 
 def test_error_hierarchy():
@@ -37,13 +39,26 @@ def test_cli_help_and_version(capsys):
     assert out.returncode == 0 and "demo" in out.stdout
 
 
-def test_demo_writes_summary(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "d"), "--json"]) == 0
-    summary = json.loads((tmp_path / "d" / "summary.json").read_text())
+def test_demo_runs_the_chain(tmp_path, capsys):
+    out = tmp_path / "d"
+    assert main(["demo", "--out", str(out), "--json", "--quick", "--seed", "3"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
     assert summary == json.loads(capsys.readouterr().out)
-    names = [s["name"] for s in summary["steps"]]
-    assert "radio noise level" in names
-    radio = summary["steps"][names.index("radio noise level")]
+    steps = {s["name"]: s for s in summary["steps"]}
+    assert list(steps) == ["simulated alert -> scan -> contours", "point-source follow-up", "alert record",
+                           "radio noise level"]
+    scan = steps["simulated alert -> scan -> contours"]
+    assert scan["scan_error_deg"] < 5.0  # a coarse nside-32 scan of a 200 TeV muon
+    assert scan["areas_deg2"]["icecube-calibrated"]["90"] > scan["areas_deg2"]["icecube-calibrated"]["50"]
+    for f in scan["files"]:
+        assert (out / f).stat().st_size > 0
+    follow = steps["point-source follow-up"]
+    assert 0 < follow["p_pre"] <= 1 and follow["background_trials"] == 500
+    rec = json.loads((out / steps["alert record"]["record"]).read_text())
+    assert rec["kind"] == "gold" and rec["significance"]["route"] == "ps_followup_time_integrated"
+    assert abs(rec["ra_deg"] - scan["scan_best_fit"]["ra_deg"]) < 1e-3
+    assert steps["alert record"]["idempotent_restore"] is True
+    radio = steps["radio noise level"]
     # noise sigma 20 ADC: the quietest window is a bit below 20, the full trace is raised by the pulse
     assert 15 < radio["median_min_window_rms_adc"] < 20 < radio["median_full_trace_rms_adc"]
 

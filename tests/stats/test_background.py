@@ -14,7 +14,7 @@ def chi2_mixture(rng, n, eta=0.5, k=1.0):
 
 
 def test_empirical_pvalue_exact_when_small():
-    bg = BackgroundTS()
+    bg = BackgroundTS(min_count=1)
     vals = np.array([0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
     bg.add(vals)
     assert bg.n == 12 and bg.n_zero == 2 and bg.eta == pytest.approx(10 / 12)
@@ -62,6 +62,21 @@ def test_tail_fit_against_large_monte_carlo():
     p_big = np.mean(big >= x)
     assert small.count_above(x) < small.min_count
     assert small.pvalue(x) == pytest.approx(p_big, rel=0.35)
+
+
+def test_threshold_beyond_trials_uses_fit_even_when_all_trials_stored():
+    # 10 000 trials, all stored exactly: the 5 sigma threshold lies beyond the largest trial
+    rng = np.random.default_rng(7)
+    ts = chi2_mixture(rng, 10_000, 0.5, 1.0)
+    bg = BackgroundTS(tail_size=20_000)
+    bg.add(ts)
+    p5 = stats.norm.sf(5)
+    f = bg.fit_tail()
+    thr = bg.ts_at_pvalue(p5)
+    assert thr == pytest.approx(stats.chi2.isf(p5 / f["eta"], f["ndof"]), rel=1e-9)
+    assert thr > ts.max()
+    # and where enough trials exceed it, the empirical quantile is used
+    assert bg.ts_at_pvalue(0.01) == pytest.approx(np.sort(ts)[-100], rel=1e-12)
 
 
 def test_exponential_tail():

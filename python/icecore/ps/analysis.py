@@ -20,7 +20,7 @@ from ..errors import InputError
 from .io import PublicData, load_public_data
 from .model import E0_DEFAULT, GAMMA_GRID_STEP, SeasonModel, powerlaw_integral
 
-__all__ = ["PointSourceAnalysis", "FitResult", "TrialResults", "SensitivityResult", "sky_scan", "ts_threshold",
+__all__ = ["PointSourceAnalysis", "FitResult", "TrialResults", "SensitivityResult", "sky_scan",
            "STATUS"]
 
 log = logging.getLogger(__name__)
@@ -544,35 +544,17 @@ class PointSourceAnalysis:
         """50 % of signal trials above the ``sigma`` (default 5) background TS threshold.
 
         The threshold comes from the background trials where at least ``min_count`` of them lie
-        beyond it, from the fitted tail of the distribution otherwise (see :func:`ts_threshold`).
+        beyond it, from the fitted tail of the distribution otherwise (see ``BackgroundTS.ts_at_pvalue``).
         """
         from ..stats import sigma_to_p
 
         rng = rng_from_seed(seed)
         bg = background if background is not None else self.background(n_background, seed=rng, threads=threads,
                                                                         progress=progress)
-        thr = ts_threshold(bg, float(sigma_to_p(sigma)))
+        thr = bg.ts_at_pvalue(float(sigma_to_p(sigma)))
         ns, pts = self._solve_ns(thr, 0.5, gamma=gamma, n_trials=n_trials, seed=rng, threads=threads,
                                  progress=progress, ns_start=10.0)
         return SensitivityResult(ns, self.mu2flux(ns, gamma, e0), thr, 0.5, gamma, e0, pts)
-
-
-def ts_threshold(bg, p: float) -> float:
-    """TS with P(TS >= threshold) = p under the background distribution ``bg`` (BackgroundTS).
-
-    Empirical while ``p * n >= min_count`` trials exceed it; otherwise from the fitted tail
-    (eta x chi2(ndof) or the exponential tail). ``BackgroundTS.ts_at_pvalue`` of icecore 0.x
-    returns the largest stored trial instead when every trial is stored exactly, which
-    underestimates 5 sigma thresholds; this function does not rely on that branch.
-    """
-    from scipy import stats as _st
-
-    if p * bg.n >= bg.min_count:
-        return float(bg.ts_at_pvalue(p))
-    f = bg.fit_tail()
-    if f["model"] == "chi2":
-        return float(_st.chi2.isf(p / f["eta"], f["ndof"]))
-    return float(f["x0"] + f["scale"] * math.log(f["p0"] / p))
 
 
 def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] | None = None,

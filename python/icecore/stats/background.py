@@ -176,7 +176,7 @@ class BackgroundTS:
             raise InputError("argument 'p': must be in (0, 1)", "p")
         need = p * self.n
         top = self._tail_sorted()
-        if need >= self.min_count or self._exact_all():
+        if need >= self.min_count:
             if need <= top.size and top.size:
                 # k-th largest value with k = need (exactly stored)
                 k = max(1, int(round(need)))
