@@ -89,13 +89,17 @@ class BackgroundTS:
             self._bins[k] = self._bins.get(k, 0) + c
         # keep the largest values exactly
         cand = arr if arr.size <= self.tail_size else np.partition(arr, arr.size - self.tail_size)[-self.tail_size :]
-        for v in cand.tolist():
+        self._keep_largest(cand.tolist())
+        return self
+
+    def _keep_largest(self, values: list[float]) -> None:
+        """Merge values into the min-heap of the ``tail_size`` largest trials."""
+        for v in values:
             if len(self._top) < self.tail_size:
                 heapq.heappush(self._top, v)
             elif v > self._top[0]:
                 heapq.heapreplace(self._top, v)
         self._fit = None
-        return self
 
     def merge(self, other: "BackgroundTS") -> "BackgroundTS":
         """Add the trials of another distribution with the same bin width (parallel workers)."""
@@ -105,12 +109,7 @@ class BackgroundTS:
         self.n_zero += other.n_zero
         for k, c in other._bins.items():
             self._bins[k] = self._bins.get(k, 0) + c
-        for v in other._top:
-            if len(self._top) < self.tail_size:
-                heapq.heappush(self._top, v)
-            elif v > self._top[0]:
-                heapq.heapreplace(self._top, v)
-        self._fit = None
+        self._keep_largest(list(other._top))
         return self
 
     # -- empirical quantities -------------------------------------------------------------------
