@@ -65,7 +65,12 @@ def _step_alert_chain(out: Path, rng: np.random.Generator, threads: int, state: 
     ra_true, dec_true = (float(v) for v in icecube_to_equatorial(DEMO_ZENITH_DEG, DEMO_AZIMUTH_DEG, DEMO_MJD))
     prelim = fit_track(event)
     result = scan(event, threads=threads, progress=None, **state.get("scan_kwargs", {}))
-    products = write_products(result, out / "scan")
+    from ._optional import available
+
+    plots = available("matplotlib")
+    if not plots:
+        log.warning("matplotlib not installed: no PNG plots (pip install 'icecore[plot]')")
+    products = write_products(result, out / "scan", plots=plots)
     best = result.best_fit
     cal = products["contours"]["icecube-calibrated"]
     wilks = products["contours"]["wilks"]

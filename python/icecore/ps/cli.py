@@ -157,8 +157,9 @@ def plot_background(bg, path: str, *, thresholds: dict[str, float] | None = None
     """PNG of a background TS distribution (histogram as survival function) and its fitted tail."""
     import io
 
-    import matplotlib
+    from .._optional import require
 
+    matplotlib = require("matplotlib", "plot", "the background TS plot")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

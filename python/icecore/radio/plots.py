@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 
 
 def _pyplot():
-    import matplotlib
+    from .._optional import require
+
+    matplotlib = require("matplotlib", "plot", "radio plots")
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt

@@ -16,7 +16,9 @@ __all__ = ["plot_mollweide", "plot_zoom"]
 
 
 def _figure():
-    import matplotlib
+    from .._optional import require
+
+    matplotlib = require("matplotlib", "plot", "sky-scan plots")
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
