@@ -180,7 +180,7 @@ def run_demo(out: str | Path, *, seed: int = 1, threads: int | None = None, quic
     parsed back and stored with that significance -> radio noise levels of simulated traces.
     """
     nthreads = check_threads(threads)
-    outdir = Path(out)
+    outdir = Path(out).resolve()
     outdir.mkdir(parents=True, exist_ok=True)
     rng = rng_from_seed(seed)
     steps = []

@@ -39,9 +39,10 @@ def test_cli_help_and_version(capsys):
     assert out.returncode == 0 and "demo" in out.stdout
 
 
-def test_demo_runs_the_chain(tmp_path, capsys):
+def test_demo_runs_the_chain(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative --out, as in the README
     out = tmp_path / "d"
-    assert main(["demo", "--out", str(out), "--json", "--quick", "--seed", "3"]) == 0
+    assert main(["demo", "--out", "d", "--json", "--quick", "--seed", "3"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary == json.loads(capsys.readouterr().out)
     steps = {s["name"]: s for s in summary["steps"]}
