@@ -12,7 +12,6 @@ positions as the baseline.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -173,11 +172,11 @@ _MEM = textwrap.dedent(
 
 
 def _peak_mb(which: str, path: Path) -> float:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1] / "python"),
-                                         env.get("PYTHONPATH", "")])
-    out = subprocess.run([sys.executable, "-c", _MEM, which, str(path)], capture_output=True, text=True, env=env,
-                         check=True)
+    # same interpreter and environment as this run, so the same icecore (installed, or the
+    # working tree through PYTHONPATH) is measured
+    out = subprocess.run([sys.executable, "-c", _MEM, which, str(path)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"memory probe for {which} failed:\n{out.stderr[-3000:]}")
     return float(json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"])
 
 
