@@ -8,7 +8,7 @@ import pytest
 from icecore import _core
 from icecore.coords import angular_distance_deg
 from icecore.errors import InputError
-from icecore.likelihood import TrackLikelihood, fit_track, linefit, simulate_track
+from icecore.likelihood import TrackLikelihood, linefit, simulate_track
 
 pytestmark = pytest.mark.kernel
 

@@ -29,7 +29,6 @@ from .model import (
     check_prob,
     check_ra,
     check_radius,
-    to_float,
     to_int,
 )
 
