@@ -1,5 +1,5 @@
-// Bindings for the sky scan: HEALPix NESTED primitives, the refinement state machine
-// (ScanDriver) and the synthetic AnalyticDirectionFitter. Validate, then release the GIL.
+// Bindings for the sky scan: the refinement state machine
+// (ScanDriver) and the synthetic AnalyticDirectionFitter (_core.scan). Validate, then release the GIL.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -16,150 +16,10 @@
 #include "icecore/scan.hpp"
 #include "validate.hpp"
 
+
 namespace icecore::python {
 
 namespace {
-
-void check_nside_py(std::int64_t nside, const char* name = "nside") {
-    if (nside < 1 || nside > (std::int64_t{1} << 29) || (nside & (nside - 1)) != 0)
-        fail(name, "must be a power of two in [1, 2^29], got " + std::to_string(nside));
-}
-
-void check_pixels(const carray<std::int64_t>& pix, std::int64_t nside, const char* name) {
-    const std::int64_t np = healpix::npix(nside);
-    const std::int64_t* p = pix.data();
-    for (py::ssize_t i = 0; i < pix.size(); ++i)
-        if (p[i] < 0 || p[i] >= np)
-            fail(name, "pixel " + std::to_string(p[i]) + " at flat index " + std::to_string(i) +
-                           " is outside [0, " + std::to_string(np) + ")");
-}
-
-py::tuple pix2ang_py(std::int64_t nside, const carray<std::int64_t>& pix, int threads) {
-    check_nside_py(nside);
-    require_ndim(pix, 1, "pix");
-    check_pixels(pix, nside, "pix");
-    check_threads(threads);
-    const auto n = static_cast<std::size_t>(pix.shape(0));
-    py::array_t<double> theta(static_cast<py::ssize_t>(n)), phi(static_cast<py::ssize_t>(n));
-    const std::int64_t* p = pix.data();
-    double* th = theta.mutable_data();
-    double* ph = phi.mutable_data();
-    {
-        py::gil_scoped_release release;
-        parallel_for(n, threads, [&](std::size_t b, std::size_t e) {
-            for (std::size_t i = b; i < e; ++i) healpix::pix2ang_nest(nside, p[i], th[i], ph[i]);
-        });
-    }
-    return py::make_tuple(theta, phi);
-}
-
-py::array_t<double> pix2vec_py(std::int64_t nside, const carray<std::int64_t>& pix, int threads) {
-    check_nside_py(nside);
-    require_ndim(pix, 1, "pix");
-    check_pixels(pix, nside, "pix");
-    check_threads(threads);
-    const auto n = static_cast<std::size_t>(pix.shape(0));
-    py::array_t<double> out({static_cast<py::ssize_t>(n), py::ssize_t{3}});
-    const std::int64_t* p = pix.data();
-    double* o = out.mutable_data();
-    {
-        py::gil_scoped_release release;
-        parallel_for(n, threads, [&](std::size_t b, std::size_t e) {
-            for (std::size_t i = b; i < e; ++i) healpix::pix2vec_nest(nside, p[i], o + 3 * i);
-        });
-    }
-    return out;
-}
-
-py::array_t<std::int64_t> ang2pix_py(std::int64_t nside, const carray<double>& theta,
-                                     const carray<double>& phi, int threads) {
-    check_nside_py(nside);
-    require_ndim(theta, 1, "theta");
-    require_ndim(phi, 1, "phi");
-    if (theta.shape(0) != phi.shape(0)) fail("phi", "length differs from theta");
-    require_finite(theta, "theta");
-    require_finite(phi, "phi");
-    const double* th = theta.data();
-    for (py::ssize_t i = 0; i < theta.size(); ++i)
-        if (th[i] < 0.0 || th[i] > 3.14159265358979323846)
-            fail("theta", "must be within [0, pi] radians (flat index " + std::to_string(i) + ")");
-    check_threads(threads);
-    const auto n = static_cast<std::size_t>(theta.shape(0));
-    py::array_t<std::int64_t> out(static_cast<py::ssize_t>(n));
-    std::int64_t* o = out.mutable_data();
-    const double* ph = phi.data();
-    {
-        py::gil_scoped_release release;
-        parallel_for(n, threads, [&](std::size_t b, std::size_t e) {
-            for (std::size_t i = b; i < e; ++i) o[i] = healpix::ang2pix_nest(nside, th[i], ph[i]);
-        });
-    }
-    return out;
-}
-
-py::array_t<std::int64_t> vec2pix_py(std::int64_t nside, const carray<double>& vec, int threads) {
-    check_nside_py(nside);
-    require_ndim(vec, 2, "vec");
-    if (vec.shape(1) != 3) fail("vec", "expected shape (n, 3)");
-    require_finite(vec, "vec");
-    const auto n = static_cast<std::size_t>(vec.shape(0));
-    const double* v = vec.data();
-    for (std::size_t i = 0; i < n; ++i)
-        if (v[3 * i] == 0.0 && v[3 * i + 1] == 0.0 && v[3 * i + 2] == 0.0)
-            fail("vec", "zero vector at row " + std::to_string(i));
-    check_threads(threads);
-    py::array_t<std::int64_t> out(static_cast<py::ssize_t>(n));
-    std::int64_t* o = out.mutable_data();
-    {
-        py::gil_scoped_release release;
-        parallel_for(n, threads, [&](std::size_t b, std::size_t e) {
-            for (std::size_t i = b; i < e; ++i) o[i] = healpix::vec2pix_nest(nside, v + 3 * i);
-        });
-    }
-    return out;
-}
-
-py::array_t<std::int64_t> children_py(std::int64_t nside, std::int64_t pix, std::int64_t nside_child) {
-    check_nside_py(nside);
-    check_nside_py(nside_child, "nside_child");
-    if (nside_child < nside) fail("nside_child", "must be >= nside");
-    if (pix < 0 || pix >= healpix::npix(nside)) fail("pix", "out of range for nside");
-    const auto c = healpix::children_nest(nside, pix, nside_child);
-    py::array_t<std::int64_t> out(static_cast<py::ssize_t>(c.size()));
-    std::copy(c.begin(), c.end(), out.mutable_data());
-    return out;
-}
-
-py::array_t<std::int64_t> parent_py(std::int64_t nside, const carray<std::int64_t>& pix,
-                                    std::int64_t nside_parent) {
-    check_nside_py(nside);
-    check_nside_py(nside_parent, "nside_parent");
-    if (nside_parent > nside) fail("nside_parent", "must be <= nside");
-    require_ndim(pix, 1, "pix");
-    check_pixels(pix, nside, "pix");
-    py::array_t<std::int64_t> out(pix.shape(0));
-    for (py::ssize_t i = 0; i < pix.shape(0); ++i)
-        out.mutable_data()[i] = healpix::parent_nest(nside, pix.data()[i], nside_parent);
-    return out;
-}
-
-py::array_t<std::int64_t> query_disc_py(std::int64_t nside, const carray<double>& vec, double radius) {
-    check_nside_py(nside);
-    require_ndim(vec, 1, "vec");
-    if (vec.shape(0) != 3) fail("vec", "expected 3 components");
-    require_finite(vec, "vec");
-    const double* v = vec.data();
-    if (v[0] == 0.0 && v[1] == 0.0 && v[2] == 0.0) fail("vec", "is the zero vector");
-    if (!std::isfinite(radius) || radius < 0.0) fail("radius", "must be finite and >= 0 radians");
-    std::vector<std::int64_t> sel;
-    {
-        py::gil_scoped_release release;
-        sel = healpix::query_disc_nest(nside, v, radius);
-    }
-    py::array_t<std::int64_t> out(static_cast<py::ssize_t>(sel.size()));
-    std::copy(sel.begin(), sel.end(), out.mutable_data());
-    return out;
-}
 
 // ---- ScanDriver -----------------------------------------------------------------------------
 
@@ -288,26 +148,6 @@ void submit_py(ScanDriver& d, const carray<double>& neg_llh, const carray<double
 }  // namespace
 
 void bind_scan(py::module_& m) {
-    m.def("healpix_pix2ang_nest", &pix2ang_py, py::arg("nside"), py::arg("pix"), py::arg("threads") = 0,
-          "(theta, phi) in radians of NESTED pixel centres (phi in [0, 2 pi)).");
-    m.def("healpix_pix2vec_nest", &pix2vec_py, py::arg("nside"), py::arg("pix"), py::arg("threads") = 0,
-          "(n, 3) unit vectors of NESTED pixel centres.");
-    m.def("healpix_ang2pix_nest", &ang2pix_py, py::arg("nside"), py::arg("theta"), py::arg("phi"),
-          py::arg("threads") = 0, "NESTED pixels containing (theta, phi) in radians.");
-    m.def("healpix_vec2pix_nest", &vec2pix_py, py::arg("nside"), py::arg("vec"), py::arg("threads") = 0,
-          "NESTED pixels containing the (n, 3) vectors (need not be normalised).");
-    m.def("healpix_children_nest", &children_py, py::arg("nside"), py::arg("pix"), py::arg("nside_child"),
-          "All NESTED pixels at nside_child inside pixel pix at nside (ascending).");
-    m.def("healpix_parent_nest", &parent_py, py::arg("nside"), py::arg("pix"), py::arg("nside_parent"),
-          "NESTED pixels at nside_parent containing the given pixels at nside.");
-    m.def("healpix_query_disc_nest", &query_disc_py, py::arg("nside"), py::arg("vec"), py::arg("radius"),
-          "NESTED pixels whose centres lie within radius (radians) of vec, ascending "
-          "(healpy.query_disc(..., nest=True, inclusive=False)).");
-    m.def("healpix_max_pixrad", [](std::int64_t nside) {
-        check_nside_py(nside);
-        return healpix::max_pixrad(nside);
-    }, py::arg("nside"), "Upper bound (radians) of the centre-to-corner distance of a pixel.");
-
     py::class_<ScanDriver>(m, "ScanDriver", R"doc(Sky-scan refinement state machine (scan.hpp).
 
 Pixels are NESTED on the equatorial sky; each task carries the IceCube-local (zenith, azimuth)

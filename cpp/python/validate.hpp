@@ -5,13 +5,14 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include "bindings.hpp"
+
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace icecore::python {
-
-namespace py = pybind11;
 
 template <class T>
 using carray = py::array_t<T, py::array::c_style | py::array::forcecast>;
@@ -45,6 +46,11 @@ void require_finite(const carray<T>& a, const char* name) {
 inline int check_threads(int threads) {
     if (threads < 0) fail("threads", "must be >= 0 (0 means all cores), got " + std::to_string(threads));
     return threads;
+}
+
+inline void check_nside_py(std::int64_t nside, const char* name = "nside") {
+    if (nside < 1 || nside > (std::int64_t{1} << 29) || (nside & (nside - 1)) != 0)
+        fail(name, "must be a power of two in [1, 2^29], got " + std::to_string(nside));
 }
 
 }  // namespace icecore::python

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import importlib
 
-from ._version import __version__
 from . import errors
+from ._version import __version__
 
 __all__ = ["__version__", "errors", "alerts", "stats", "likelihood", "scan", "ps", "radio", "coords"]
 

@@ -12,7 +12,7 @@ import importlib.util
 import json
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from ._version import __version__
 from .errors import IcecoreError

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from alerts_fixtures import NOTICES  # noqa: E402,F401
-
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 
+import astropy.units as u
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
-import astropy.units as u
 
 from icecore.alerts import load_icecat1, parse
 from icecore.errors import DataFormatError, InputError

@@ -9,10 +9,10 @@ import re
 import struct
 
 import pytest
+from alerts_fixtures import NOTICES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alerts_fixtures import NOTICES
 from icecore.alerts import Alert, parse
 from icecore.errors import ParseError
 

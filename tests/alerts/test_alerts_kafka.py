@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from alerts_fixtures import NOTICES
 
 import icecore
-from alerts_fixtures import NOTICES
 from icecore.alerts import AlertStore
 from icecore.errors import InputError
 

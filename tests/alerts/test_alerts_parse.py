@@ -7,13 +7,12 @@ import math
 
 import jsonschema
 import pytest
+from alerts_fixtures import NOTICES
 from astropy.time import Time
 
 from icecore.alerts import Alert, alert_schema, parse
 from icecore.alerts.model import SECONDS_PER_YEAR
 from icecore.errors import ParseError
-
-from alerts_fixtures import NOTICES
 
 
 @pytest.fixture(scope="module")

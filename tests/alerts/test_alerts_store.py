@@ -8,9 +8,9 @@ import threading
 
 import jsonschema
 import pytest
+from alerts_fixtures import NOTICES
 from scipy import stats as sps
 
-from alerts_fixtures import NOTICES
 from icecore.alerts import AlertStore, alert_schema, parse, process
 from icecore.alerts.store import significance_block
 from icecore.errors import InputError, ParseError

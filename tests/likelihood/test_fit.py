@@ -24,7 +24,7 @@ def _sep(z1, a1, z2, a2):
 
 def test_is_a_direction_fitter(event):
     llh = TrackLikelihood(event, "mpe")
-    assert isinstance(llh, _core.DirectionFitter)
+    assert isinstance(llh, _core.scan.DirectionFitter)
     assert llh.n_doms == event.hit_doms()["string"].size
 
 

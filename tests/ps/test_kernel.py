@@ -43,7 +43,7 @@ def _season(n=200, n_total=5000.0, seed=0, sigma_deg=1.0, flat=True):
 
 def test_validation_errors():
     good = _season()
-    _core.PsModel([good], SETTINGS)
+    _core.ps.PsModel([good], SETTINGS)
     for key, val, match in [
         ("ra", np.zeros(3), "differ in length"),
         ("dec", good["dec"][::-1].copy(), "sorted"),
@@ -56,10 +56,10 @@ def test_validation_errors():
         bad = dict(good)
         bad[key] = val
         with pytest.raises(ValueError, match=match):
-            _core.PsModel([bad], SETTINGS)
+            _core.ps.PsModel([bad], SETTINGS)
     with pytest.raises(ValueError, match="gamma range"):
-        _core.PsModel([good], {**SETTINGS, "gamma_max": 4.5})
-    m = _core.PsModel([good], SETTINGS)
+        _core.ps.PsModel([good], {**SETTINGS, "gamma_max": 4.5})
+    m = _core.ps.PsModel([good], SETTINGS)
     with pytest.raises(ValueError, match="cls"):
         m.fit(0.0, 0.0, np.zeros(2, np.int32))
     with pytest.raises(ValueError, match="offsets"):
@@ -84,7 +84,7 @@ def _numpy_x(season, ra=0.0, dec=0.0):
 def test_flat_energy_fit_matches_scipy_root(seed, n_total, sigma_deg):
     """With a gamma-independent energy PDF and one season the profile in ns is a 1-d root problem."""
     s = _season(n_total=n_total, seed=seed, sigma_deg=sigma_deg)
-    m = _core.PsModel([s], SETTINGS)
+    m = _core.ps.PsModel([s], SETTINGS)
     r = m.fit(0.0, 0.0, np.zeros(1, np.int32))
     x = _numpy_x(s)
     N, nsel = n_total, len(x)
@@ -112,7 +112,7 @@ def test_flat_energy_fit_matches_scipy_root(seed, n_total, sigma_deg):
 def test_fit_is_a_maximum(seed, ns, gamma):
     seasons = [_season(seed=seed, flat=False), _season(seed=seed + 1, n_total=9000.0, flat=False)]
     seasons[1]["acc"] = np.array([2.0])
-    m = _core.PsModel(seasons, SETTINGS)
+    m = _core.ps.PsModel(seasons, SETTINGS)
     cls = np.zeros(2, np.int32)
     r = m.fit(0.0, 0.0, cls)
     assert r["ts"][0] >= 0 and r["status"][0] in (0, 1)
@@ -122,7 +122,7 @@ def test_fit_is_a_maximum(seed, ns, gamma):
 
 def test_trials_thread_independent_and_injection_counts():
     s = _season(n=300)
-    m = _core.PsModel([s], SETTINGS)
+    m = _core.ps.PsModel([s], SETTINGS)
     cls = np.zeros(1, np.int32)
     seeds = np.arange(50, dtype=np.uint64) * 7919
     a = m.trials(0.0, 0.0, cls, seeds, None, 1)

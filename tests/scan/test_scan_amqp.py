@@ -138,7 +138,7 @@ def test_bad_url_and_unserialisable_fitter():
         AMQPExecutor("http://localhost")
     ex = AMQPExecutor("amqp://guest:guest@localhost:1/%2F")
     # a bare C++ fitter without a JSON recipe cannot go to remote workers: refused before connecting
-    class Opaque(_core.AnalyticDirectionFitter):
+    class Opaque(_core.scan.AnalyticDirectionFitter):
         pass
 
     with pytest.raises(ValueError, match="event"):

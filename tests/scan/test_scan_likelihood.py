@@ -14,6 +14,7 @@ from icecore.coords import angular_distance_deg  # noqa: E402
 from icecore.scan import ScanResult, fitter_from_spec, make_problem, scan  # noqa: E402
 from icecore.scan.events import event_to_json, load_event, simulate_event, true_direction  # noqa: E402
 
+
 @pytest.fixture(scope="module")
 def muon():
     return simulate_event(seed=4, energy_tev=200.0, mjd=60010.0)

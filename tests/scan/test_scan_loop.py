@@ -95,7 +95,7 @@ def test_children_seeded_from_parent_vertex(synthetic_result):
 
 
 def test_state_machine_protocol_errors():
-    d = _core.ScanDriver([8, 64], [12.0], np.eye(3), np.zeros(4))
+    d = _core.scan.ScanDriver([8, 64], [12.0], np.eye(3), np.zeros(4))
     with pytest.raises(ValueError, match="pending"):
         d.submit(np.zeros(1), np.zeros((1, 4)), np.zeros(1, np.int32), np.zeros(1, np.int32))
     b = d.next_batch()
@@ -121,7 +121,7 @@ def test_bad_settings_raise(synthetic_event, kwargs, arg):
 
 
 def test_bare_fitter_needs_time():
-    f = _core.AnalyticDirectionFitter(1.0, 2.0)
+    f = _core.scan.AnalyticDirectionFitter(1.0, 2.0)
     with pytest.raises(ValueError, match="time"):
         scan(f, progress=False)
     r = scan(f, time=60000.0, nsides=(4, 16), extensions=(8.0,), progress=False, threads=1)

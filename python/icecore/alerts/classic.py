@@ -17,8 +17,9 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ParseError
 from .model import (

@@ -90,8 +90,8 @@ def _summary(rec: dict[str, Any]) -> str:
 
 
 def _parse(args: argparse.Namespace) -> int:
-    from . import AlertStore, parse, process
     from ..errors import ParseError
+    from . import AlertStore, parse, process
 
     store = AlertStore(args.store) if args.store else None
     out, status = [], 0
@@ -117,9 +117,8 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _kafka_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    from .kafka import DEFAULT_TOPICS
-
     from ..errors import InputError
+    from .kafka import DEFAULT_TOPICS
 
     cfg: dict[str, Any] = {}
     if args.bootstrap_servers:

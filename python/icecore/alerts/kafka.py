@@ -18,9 +18,10 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..errors import InputError, ServiceUnavailable
 from .kafka_json import TOPIC_GOLD_BRONZE, TOPIC_LVK

@@ -41,7 +41,7 @@ class UTCInstant:
     sod: float
 
     @classmethod
-    def from_iso(cls, text: Any, what: str) -> "UTCInstant":
+    def from_iso(cls, text: Any, what: str) -> UTCInstant:
         if not isinstance(text, str):
             raise ParseError(f"{what} must be an ISO-8601 string, got {type(text).__name__}")
         m = _ISO.match(text)
@@ -58,7 +58,7 @@ class UTCInstant:
         return cls(day, min(hh * 3600 + mi * 60 + sec, 86400.0 - 1e-6))
 
     @classmethod
-    def from_tjd_sod(cls, tjd: float, sod: float, what: str) -> "UTCInstant":
+    def from_tjd_sod(cls, tjd: float, sod: float, what: str) -> UTCInstant:
         """GCN truncated Julian day (TJD = MJD - 40000) and seconds of day."""
         if not (math.isfinite(tjd) and math.isfinite(sod)) or tjd != int(tjd):
             raise ParseError(f"{what}: TJD must be an integer and SOD finite (TJD={tjd!r}, SOD={sod!r})")
@@ -328,7 +328,7 @@ class Alert:
                 d["raw_base64"] = base64.b64encode(self.raw).decode("ascii")
         return d
 
-    def replace(self, **changes: Any) -> "Alert":
+    def replace(self, **changes: Any) -> Alert:
         return dataclasses.replace(self, **changes)
 
 

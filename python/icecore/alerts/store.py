@@ -24,9 +24,10 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .._io import atomic_write, safe_child, safe_name
 from ..errors import InputError, ParseError, StorageError

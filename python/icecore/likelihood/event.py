@@ -72,7 +72,7 @@ class Event:
         mjd: float | None = None,
         meta: dict | None = None,
         geometry: DetectorGeometry | None = None,
-    ) -> "Event":
+    ) -> Event:
         """Validate and build an event from parallel pulse arrays."""
         s = as_array(string, "string", ndim=1, dtype=None, kinds="iuf")
         d = as_array(dom, "dom", ndim=1, dtype=None, kinds="iuf")
@@ -156,7 +156,7 @@ class Event:
         return json.dumps(self.to_dict(), **kwargs)
 
     @classmethod
-    def from_dict(cls, obj: Any, *, geometry: DetectorGeometry | None = None) -> "Event":
+    def from_dict(cls, obj: Any, *, geometry: DetectorGeometry | None = None) -> Event:
         if not isinstance(obj, dict):
             raise ParseError("expected a JSON object", EVENT_FORMAT)
         if obj.get("format") != EVENT_FORMAT:
@@ -183,7 +183,7 @@ class Event:
         )
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "Event":
+    def from_json(cls, text: str | bytes) -> Event:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -195,7 +195,7 @@ class Event:
         return atomic_write(path, self.to_json())
 
     @classmethod
-    def load(cls, path: str | Path) -> "Event":
+    def load(cls, path: str | Path) -> Event:
         p = Path(path)
         try:
             text = p.read_text()

@@ -1,7 +1,7 @@
 """Track likelihood of one event, LineFit and the free-direction track fit.
 
 :class:`TrackLikelihood` is the compiled Pandel track likelihood (a
-``icecore._core.DirectionFitter``, so the sky scan's C++ loop accepts it). ``linefit`` is the
+``icecore._core.scan.DirectionFitter``, so the sky scan's C++ loop accepts it). ``linefit`` is the
 analytic first guess, ``fit_track`` the LineFit -> SPE -> MPE chain of an alert's preliminary
 reconstruction.
 """
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 DEFAULT_SIGMA_NS = {"spe": 15.0, "mpe": 4.0}
 
 
-class TrackLikelihood(_core.PandelTrackLikelihood):
+class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
     """Pandel track likelihood of one event (first hit per DOM).
 
     For each hit DOM, with time residual t and Pandel shape d_eff/lambda, the likelihood is

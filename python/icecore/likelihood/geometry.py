@@ -122,7 +122,7 @@ def track_geometry(
         raise InputError("argument 'vertex': expected (x, y, z, t)", "vertex")
     zen = float(as_degrees(zenith_deg, "zenith_deg", ndim=0))
     azi = float(as_degrees(azimuth_deg, "azimuth_deg", ndim=0))
-    out = _core.track_geometry(
+    out = _core.likelihood.track_geometry(
         pos, v[0], v[1], v[2], v[3], np.radians(zen), np.radians(azi), ice.n_phase, ice.n_group, ice.c_m_per_ns
     )
     return dict(out)

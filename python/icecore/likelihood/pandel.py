@@ -68,7 +68,7 @@ def pandel_log_eval(
     tb, db, nb = np.broadcast_arrays(ta, da, na)
     shape = tb.shape
     nu = np.ascontiguousarray(db, dtype=float).ravel() / ice.scattering_m
-    val, dnu, dt = _core.pandel_eval(
+    val, dnu, dt = _core.likelihood.pandel_eval(
         _KINDS[kind],
         np.ascontiguousarray(tb, dtype=float).ravel(),
         nu,

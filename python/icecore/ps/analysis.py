@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -238,7 +239,7 @@ class _Engine:
                 "n_class": len(keys),
                 "n_e": m.n_e,
             })
-        self.kernel = _core.PsModel(payload, self.settings)
+        self.kernel = _core.ps.PsModel(payload, self.settings)
 
     def classes(self, dec_deg: np.ndarray) -> np.ndarray:
         out = np.empty((len(dec_deg), len(self.models)), dtype=np.int32)

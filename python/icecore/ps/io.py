@@ -25,9 +25,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -140,7 +140,7 @@ def read_table(path: str | os.PathLike[str], columns: Sequence[str]) -> np.ndarr
         raise DataFormatError(f"header columns {names} differ from the expected {list(columns)}", str(path), 1)
     from .. import _core
 
-    data, bad_line, why = _core.ps_parse_table(raw, len(columns))  # C++ (std::from_chars), GIL released
+    data, bad_line, why = _core.ps.ps_parse_table(raw, len(columns))  # C++ (std::from_chars), GIL released
     if bad_line:
         raise DataFormatError(why, str(path), int(bad_line))
     return data
@@ -198,7 +198,7 @@ class EffectiveArea:
         return self.aeff_cm2[int(self.dec_index(dec_deg))]
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> "EffectiveArea":
+    def from_file(cls, path: str | os.PathLike[str]) -> EffectiveArea:
         """Read ``*_effectiveArea.csv``; raises DataFormatError (file, line) when inconsistent."""
         path = str(path)
         t = read_table(path, AEFF_COLUMNS)
@@ -299,7 +299,7 @@ class SmearingMatrix:
         return dens, lo, hi
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> "SmearingMatrix":
+    def from_file(cls, path: str | os.PathLike[str]) -> SmearingMatrix:
         """Read ``*_smearing.csv``; raises DataFormatError (file, line) when inconsistent."""
         path = str(path)
         t = read_table(path, SMEARING_COLUMNS)

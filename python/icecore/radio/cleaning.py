@@ -68,7 +68,7 @@ def _int_traces(traces: Any, name: str = "traces", min_ndim: int = 1) -> np.ndar
 
 
 def _kernel(name: str, dtype: np.dtype):
-    return getattr(_core, f"{name}_{_SUFFIX[np.dtype(dtype)]}")
+    return getattr(_core.radio, f"{name}_{_SUFFIX[np.dtype(dtype)]}")
 
 
 def _check_k(value: Any, name: str) -> float:

@@ -86,7 +86,7 @@ class RadioData:
         """``"A<antenna>P<polarisation>"``, e.g. ``"A1P0"``."""
         return f"A{int(self.antenna[ch])}P{int(self.polarisation[ch])}"
 
-    def select_events(self, index: Any) -> "RadioData":
+    def select_events(self, index: Any) -> RadioData:
         """A new RadioData with the events selected by a boolean mask or index array."""
         return RadioData(
             times_mjd=self.times_mjd[index],
@@ -313,7 +313,7 @@ class NoiseTable:
         return int(self.rms.shape[0])
 
     @staticmethod
-    def concatenate(tables: "list[NoiseTable]") -> "NoiseTable":
+    def concatenate(tables: list[NoiseTable]) -> NoiseTable:
         """Join tables of the same channels in time order."""
         if not tables:
             raise InputError("argument 'tables': no noise tables given", "tables")

@@ -9,8 +9,9 @@ fits the GC-azimuth sinusoid per month and channel, combines the months and chec
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -13,17 +13,17 @@ from ..errors import InputError
 __all__ = ["windowed_rms", "rms_spread"]
 
 _KERNELS = {
-    np.dtype(np.int16): _core.windowed_rms_min_i16,
-    np.dtype(np.int32): _core.windowed_rms_min_i32,
-    np.dtype(np.float32): _core.windowed_rms_min_f32,
-    np.dtype(np.float64): _core.windowed_rms_min_f64,
+    np.dtype(np.int16): _core.radio.windowed_rms_min_i16,
+    np.dtype(np.int32): _core.radio.windowed_rms_min_i32,
+    np.dtype(np.float32): _core.radio.windowed_rms_min_f32,
+    np.dtype(np.float64): _core.radio.windowed_rms_min_f64,
 }
 
 _SPREAD_KERNELS = {
-    np.dtype(np.int16): _core.windowed_rms_spread_i16,
-    np.dtype(np.int32): _core.windowed_rms_spread_i32,
-    np.dtype(np.float32): _core.windowed_rms_spread_f32,
-    np.dtype(np.float64): _core.windowed_rms_spread_f64,
+    np.dtype(np.int16): _core.radio.windowed_rms_spread_i16,
+    np.dtype(np.int32): _core.radio.windowed_rms_spread_i32,
+    np.dtype(np.float32): _core.radio.windowed_rms_spread_f32,
+    np.dtype(np.float64): _core.radio.windowed_rms_spread_f64,
 }
 
 

@@ -30,8 +30,9 @@ Events arrive as a Poisson process of ``events_per_hour``. Everything is drawn f
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

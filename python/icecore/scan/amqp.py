@@ -78,7 +78,7 @@ def _declare_work_queue(channel: Any, queue: str) -> None:
 
 
 class _Session:
-    def __init__(self, executor: "AMQPExecutor", problem: ScanProblem) -> None:
+    def __init__(self, executor: AMQPExecutor, problem: ScanProblem) -> None:
         if problem.spec is None:
             raise InputError("argument 'event': this fitter cannot be rebuilt by remote workers (no JSON spec); "
                              "scan in-process instead", "event")

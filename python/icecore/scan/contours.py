@@ -35,15 +35,14 @@ NaN policy: pixels with non-finite −ln L are treated as outside every region.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from .._validation import as_degrees
 from ..errors import InputError
-
-from ..coords import angular_distance_deg  # noqa: E402  (re-used by plot)
 
 __all__ = [
     "CriticalValues",

@@ -50,7 +50,7 @@ def pix2ang_nest(nside: int, pix: Any, threads: int | None = None) -> tuple[np.n
 
     n = check_nside(nside)
     p = _pix(n, pix)
-    th, ph = _core.healpix_pix2ang_nest(n, p.ravel(), check_threads(threads))
+    th, ph = _core.healpix.pix2ang_nest(n, p.ravel(), check_threads(threads))
     return th.reshape(p.shape), ph.reshape(p.shape)
 
 
@@ -60,7 +60,7 @@ def pix2vec_nest(nside: int, pix: Any, threads: int | None = None) -> np.ndarray
 
     n = check_nside(nside)
     p = _pix(n, pix)
-    return _core.healpix_pix2vec_nest(n, p.ravel(), check_threads(threads)).reshape(p.shape + (3,))
+    return _core.healpix.pix2vec_nest(n, p.ravel(), check_threads(threads)).reshape(p.shape + (3,))
 
 
 def ang2pix_nest(nside: int, theta: Any, phi: Any, threads: int | None = None) -> np.ndarray:
@@ -73,7 +73,7 @@ def ang2pix_nest(nside: int, theta: Any, phi: Any, threads: int | None = None) -
     th, ph = np.broadcast_arrays(th, ph)
     if np.any((th < 0) | (th > np.pi)):
         raise InputError("argument 'theta': must be within [0, pi] radians", "theta")
-    out = _core.healpix_ang2pix_nest(n, np.ascontiguousarray(th.ravel()), np.ascontiguousarray(ph.ravel()),
+    out = _core.healpix.ang2pix_nest(n, np.ascontiguousarray(th.ravel()), np.ascontiguousarray(ph.ravel()),
                                      check_threads(threads))
     return out.reshape(th.shape)
 
@@ -87,7 +87,7 @@ def vec2pix_nest(nside: int, vec: Any, threads: int | None = None) -> np.ndarray
     v2 = v.reshape(-1, 3) if v.shape[-1] == 3 else None
     if v2 is None:
         raise InputError("argument 'vec': expected shape (3,) or (n, 3)", "vec")
-    out = _core.healpix_vec2pix_nest(n, v2, check_threads(threads))
+    out = _core.healpix.vec2pix_nest(n, v2, check_threads(threads))
     return out.reshape(v.shape[:-1])
 
 
@@ -95,7 +95,7 @@ def children_nest(nside: int, pix: int, nside_child: int) -> np.ndarray:
     """All NESTED pixels at ``nside_child`` inside ``pix`` at ``nside`` (ascending)."""
     from .. import _core
 
-    return _core.healpix_children_nest(check_nside(nside), int(pix), check_nside(nside_child, "nside_child"))
+    return _core.healpix.children_nest(check_nside(nside), int(pix), check_nside(nside_child, "nside_child"))
 
 
 def parent_nest(nside: int, pix: Any, nside_parent: int) -> np.ndarray:
@@ -104,7 +104,7 @@ def parent_nest(nside: int, pix: Any, nside_parent: int) -> np.ndarray:
 
     n = check_nside(nside)
     p = _pix(n, pix)
-    return _core.healpix_parent_nest(n, p.ravel(), check_nside(nside_parent, "nside_parent")).reshape(p.shape)
+    return _core.healpix.parent_nest(n, p.ravel(), check_nside(nside_parent, "nside_parent")).reshape(p.shape)
 
 
 def query_disc_nest(nside: int, vec: Any, radius: float) -> np.ndarray:
@@ -112,11 +112,11 @@ def query_disc_nest(nside: int, vec: Any, radius: float) -> np.ndarray:
     from .. import _core
 
     v = as_array(vec, "vec", ndim=1)
-    return _core.healpix_query_disc_nest(check_nside(nside), v, float(radius))
+    return _core.healpix.query_disc_nest(check_nside(nside), v, float(radius))
 
 
 def max_pixrad(nside: int) -> float:
     """Upper bound (radians) of the centre-to-corner distance of a pixel at ``nside``."""
     from .. import _core
 
-    return float(_core.healpix_max_pixrad(check_nside(nside)))
+    return float(_core.healpix.max_pixrad(check_nside(nside)))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class ScanSettings:
     max_refine_radius_deg: float = 10.0
     max_rounds_per_level: int = 64
 
-    def validate(self) -> "ScanSettings":
+    def validate(self) -> ScanSettings:
         ns = [check_nside(n, "nsides") for n in self.nsides]
         if not ns or any(b <= a for a, b in zip(ns, ns[1:])):
             raise InputError("argument 'nsides': must be non-empty and strictly increasing", "nsides")
@@ -66,7 +67,8 @@ class Executor(Protocol):
 
 
 def _driver(problem: ScanProblem, settings: ScanSettings):
-    from .._core import ScanDriver
+    from .._core import scan as _core_scan
+    ScanDriver = _core_scan.ScanDriver
 
     return ScanDriver(list(int(n) for n in settings.nsides), [float(e) for e in settings.extensions],
                       np.ascontiguousarray(problem.rotation, float), np.asarray(problem.initial_seed, float),
@@ -146,7 +148,7 @@ def scan(event: Any, *, time: Any = None, nsides: Sequence[int] = (8, 64, 512),
 
     Parameters
     ----------
-    event : icecore.likelihood.Event, SyntheticEvent or icecore._core.DirectionFitter
+    event : icecore.likelihood.Event, SyntheticEvent or icecore._core.scan.DirectionFitter
         What to fit. A likelihood Event is turned into its per-direction vertex fitter; a bare
         DirectionFitter needs ``time`` and only runs in-process.
     time : astropy Time or MJD, optional

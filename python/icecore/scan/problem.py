@@ -1,6 +1,6 @@
 """What a scan needs: a DirectionFitter, its JSON spec (for remote workers), time and metadata.
 
-A scan can be driven by any ``icecore._core.DirectionFitter``. To send work to remote workers,
+A scan can be driven by any ``icecore._core.scan.DirectionFitter``. To send work to remote workers,
 the fitter must also be rebuildable from JSON: :func:`fitter_spec` / :func:`fitter_from_spec`
 know the synthetic :class:`SyntheticEvent` (``"analytic"``) and the photon-likelihood event of
 :mod:`icecore.likelihood` (``"likelihood"``, once that module is present).
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,8 @@ def fitter_from_spec(spec: dict[str, Any]):
 
 
 def _analytic_from_spec(spec: dict[str, Any]):
-    from .._core import AnalyticDirectionFitter
+    from .._core import scan as _core_scan
+    AnalyticDirectionFitter = _core_scan.AnalyticDirectionFitter
 
     p = spec["params"]
     return AnalyticDirectionFitter(
@@ -74,7 +76,7 @@ def _register_likelihood() -> None:
 class SyntheticEvent:
     """A SYNTHETIC scan problem with a known answer (tests, benchmarks, AMQP checks).
 
-    The scan's fitter is :class:`icecore._core.AnalyticDirectionFitter`, whose −ln L is
+    The scan's fitter is :class:`icecore._core.scan.AnalyticDirectionFitter`, whose −ln L is
     ``kappa (1 - cos psi)`` around the true direction (``ra_deg``, ``dec_deg`` at ``mjd``), so
     2Δ(−ln L) <= c is a cap of ``pi c / kappa`` sr. Not a physics simulation.
 
@@ -123,7 +125,7 @@ class SyntheticEvent:
         return json.dumps({"synthetic_event": asdict(self)})
 
     @classmethod
-    def from_json(cls, text: str) -> "SyntheticEvent":
+    def from_json(cls, text: str) -> SyntheticEvent:
         d = json.loads(text)
         return cls(**d["synthetic_event"])
 
@@ -144,7 +146,7 @@ class ScanProblem:
 
     Attributes
     ----------
-    fitter : icecore._core.DirectionFitter
+    fitter : icecore._core.scan.DirectionFitter
     spec : dict or None
         JSON-serialisable recipe that :func:`fitter_from_spec` turns into an equal fitter
         (None: in-process only).
@@ -178,9 +180,10 @@ def make_problem(event: Any, *, time: Any = None, initial_seed: Any = None,
 
     ``event`` may be a :class:`SyntheticEvent`, an ``icecore.likelihood.Event`` (the photon
     likelihood; its time and first-guess vertex are used), or any
-    ``icecore._core.DirectionFitter`` (then ``time`` is required and the scan runs in-process).
+    ``icecore._core.scan.DirectionFitter`` (then ``time`` is required and the scan runs in-process).
     """
-    from .._core import DirectionFitter
+    from .._core import scan as _core_scan
+    DirectionFitter = _core_scan.DirectionFitter
     from ..coords import as_time
 
     if isinstance(event, SyntheticEvent):

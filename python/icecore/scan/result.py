@@ -19,9 +19,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -245,7 +246,7 @@ class ScanResult:
 
     @classmethod
     def _from_skyreader_arrays(cls, arrays: dict[str, np.ndarray], source: str,
-                               dec_convention: str = "standard") -> "ScanResult":
+                               dec_convention: str = "standard") -> ScanResult:
         import healpy as hp
 
         if dec_convention not in ("standard", "scanner-legacy"):
@@ -288,7 +289,7 @@ class ScanResult:
                          if k in meta})
 
     @classmethod
-    def from_npz(cls, path: str | Path, *, dec_convention: str = "standard") -> "ScanResult":
+    def from_npz(cls, path: str | Path, *, dec_convention: str = "standard") -> ScanResult:
         """Read an icecube-skyreader npz file (with or without ``header``; pixel versions 0 and 1).
 
         ``dec_convention="scanner-legacy"`` for files from skymap_scanner versions whose pixel
@@ -310,7 +311,7 @@ class ScanResult:
 
     @classmethod
     def from_skyreader_dict(cls, d: dict[str, Any], source: str = "json", *,
-                            dec_convention: str = "standard") -> "ScanResult":
+                            dec_convention: str = "standard") -> ScanResult:
         arrays = {}
         for key, block in d.items():
             try:
@@ -323,7 +324,7 @@ class ScanResult:
         return cls._from_skyreader_arrays(arrays, source, dec_convention)
 
     @classmethod
-    def from_json(cls, path: str | Path, *, dec_convention: str = "standard") -> "ScanResult":
+    def from_json(cls, path: str | Path, *, dec_convention: str = "standard") -> ScanResult:
         """Read an icecube-skyreader json file (``dec_convention`` as in :meth:`from_npz`)."""
         try:
             d = json.loads(Path(path).read_text())
@@ -362,7 +363,7 @@ class ScanResult:
             out["contours"][cs.convention.name] = d
         return out
 
-    def equal_pixels(self, other: "ScanResult") -> bool:
+    def equal_pixels(self, other: ScanResult) -> bool:
         """Same pixels (order-independent) with identical −ln L and vertices."""
         def key(r: ScanResult):
             o = np.lexsort((r.pixel, r.nside))

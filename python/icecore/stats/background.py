@@ -75,7 +75,7 @@ class BackgroundTS:
         self._fit: dict[str, float] | None = None
 
     # -- accumulation --------------------------------------------------------------------------
-    def add(self, ts: Any) -> "BackgroundTS":
+    def add(self, ts: Any) -> BackgroundTS:
         """Add trial TS values (scalar or array). Returns self."""
         arr = as_array(ts, "ts", allow_empty=True).ravel()
         if arr.size == 0:
@@ -101,7 +101,7 @@ class BackgroundTS:
                 heapq.heapreplace(self._top, v)
         self._fit = None
 
-    def merge(self, other: "BackgroundTS") -> "BackgroundTS":
+    def merge(self, other: BackgroundTS) -> BackgroundTS:
         """Add the trials of another distribution with the same bin width (parallel workers)."""
         if not isinstance(other, BackgroundTS) or other.bin_width != self.bin_width:
             raise InputError("argument 'other': must be a BackgroundTS with the same bin_width", "other")

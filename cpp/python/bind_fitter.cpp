@@ -1,5 +1,5 @@
-// Interfaces shared by several areas. Registered first (the registry is sorted by file name),
-// so that derived classes in other bind_<area>.cpp files can name these as bases.
+// The DirectionFitter interface shared by the scan and the likelihood (_core.scan). Registered
+// before both, so that derived classes in bind_scan.cpp and bind_likelihood.cpp can name it as base.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -63,7 +63,7 @@ py::dict fit_batch_py(const DirectionFitter& fitter, const carray<double>& zenit
 
 }  // namespace
 
-void bind_common(py::module_& m) {
+void bind_direction_fitter(py::module_& m) {
     py::class_<DirectionFitter>(m, "DirectionFitter",
                                 "Abstract per-direction vertex fitter (see direction_fit.hpp).")
         .def("fit_batch", &fit_batch_py, py::arg("zenith"), py::arg("azimuth"), py::arg("seeds"),
