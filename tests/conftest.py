@@ -26,3 +26,19 @@ def shared_dir() -> Path:
     if not (path / "DESIGN.md").exists() and not (path / "fixtures").is_dir():
         pytest.skip(f"shared data folder not found at {path} (set ICECORE_SHARED)")
     return path
+
+
+def _offline_earth_orientation() -> None:
+    """The test machines (and CI) have no internet: astropy must use its bundled IERS tables.
+
+    icecore itself falls back to them by its own policy (tested in tests/core/test_coords.py);
+    the independent astropy oracles in the tests call astropy directly and need the same setting.
+    """
+    from astropy.utils import iers
+
+    iers.conf.auto_download = False
+    iers.conf.auto_max_age = None
+    iers.conf.iers_degraded_accuracy = "ignore"
+
+
+_offline_earth_orientation()

@@ -11,11 +11,36 @@ the longitude of the observer at the pole; the conversion below removes it:
     zenith_icecube  = 90 deg - altitude
 
 No refraction is applied (neutrinos). Times are astropy ``Time`` or MJD (UTC) floats.
+
+Earth orientation (IERS) without a network
+-------------------------------------------
+Local coordinates need UT1-UTC and polar motion from the IERS tables. astropy refuses times
+more than 30 days past its bundled table unless it can download a new one, which fails on
+machines without internet (many sites, CI). icecore therefore evaluates every conversion under
+one policy, :func:`set_iers_mode` (or the environment variable ``ICECORE_IERS``):
+
+``"auto"`` (default)
+    astropy's normal behaviour; if the download fails or astropy refuses the time, the
+    conversion is repeated once in offline mode, a warning is logged, and offline mode is kept
+    for the rest of the process (no repeated network timeouts).
+``"offline"``
+    never download: use the tables bundled with astropy (``astropy-iers-data``: measured values
+    and about one year of IERS predictions); beyond them the last value is held.
+
+Accuracy bound in offline mode: within the bundled predictions UT1-UTC is known to a few ms
+(< 0.05 arcsec of Earth rotation); beyond them UTC is kept within 0.9 s of UT1 by definition,
+so the rotation angle is off by at most 0.9 s x 15.04 arcsec/s = 13.5 arcsec = 0.0038 deg, and
+the polar-motion mean used in place of the table adds < 0.5 arcsec. Both are far below any
+IceCube angular uncertainty (>= 0.1 deg).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import os
+import warnings
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
@@ -32,7 +57,88 @@ __all__ = [
     "icecube_to_equatorial",
     "equatorial_to_icecube_matrix",
     "angular_distance_deg",
+    "set_iers_mode",
+    "iers_mode",
+    "offline_iers",
 ]
+
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_IERS_MODES = ("auto", "offline")
+_iers_mode: str | None = None  # None: read ICECORE_IERS on first use
+_fell_back = False
+
+
+def set_iers_mode(mode: str) -> None:
+    """Choose how Earth-orientation tables are obtained: ``"auto"`` or ``"offline"``.
+
+    See the module docstring for the accuracy bound of offline mode.
+    """
+    global _iers_mode, _fell_back
+    if mode not in _IERS_MODES:
+        raise InputError(f"argument 'mode': expected one of {_IERS_MODES}, got {mode!r}", "mode")
+    _iers_mode = mode
+    _fell_back = False
+
+
+def iers_mode() -> str:
+    """The Earth-orientation policy in force (``"auto"`` or ``"offline"``)."""
+    global _iers_mode
+    if _iers_mode is None:
+        env = os.environ.get("ICECORE_IERS", "auto").strip().lower() or "auto"
+        if env not in _IERS_MODES:
+            raise InputError(f"environment variable ICECORE_IERS: expected one of {_IERS_MODES}, got {env!r}",
+                             "ICECORE_IERS")
+        _iers_mode = env
+    return "offline" if _fell_back else _iers_mode
+
+
+@contextmanager
+def offline_iers() -> Iterator[None]:
+    """Evaluate astropy transformations inside this block with the bundled IERS tables only."""
+    from astropy.utils import iers
+    from astropy.utils.exceptions import AstropyWarning
+
+    with iers.conf.set_temp("auto_download", False), iers.conf.set_temp("auto_max_age", None), \
+            iers.conf.set_temp("iers_degraded_accuracy", "ignore"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*polar motion.*", category=AstropyWarning)
+        yield
+
+
+def _is_iers_failure(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(k in text for k in ("iers", "interpolating from", "offline", "download"))
+
+
+def with_earth_orientation(compute: Callable[[], _T]) -> _T:
+    """Run ``compute`` (an astropy transformation) under the IERS policy of :func:`iers_mode`."""
+    global _fell_back
+    if iers_mode() == "offline":
+        with offline_iers():
+            return compute()
+    from astropy.utils.exceptions import AstropyWarning
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AstropyWarning)
+            result = compute()
+    except Exception as exc:  # astropy raises ValueError / IERSRangeError for stale tables
+        if not _is_iers_failure(exc):
+            raise
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    else:
+        failed = [w for w in caught if "failed to download" in str(w.message)]
+        for w in caught:
+            if w not in failed:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if not failed:
+            return result
+        reason = str(failed[0].message).splitlines()[0][:200]
+    _fell_back = True
+    _log.warning("IERS tables could not be updated (%s); using the bundled tables offline from now on "
+                 "(Earth-rotation error <= 0.004 deg; see icecore.coords)", reason)
+    with offline_iers():
+        return compute()
 
 ICECUBE_LAT_DEG = -89.9944
 ICECUBE_LON_DEG = -62.6081
@@ -91,7 +197,7 @@ def equatorial_to_icecube(ra_deg: Any, dec_deg: Any, time: Any) -> tuple[np.ndar
         raise InputError("argument 'dec_deg': must be within [-90, 90] degrees", "dec_deg")
     t = as_time(time)
     sc = SkyCoord(ra=ra * u.deg, dec=dec * u.deg, frame="icrs")
-    aa = sc.transform_to(_altaz_frame(t))
+    aa = with_earth_orientation(lambda: sc.transform_to(_altaz_frame(t)))
     zen = 90.0 - aa.alt.to_value(u.deg)
     azi = np.mod(90.0 - aa.az.to_value(u.deg) - ICECUBE_LON_DEG, 360.0)
     return np.asarray(zen, dtype=float), np.asarray(azi, dtype=float)
@@ -109,7 +215,7 @@ def icecube_to_equatorial(zenith_deg: Any, azimuth_deg: Any, time: Any) -> tuple
     t = as_time(time)
     az_altaz = np.mod(90.0 - azi - ICECUBE_LON_DEG, 360.0)
     aa = SkyCoord(alt=(90.0 - zen) * u.deg, az=az_altaz * u.deg, frame=_altaz_frame(t))
-    eq = aa.transform_to("icrs")
+    eq = with_earth_orientation(lambda: aa.transform_to("icrs"))
     return np.asarray(eq.ra.to_value(u.deg), dtype=float), np.asarray(eq.dec.to_value(u.deg), dtype=float)
 
 

@@ -76,3 +76,47 @@ def test_bad_input():
         equatorial_to_icecube(0.0, 0.0, "not a time")
     with pytest.raises(ValueError, match="'zenith_deg'"):
         icecube_to_equatorial(190.0, 0.0, 60000.0)
+
+
+def test_alert_time_of_today_converts_without_network(caplog, monkeypatch):
+    """A realtime alert is always 'now': with the IERS download failing, the conversion must
+    still work (bundled tables, one logged warning) and agree with the offline computation."""
+    import logging
+
+    from astropy.time import Time
+    from astropy.utils import iers
+
+    from icecore import coords
+
+    now = Time.now()
+    monkeypatch.setattr(iers.conf, "auto_download", True)
+    monkeypatch.setattr(iers.conf, "auto_max_age", 30.0)
+    monkeypatch.setattr(iers.conf, "iers_auto_url", "http://127.0.0.1:9/finals2000A.all")
+    monkeypatch.setattr(iers.conf, "iers_auto_url_mirror", "http://127.0.0.1:9/mirror.all")
+    monkeypatch.setattr(iers.conf, "remote_timeout", 2.0)
+    monkeypatch.setattr(iers.IERS_Auto, "iers_table", None)
+    coords.set_iers_mode("auto")
+    try:
+        with caplog.at_level(logging.WARNING, logger="icecore.coords"):
+            zen, azi = coords.equatorial_to_icecube(77.36, 5.69, now + 40 * u.day)
+        assert np.isfinite(zen) and np.isfinite(azi)
+        assert 0 <= float(zen) <= 180
+        # icecore's zenith at the pole is 90 + dec to within the Earth-orientation bound
+        assert float(zen) == pytest.approx(90.0 + 5.69, abs=0.05)
+        assert coords.iers_mode() == "offline"
+        assert any("IERS tables could not be updated" in r.getMessage() for r in caplog.records)
+        coords.set_iers_mode("offline")
+        zen2, azi2 = coords.equatorial_to_icecube(77.36, 5.69, now + 40 * u.day)
+        assert float(zen2) == pytest.approx(float(zen), abs=1e-9)
+        assert float(azi2) == pytest.approx(float(azi), abs=1e-9)
+    finally:
+        coords.set_iers_mode("auto")
+        iers.IERS_Auto.iers_table = None
+
+
+def test_iers_mode_rejects_unknown_values():
+    from icecore import coords
+    from icecore.errors import InputError
+
+    with pytest.raises(InputError, match="mode"):
+        coords.set_iers_mode("sometimes")

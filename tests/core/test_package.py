@@ -90,3 +90,14 @@ def test_seed_handling():
         rng_from_seed("x")
     with pytest.raises(ValueError, match="'seed'"):
         rng_from_seed(-1)
+
+
+def test_missing_compiled_core_says_how_to_build_it():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['icecore._core'] = None\n"
+            "try:\n    import icecore\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "icecore._core could not be imported" in out.stdout
+    assert "tools/dev-build.sh" in out.stdout and "pip install ." in out.stdout

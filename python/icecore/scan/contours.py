@@ -44,6 +44,8 @@ import numpy as np
 from .._validation import as_degrees
 from ..errors import InputError
 
+from ..coords import angular_distance_deg  # noqa: E402,F401  (re-used by plot)
+
 __all__ = [
     "CriticalValues",
     "WILKS",
