@@ -246,6 +246,7 @@ def test_listener_killed_mid_stream_then_restarted(cluster, notices, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+        proc.communicate()  # close the pipes of the killed process
     killed_at = len(list((store_dir / "records").glob("*.json")))
     assert killed_at < len(stream) - 1, "listener finished before it could be killed"
     store = AlertStore(store_dir)
