@@ -1,0 +1,1 @@
+"""LVK gravitational-wave follow-up."""
