@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 SECONDS_PER_DAY = 86400.0
+INJECTED_RUN_ID = 999999  # run_id of injected (simulated) signal events
 
 EVENT_DTYPE = np.dtype([
     ("time_mjd", "f8"), ("ra_deg", "f8"), ("dec_deg", "f8"), ("sigma_deg", "f8"), ("log10_e", "f8"),
@@ -285,7 +286,7 @@ def simulate_window(sample: EventSample, t_gw_mjd: float, *, seed: Any = None, d
         sig["ra_deg"], sig["dec_deg"] = ra, dec
         sig["log10_e"] = model.sample_signal_log10_e(dec0, gamma, n_signal, rng)
         sig["time_mjd"] = t_gw_mjd + rng.uniform(-half, half, n_signal)
-        sig["run_id"], sig["event_id"] = -1, np.arange(n_signal)
+        sig["run_id"], sig["event_id"] = INJECTED_RUN_ID, np.arange(n_signal)
         parts.append(sig)
     out = np.concatenate(parts)
     return out[np.argsort(out["time_mjd"], kind="stable")]
