@@ -41,7 +41,8 @@ def test_kernel_rejects_bad_input():
 @pytest.mark.kernel
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_kernel_matches_numpy_reference(search128, sample, background, seed):
-    ra, dec = search128.region.ra_deg[np.argmax(search128.region.prob)], search128.region.dec_deg[np.argmax(search128.region.prob)]
+    k = int(np.argmax(search128.region.prob))
+    ra, dec = search128.region.ra_deg[k], search128.region.dec_deg[k]
     w = simulate_window(sample, T_GW, seed=seed, n_signal=seed - 1, source_deg=(ra, dec), background=background)
     got = search128.evaluate(w)
     ref = reference_evaluate(search128, w)

@@ -56,7 +56,8 @@ def test_multiorder_and_flat_agree_and_rasterise(tmp_path):
     uniq = np.concatenate([order_ipix_to_uniq(np.full(faint.sum(), 6), np.nonzero(faint)[0]),
                            order_ipix_to_uniq(np.full(4 * (~faint).sum(), 7),
                                               (4 * np.nonzero(~faint)[0][:, None] + np.arange(4)).ravel())])
-    dens = np.concatenate([parent[faint] / hp.nside2pixarea(64), p.reshape(-1, 4)[~faint].ravel() / hp.nside2pixarea(128)])
+    dens = np.concatenate([parent[faint] / hp.nside2pixarea(64),
+                           p.reshape(-1, 4)[~faint].ravel() / hp.nside2pixarea(128)])
     h = fits.BinTableHDU.from_columns([fits.Column(name="UNIQ", format="K", array=uniq),
                                        fits.Column(name="PROBDENSITY", format="D", array=dens)])
     h.header["ORDERING"] = "NUNIQ"
@@ -96,8 +97,8 @@ def test_real_flat_areas_match_healpy(real, name):
                                   "G483432_O4_bayestar.multiorder.fits"])
 def test_real_multiorder_areas_match_ligo_skymap(real, name):
     pytest.importorskip("ligo.skymap")
-    from ligo.skymap.io import read_sky_map
     import astropy_healpix as ah
+    from ligo.skymap.io import read_sky_map
 
     path = real / "gw" / "multiorder" / name
     t = read_sky_map(str(path), moc=True)

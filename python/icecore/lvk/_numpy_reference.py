@@ -6,6 +6,8 @@ derivative, e_k by the same recurrence; it mirrors icecore/lvk_llh.hpp formula f
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["reference_evaluate"]
@@ -15,7 +17,7 @@ def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
 
 
-def reference_evaluate(search, events: np.ndarray) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def reference_evaluate(search: Any, events: np.ndarray) -> dict[str, float]:
     """TS, ns, best pixel and <Lambda> of one window, as PixelSearch.evaluate computes them."""
     reg = search.region
     x = search.event_inputs(events)

@@ -148,7 +148,8 @@ def _from_kafka(obj: dict[str, Any]) -> LvkAlert:
         superevent_id=sid, alert_type=atype, time_mjd=_mjd(ev.get("time"), "event.time"),
         notice_time_iso=obj.get("time_created"), far_hz=None if far is None else float(far),
         significant=ev.get("significant"), group=ev.get("group"), pipeline=ev.get("pipeline"),
-        instruments=tuple(ev.get("instruments") or ()), classification=_floats(ev.get("classification"), "classification"),
+        instruments=tuple(ev.get("instruments") or ()),
+        classification=_floats(ev.get("classification"), "classification"),
         properties=_floats(ev.get("properties"), "properties"), skymap_bytes=skybytes, source_format="kafka_json",
     )
 

@@ -39,7 +39,8 @@ def read_events_csv(path: str | os.PathLike[str]) -> np.ndarray:
     if missing:
         raise InputError(f"{path}: missing columns {missing} (have {list(names)})", "events")
     data = np.atleast_1d(data)
-    return make_events(*(data[n] for n in need), run_id=data["run_id"] if "run_id" in names else None,
+    return make_events(data["time_mjd"], data["ra_deg"], data["dec_deg"], data["sigma_deg"], data["log10_e"],
+                       run_id=data["run_id"] if "run_id" in names else None,
                        event_id=data["event_id"] if "event_id" in names else None)
 
 

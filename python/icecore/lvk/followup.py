@@ -24,7 +24,7 @@ from ..errors import InputError
 from .alert import LvkAlert
 from .bayesian import BayesianPriors, odds_ratio
 from .events import SECONDS_PER_DAY, BackgroundModel, EventSample, select_window
-from .generic import background_distribution, coincident_mask, flux_upper_limits
+from .generic import background_distribution, coincident_mask, flux_upper_limits, trial_pvalue
 from .notice import build_notice, notice_text
 from .region import SearchRegion
 from .search import GenericSettings, PixelSearch
@@ -135,12 +135,12 @@ def run_followup(alert: LvkAlert, events: np.ndarray, sample: EventSample, *, sk
     trials = search.trials(n_trials, seed=seed, threads=threads)
     base = float(np.sum(region.prob * search.moments[:, 0]))
     b_ts = _bayes_ts(trials["odds_lambda"], base)
-    # p-values: empirical while >= 10 trials exceed, else BackgroundTS's fitted chi2 tail
+    # p-values: see generic.trial_pvalue (empirical, then the fitted tail)
     g_bg = background_distribution(trials["ts"])
     b_bg = background_distribution(b_ts)
-    p_gen = float(g_bg.pvalue(res.ts)) if res.ts > 1e-8 else 1.0
+    p_gen = trial_pvalue(g_bg, res.ts)
     obs_b = float(_bayes_ts(np.array([res.mean_lambda]), base)[0])
-    p_bay = float(b_bg.pvalue(obs_b)) if obs_b > 1e-8 else 1.0
+    p_bay = trial_pvalue(b_bg, obs_b)
     p_astro = priors.p_astro if priors.p_astro is not None else (
         1.0 - alert.p_terrestrial if alert.p_terrestrial is not None else 1.0)
     coinc = _coincident(search, window, alert.time_mjd, base, n_single_trials, seed, threads)
@@ -179,8 +179,8 @@ def _coincident(search: PixelSearch, window: np.ndarray, t_mjd: float, base: flo
             "sigma_deg": float(e["sigma_deg"]), "error90_deg": float(2.146 * e["sigma_deg"]),
             "log10_e": float(e["log10_e"]), "run_id": int(e["run_id"]), "event_id": int(e["event_id"]),
             "ts_single": r.ts,
-            "pval_generic": float(g_bg.pvalue(r.ts)) if r.ts > 1e-8 else 1.0,
-            "pval_bayesian": float(b_bg.pvalue(bt)) if bt > 1e-8 else 1.0,
+            "pval_generic": trial_pvalue(g_bg, r.ts),
+            "pval_bayesian": trial_pvalue(b_bg, bt),
         })
     return out
 

@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import FitError, InputError
 from ..stats import BackgroundTS
 from .search import PixelSearch
 
 __all__ = [
     "background_distribution",
     "pvalue_with_ties",
+    "trial_pvalue",
     "coincident_mask",
     "flux_upper_limits",
     "DELTA_LLH_90",
@@ -35,6 +36,24 @@ def background_distribution(values: np.ndarray) -> BackgroundTS:
     bg = BackgroundTS(zero_ts=1e-8, tail_size=max(10_000, int(np.size(values))))
     bg.add(np.maximum(np.asarray(values, dtype=float), 0.0))
     return bg
+
+
+def trial_pvalue(bg: BackgroundTS, ts: float) -> float:
+    """Pre-trial p-value P(T >= ts) from background trials.
+
+    1 at ts = 0 (the point mass of windows with no signal-like event); empirical while at least
+    ``bg.min_count`` trials exceed ts; beyond that BackgroundTS's fitted chi2 tail, or, when too
+    few trials are non-zero to fit it, the conservative (count + 1) / (n + 1).
+    """
+    if ts <= 1e-8:
+        return 1.0
+    c = bg.count_above(ts)
+    if c >= bg.min_count:
+        return float(c / bg.n)
+    try:
+        return float(bg.pvalue(ts, method="fit"))
+    except FitError:
+        return float((c + 1) / (bg.n + 1))
 
 
 def pvalue_with_ties(background: np.ndarray, observed: Any, *, rng: np.random.Generator | None = None) -> np.ndarray:

@@ -113,7 +113,8 @@ class PixelSearch:
         ts, ns = self._kernel.ts_map(x["ra"], x["dec"], x["sigma"], x["inv_bg"], x["eratio"])
         return np.asarray(ts), np.asarray(ns)
 
-    def trials(self, n_trials: int, *, seed: int = 0, fixed_n: int | None = None, threads: int | None = None) -> np.ndarray:
+    def trials(self, n_trials: int, *, seed: int = 0, fixed_n: int | None = None,
+               threads: int | None = None) -> np.ndarray:
         """Background trials: structured array (ts, ns, gamma_index, pixel, odds_lambda, n_near)."""
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise InputError(f"argument 'seed': expected an int >= 0, got {seed!r}", "seed")

@@ -88,12 +88,12 @@ class SkyMap:
     @property
     def order(self) -> np.ndarray:
         """HEALPix order (log2 nside) of each pixel."""
-        return self._order  # type: ignore[attr-defined,no-any-return]
+        return self._order  # type: ignore[attr-defined]
 
     @property
     def ipix(self) -> np.ndarray:
         """NESTED index of each pixel at its own order."""
-        return self._ipix  # type: ignore[attr-defined,no-any-return]
+        return self._ipix  # type: ignore[attr-defined]
 
     @property
     def pixel_area_sr(self) -> np.ndarray:
@@ -364,7 +364,8 @@ def _from_flat(cols: dict[str, np.ndarray], names: list[str], header: Any, meta:
     ordering = str(header.get("ORDERING", "NESTED")).strip().upper()
     if ordering not in ("NESTED", "RING"):
         raise DataFormatError(f"{label}: unsupported ORDERING {ordering!r}")
-    layers = {k: cols[k].astype(np.float64).ravel() for k in ("DISTMU", "DISTSIGMA", "DISTNORM") if k in cols}
+    layers: dict[str, np.ndarray] = {
+        k: cols[k].astype(np.float64).ravel() for k in ("DISTMU", "DISTSIGMA", "DISTNORM") if k in cols}
     if ordering == "RING":
         prob = hp.reorder(prob, r2n=True)
         layers = {k: hp.reorder(v, r2n=True) for k, v in layers.items()}
@@ -375,7 +376,8 @@ def _from_flat(cols: dict[str, np.ndarray], names: list[str], header: Any, meta:
     return _finish(uniq, dens, layers, meta, label)
 
 
-def _finish(uniq: np.ndarray, dens: np.ndarray, cols: dict[str, np.ndarray], meta: dict[str, Any], label: str) -> SkyMap:
+def _finish(uniq: np.ndarray, dens: np.ndarray, cols: dict[str, np.ndarray], meta: dict[str, Any],
+            label: str) -> SkyMap:
     dens = np.where(np.isfinite(dens) & (dens > 0), dens, 0.0)
     order, _ = uniq_to_order_ipix(uniq)
     area = _FOUR_PI / (12.0 * 4.0 ** order.astype(np.float64))
