@@ -20,7 +20,7 @@ def register(subparsers: Any) -> None:
     f.add_argument("--time", help="GW time (ISO UTC or MJD); needed with a bare sky map")
     f.add_argument("--superevent", default="S000000a", help="superevent id with a bare sky map")
     f.add_argument("--skymap", help="local sky map for a VOEvent (file, or folder holding its file)")
-    f.add_argument("--events", 
+    f.add_argument("--events",
                    help="window events (CSV: time_mjd,ra_deg,dec_deg,sigma_deg,log10_e[,run_id,event_id])")
     f.add_argument("--simulate", type=int, metavar="N_SIGNAL", default=None,
                    help="instead of --events: simulate the window "
