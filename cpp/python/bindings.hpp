@@ -14,5 +14,6 @@ void bind_scan(py::module_& m);             // _core.scan      bind_scan.cpp
 void bind_likelihood(py::module_& m);       // _core.likelihood bind_likelihood.cpp
 void bind_ps(py::module_& m);               // _core.ps        bind_ps.cpp
 void bind_radio(py::module_& m);            // _core.radio     bind_radio.cpp
+void bind_lvk(py::module_& m);              // _core.lvk       bind_lvk.cpp
 
 }  // namespace icecore::python

@@ -30,4 +30,7 @@ PYBIND11_MODULE(_core, m) {
 
     auto radio = m.def_submodule("radio", "Radio waveform cleaning and windowed RMS.");
     ip::bind_radio(radio);
+
+    auto lvk = m.def_submodule("lvk", "LVK gravitational-wave follow-up searches over sky-map pixels.");
+    ip::bind_lvk(lvk);
 }
