@@ -5,8 +5,10 @@ Topics: ``gcn.notices.icecube.gold_bronze_track_alerts`` and
 (``signalness``, ``id: [run, event]``, ``uncertainty_shape`` circle/rectangle,
 flat per-event ``ra``/``dec``/``ra_uncertainty``, ``ref_id``/``ref_ID``,
 ``most_likely_direction``/``most_probable_direction``), the classic-AMON JSON of gcn-schema PR 161
-(energy in keV, FAR in Hz, track errors left in arcmin) and the hermes dict of a classic text
-notice (lower-case keys, text values with units).
+(energy in keV, FAR in Hz, track errors left in arcmin). (A classic text notice in dict form, as
+hermes passes it on, is recognised by :func:`icecore.alerts.parse` and read by :mod:`.classic`.)
+
+:func:`to_kafka_json` writes an alert back as a notice of the gold/bronze topic.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ParseError
+from ..errors import InputError, ParseError
 from .model import (
     SECONDS_PER_YEAR,
     Alert,
@@ -31,7 +33,7 @@ from .model import (
     to_int,
 )
 
-__all__ = ["parse_kafka_json", "TOPIC_GOLD_BRONZE", "TOPIC_LVK"]
+__all__ = ["parse_kafka_json", "to_kafka_json", "TOPIC_GOLD_BRONZE", "TOPIC_LVK", "SINGLE_NEUTRINO_SCHEMA"]
 
 logger = logging.getLogger(__name__)
 
@@ -154,10 +156,6 @@ def parse_kafka_json(obj: Any, *, topic: str | None, raw: bytes) -> Alert:
     if not isinstance(obj, dict):
         raise ParseError(f"a JSON notice must be an object, got {type(obj).__name__}", "json")
     try:
-        if "src_ra" in obj and "notice_type" in obj:
-            from .classic import parse_classic_fields
-
-            return parse_classic_fields({str(k).upper(): v for k, v in obj.items()}, raw=raw, topic=topic, fmt="classic_text")
         if topic == TOPIC_LVK or "coincident_events" in obj or "pval_generic" in obj:
             return _parse_lvk(obj, topic=topic, raw=raw)
         return _parse_track(obj, topic=topic, raw=raw)
@@ -299,3 +297,68 @@ def _parse_lvk(d: dict, *, topic: str | None, raw: bytes) -> Alert:
         pval_generic=pg, pval_bayesian=pb, n_events_coincident=n if n is not None else len(out),
         coincident_events=tuple(out), gw_superevent_id=ref, notice_time_utc=notice, topic=topic, raw=raw,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# writing: Alert -> notice of the gold/bronze topic
+# --------------------------------------------------------------------------------------------
+
+#: ``$schema`` of the notices written by :func:`to_kafka_json`.
+SINGLE_NEUTRINO_SCHEMA = "https://gcn.nasa.gov/schema/main/gcn/notices/icecube/single_neutrino_alerts.schema.json"
+_PIPELINES = {"gold": "Gold Track Alert", "bronze": "Bronze Track Alert", "cascade": "Cascade Alert"}
+_TOPOLOGIES = {"gold": "Track", "bronze": "Track", "cascade": "Shower"}
+
+
+def to_kafka_json(alert: Alert) -> dict[str, Any]:
+    """The GCN Kafka JSON notice of a GOLD, BRONZE or cascade alert (``single_neutrino_alerts``).
+
+    The inverse of the parser for the fields that schema has: kind (``pipeline``), event name,
+    run and event id (``id: ["RUN_EVENT"]``), revision (``record_number`` = revision + 1), alert
+    type, test flag (``alert_tense``), trigger and notice times, position, the 90 % error radius
+    (the 50 % one when there is no 90 % one), ``systematic_included``, energy [TeV],
+    signalness (``p_astro``), FAR (written in Hz) and the sky-map URL. Fields the schema cannot
+    carry (a rectangle error, a 50 % radius beside the 90 % one, stream, packet type, IVORN,
+    warnings) are left out. Missing values are left out rather than written as null.
+
+    Returns
+    -------
+    dict
+        JSON-ready; ``json.dumps`` it to publish, :func:`icecore.alerts.parse` reads it back.
+
+    Raises
+    ------
+    icecore.errors.InputError
+        For an alert that is not GOLD, BRONZE or cascade, or not an :class:`Alert`.
+    """
+    if not isinstance(alert, Alert):
+        raise InputError(f"argument 'alert': expected an Alert, got {type(alert).__name__}", "alert")
+    if alert.kind not in _PIPELINES:
+        raise InputError(f"argument 'alert': a {alert.kind} alert has no single-neutrino Kafka notice", "alert")
+    d: dict[str, Any] = {
+        "$schema": SINGLE_NEUTRINO_SCHEMA, "mission": "IceCube", "instrument": "IC86", "messenger": "Neutrino",
+        "pipeline": _PIPELINES[alert.kind], "record_number": alert.revision + 1,
+    }
+    if alert.event_name is not None:
+        d["event_name"] = [alert.event_name]
+    if alert.run_id is not None and alert.event_id is not None:
+        d["id"] = [f"{alert.run_id}_{alert.event_id}"]
+    if alert.notice_time_utc is not None:
+        d["alert_datetime"] = alert.notice_time_utc.iso()
+    d.update(alert_type=alert.alert_type, alert_tense="test" if alert.test else "current",
+             alert_topology=_TOPOLOGIES[alert.kind], number_of_events=1)
+    if alert.ra_deg is not None:
+        d.update(ra=alert.ra_deg, dec=alert.dec_deg)
+    if alert.error90_deg is not None:
+        d.update(ra_dec_error=alert.error90_deg, containment_probability=0.9)
+    elif alert.error50_deg is not None:
+        d.update(ra_dec_error=alert.error50_deg, containment_probability=0.5)
+    optional = {
+        "systematic_included": alert.systematic_included,
+        "healpix_url": alert.skymap_url,
+        "nu_energy": alert.energy_tev,
+        "p_astro": alert.signalness,
+        "far": None if alert.far_per_year is None else alert.far_per_year / SECONDS_PER_YEAR,
+    }
+    d["trigger_time"] = alert.time_utc.iso()
+    d.update({k: v for k, v in optional.items() if v is not None})
+    return d

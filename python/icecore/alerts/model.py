@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ParseError
 
-__all__ = ["Alert", "CoincidentEvent", "KINDS", "ALERT_TYPES", "SCHEMA_VERSION", "alert_schema"]
+__all__ = ["Alert", "CoincidentEvent", "UTCInstant", "KINDS", "ALERT_TYPES", "SCHEMA_VERSION", "alert_schema", "alert_record"]
 
 #: Alert kinds produced by the parsers.
 KINDS = ("gold", "bronze", "cascade", "lvk_nu_track_search", "hese", "nu_em_coinc")
@@ -330,6 +330,17 @@ class Alert:
 
     def replace(self, **changes: Any) -> Alert:
         return dataclasses.replace(self, **changes)
+
+
+def alert_record(alert: Alert, significance: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The record of an alert: :meth:`Alert.to_dict` plus its ``significance`` block (or None).
+
+    This is the one place the record is built; :class:`~icecore.alerts.AlertStore` adds only
+    ``stored_at`` (UNIX seconds) when it writes one.
+    """
+    rec = alert.to_dict()
+    rec["significance"] = significance
+    return rec
 
 
 def alert_schema() -> dict[str, Any]:
