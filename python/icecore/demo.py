@@ -77,6 +77,8 @@ def _step_alert_chain(out: Path, rng: np.random.Generator, threads: int, state: 
     atomic_write(out / "event.json", event.to_json())
     ra_true, dec_true = (float(v) for v in icecube_to_equatorial(DEMO_ZENITH_DEG, DEMO_AZIMUTH_DEG, DEMO_MJD))
     prelim = fit_track(event)
+    if prelim.ra_deg is None or prelim.dec_deg is None:  # pragma: no cover - the event has an MJD
+        raise RuntimeError("the preliminary fit gave no equatorial direction")
     result = scan(event, threads=threads, progress=None, **state.get("scan_kwargs", {}))
     plots = _plots_available()
     products = write_products(result, out / "scan", plots=plots)

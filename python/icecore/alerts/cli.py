@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     def kafka_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("--store", required=True, help="alert store directory")
-        q.add_argument("--topic", action="append", default=None, help="topic (repeatable; default the IceCube JSON topics)")
+        q.add_argument("--topic", action="append", default=None,
+                       help="topic (repeatable; default the IceCube JSON topics)")
         q.add_argument("--domain", default=None, help="GCN domain (default gcn.nasa.gov)")
         q.add_argument("--bootstrap-servers", default=None, help="use this broker instead of GCN (no OAuth)")
         q.add_argument("-X", dest="kafka_config", action="append", default=[], metavar="KEY=VALUE",

@@ -196,7 +196,8 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
     topics = _check_topics(topics)
     if not isinstance(store, AlertStore):
         store = AlertStore(store)
-    cfg, cid, secret = consumer_config(group_id=group_id, config=config, client_id=client_id, client_secret=client_secret)
+    cfg, cid, secret = consumer_config(group_id=group_id, config=config, client_id=client_id,
+                                       client_secret=client_secret)
     consumer = _make_consumer(cfg, cid, secret, domain)
     stopper = _Stopper(stop, handle_signals)
     stats = ListenStats()

@@ -93,7 +93,7 @@ def _position(d: Mapping[str, Any], what: str) -> tuple[float | None, float | No
     dec = to_float(d.get("dec"), f"{what}.dec", allow_none=True)
     if (ra is None) != (dec is None):
         raise ParseError(f"{what}: ra and dec must be given together")
-    if ra is None:
+    if ra is None or dec is None:
         return None, None
     return check_ra(ra, f"{what}.ra"), check_dec(dec, f"{what}.dec")
 
@@ -186,7 +186,8 @@ def _parse_track(d: dict, *, topic: str | None, raw: bytes) -> Alert:
     energy = to_float(_get(d, "nu_energy", "energy"), "nu_energy", allow_none=True)
     far = to_float(d.get("far"), "far", allow_none=True)
     if far is not None:
-        far = check_nonneg(far, "far") * SECONDS_PER_YEAR  # JSON FAR is in Hz
+        check_nonneg(far, "far")
+        far = far * SECONDS_PER_YEAR  # JSON FAR is in Hz
     if pr161:
         # gcn-schema PR 161 (never merged) converted classic AMON text: energy TeV->keV and
         # FAR yr^-1 -> Hz, but kept the track error radius in arcmin as the text notice has it.
@@ -202,7 +203,8 @@ def _parse_track(d: dict, *, topic: str | None, raw: bytes) -> Alert:
                 warnings.append("PR161 AMON JSON: energy too small for keV, taken as TeV")
     check_radius(e50, "ra_dec_error_50")
     energy = check_nonneg(energy, "nu_energy")
-    sig = check_prob(to_float(_get(d, "p_astro", "signalness"), "p_astro/signalness", allow_none=True), "p_astro/signalness")
+    sig = to_float(_get(d, "p_astro", "signalness"), "p_astro/signalness", allow_none=True)
+    check_prob(sig, "p_astro/signalness")
     atype = d.get("alert_type", "initial")
     if atype == "subsequent":
         atype = "update"
@@ -220,9 +222,57 @@ def _parse_track(d: dict, *, topic: str | None, raw: bytes) -> Alert:
     return Alert(
         kind=kind, source_format="kafka_json", time_utc=t, event_name=name, run_id=run, event_id=evt,
         revision=revision, alert_type=atype, test=test, ra_deg=ra, dec_deg=dec, error50_deg=e50,
-        error90_deg=e90, error_rect_deg=rect, systematic_included=_bool(d.get("systematic_included"), "systematic_included"),
+        error90_deg=e90, error_rect_deg=rect,
+        systematic_included=_bool(d.get("systematic_included"), "systematic_included"),
         energy_tev=energy, signalness=sig, far_per_year=far, notice_time_utc=notice,
         skymap_url=url, topic=topic, warnings=tuple(warnings), raw=raw,
+    )
+
+
+def _lvk_revision(d: dict, ref: str) -> int:
+    """The LVK alert number of ``reference['gcn.notices.LVK.alert']`` (0 when absent)."""
+    reference = d.get("reference")
+    if reference is None:
+        return 0
+    if not isinstance(reference, dict):
+        raise ParseError("reference must be an object")
+    r = reference.get("gcn.notices.LVK.alert")
+    if isinstance(r, str):
+        m = re.match(r"^(\S+?)-(\d{1,6})-", r)
+        if not m:
+            return 0
+        if m.group(1) != ref:
+            raise ParseError(f"reference {r!r} does not belong to {ref}")
+        return int(m.group(2))
+    if isinstance(r, int) and not isinstance(r, bool):
+        return max(0, r)  # v1.0.0 mock example: an integer alert id
+    if r is not None:
+        raise ParseError("reference 'gcn.notices.LVK.alert' must be a string or integer")
+    return 0
+
+
+def _prob(d: Mapping[str, Any], key: str, what: str) -> float | None:
+    return check_prob(to_float(d.get(key), what, allow_none=True), what)
+
+
+def _coincident_event(e: Any, w: str) -> CoincidentEvent:
+    """One entry of ``coincident_events`` (``w`` names it in messages)."""
+    if not isinstance(e, dict):
+        raise ParseError(f"{w} must be an object")
+    loc = e.get("localization", e)
+    if not isinstance(loc, dict):
+        raise ParseError(f"{w}.localization must be an object")
+    ra, dec = _position(loc, w)
+    _, e90, rect = _errors(loc, w)
+    if rect is not None:
+        e90 = max(rect.values())
+    cont = _prob(loc, "containment_probability", f"{w}.containment_probability")
+    run, evt = _ids(e.get("id"), f"{w}.id")
+    return CoincidentEvent(
+        event_dt_s=to_float(e.get("event_dt"), f"{w}.event_dt", allow_none=True),
+        ra_deg=ra, dec_deg=dec, error90_deg=e90, containment=cont, run_id=run, event_id=evt,
+        pval_generic=_prob(e, "event_pval_generic", f"{w}.event_pval_generic"),
+        pval_bayesian=_prob(e, "event_pval_bayesian", f"{w}.event_pval_bayesian"),
     )
 
 
@@ -230,29 +280,14 @@ def _parse_lvk(d: dict, *, topic: str | None, raw: bytes) -> Alert:
     if topic == TOPIC_GOLD_BRONZE:
         raise ParseError(f"topic {topic} does not carry LVK coincidence searches")
     ref = _str(_get(d, "ref_ID", "ref_id"), "ref_ID", allow_none=False)
-    if not _SUPEREVENT.match(ref or ""):
+    if ref is None or not _SUPEREVENT.match(ref):
         raise ParseError(f"ref_ID {ref!r} is not a GW superevent id")
-    revision = 0
-    reference = d.get("reference")
-    if reference is not None:
-        if not isinstance(reference, dict):
-            raise ParseError("reference must be an object")
-        r = reference.get("gcn.notices.LVK.alert")
-        if isinstance(r, str):
-            m = re.match(r"^(\S+?)-(\d{1,6})-", r)
-            if m:
-                if m.group(1) != ref:
-                    raise ParseError(f"reference {r!r} does not belong to {ref}")
-                revision = int(m.group(2))
-        elif isinstance(r, int) and not isinstance(r, bool):
-            revision = max(0, r)  # v1.0.0 mock example: an integer alert id
-        elif r is not None:
-            raise ParseError("reference 'gcn.notices.LVK.alert' must be a string or integer")
+    revision = _lvk_revision(d, ref)
     t = UTCInstant.from_iso(d.get("trigger_time"), "trigger_time")
     nt_raw = d.get("alert_datetime")
     notice = UTCInstant.from_iso(nt_raw, "alert_datetime") if nt_raw is not None else None
-    pg = check_prob(to_float(d.get("pval_generic"), "pval_generic", allow_none=True), "pval_generic")
-    pb = check_prob(to_float(d.get("pval_bayesian"), "pval_bayesian", allow_none=True), "pval_bayesian")
+    pg = _prob(d, "pval_generic", "pval_generic")
+    pb = _prob(d, "pval_bayesian", "pval_bayesian")
     n = to_int(d.get("n_events_coincident"), "n_events_coincident", allow_none=True)
     evs = d.get("coincident_events", [])
     if evs is None:
@@ -261,26 +296,7 @@ def _parse_lvk(d: dict, *, topic: str | None, raw: bytes) -> Alert:
         raise ParseError("coincident_events must be a list")
     if len(evs) > 10000:
         raise ParseError("coincident_events is implausibly long")
-    out = []
-    for i, e in enumerate(evs):
-        w = f"coincident_events[{i}]"
-        if not isinstance(e, dict):
-            raise ParseError(f"{w} must be an object")
-        loc = e.get("localization", e)
-        if not isinstance(loc, dict):
-            raise ParseError(f"{w}.localization must be an object")
-        ra, dec = _position(loc, w)
-        _, e90, rect = _errors(loc, w)
-        if rect is not None:
-            e90 = max(rect.values())
-        cont = check_prob(to_float(loc.get("containment_probability"), f"{w}.containment_probability", allow_none=True), f"{w}.containment_probability")
-        run, evt = _ids(e.get("id"), f"{w}.id")
-        out.append(CoincidentEvent(
-            event_dt_s=to_float(e.get("event_dt"), f"{w}.event_dt", allow_none=True),
-            ra_deg=ra, dec_deg=dec, error90_deg=e90, containment=cont, run_id=run, event_id=evt,
-            pval_generic=check_prob(to_float(e.get("event_pval_generic"), f"{w}.event_pval_generic", allow_none=True), f"{w}.event_pval_generic"),
-            pval_bayesian=check_prob(to_float(e.get("event_pval_bayesian"), f"{w}.event_pval_bayesian", allow_none=True), f"{w}.event_pval_bayesian"),
-        ))
+    out = [_coincident_event(e, f"coincident_events[{i}]") for i, e in enumerate(evs)]
     if n is not None and n < 0:
         raise ParseError(f"n_events_coincident {n} is negative")
     if n is not None and out and n != len(out):
