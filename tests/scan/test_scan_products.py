@@ -11,7 +11,7 @@ import pytest
 
 from icecore.catalog import read_catalog
 from icecore.scan import ICECUBE_CALIBRATED, SKYREADER_WILKS, WILKS, ScanResult
-from icecore.scan.products import associate
+from icecore.scan.association import associate
 
 FIXTURE = "fixtures/skyscan/run00136766-evt000007637140-GOLD-8_64_512.npz"
 

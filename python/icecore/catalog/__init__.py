@@ -5,7 +5,7 @@
 - :class:`Catalog`: what both return; :meth:`Catalog.crossmatch` / :meth:`Catalog.match_alert`
   find entries near a position (and time).
 
-Association of sources with a sky-scan contour is :func:`icecore.scan.products.associate`.
+Association of sources with a sky-scan contour is :func:`icecore.scan.association.associate`.
 
 >>> from icecore.catalog import load_icecat1
 >>> icecat = load_icecat1("IceCube_Gold_Bronze_Tracks.csv")    # doctest: +SKIP

@@ -175,7 +175,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 def _cmd_contours(args: argparse.Namespace) -> int:
     from ..catalog import read_catalog
-    from .products import associate
+    from .association import associate
     from .result import ScanResult
 
     conv = args.convention or ["wilks", "icecube-calibrated"]

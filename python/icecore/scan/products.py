@@ -7,14 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .._io import atomic_write, safe_name
-from ..catalog import Catalog, read_catalog
-from ..coords import angular_distance_deg
 from .result import ScanResult
 
-__all__ = ["write_products", "skyreader_stem", "associate"]
+__all__ = ["write_products", "skyreader_stem"]
 
 
 def skyreader_stem(result: ScanResult) -> str:
@@ -23,25 +19,6 @@ def skyreader_stem(result: ScanResult) -> str:
     stem = (f"run{int(m['run_id']):08d}.evt{int(m['event_id']):012d}.{m['event_type']}_"
             + "_".join(str(n) for n in result.nsides))
     return safe_name(stem)
-
-
-def associate(result: ScanResult, catalog: Catalog, *, level: str = "90",
-              convention: Any = "wilks") -> list[dict[str, Any]]:
-    """Catalogue entries inside the ``level`` contour of ``result``.
-
-    Returns dicts with name, ra_deg, dec_deg, distance_deg (to the best fit, deg) and the
-    interpolated statistic value, sorted by distance.
-    """
-    from . import contours as _c
-
-    cv = _c.get_convention(convention)
-    inside = result.contains(catalog.ra_deg, catalog.dec_deg, level, cv)
-    vals = _c.values_at(result.statistic_map(cv.statistic), catalog.ra_deg, catalog.dec_deg)
-    best = result.best_fit
-    dist = angular_distance_deg(best["ra_deg"], best["dec_deg"], catalog.ra_deg, catalog.dec_deg)
-    out = [{"name": str(catalog.name[i]), "ra_deg": float(catalog.ra_deg[i]), "dec_deg": float(catalog.dec_deg[i]),
-            "distance_deg": float(dist[i]), cv.statistic: float(vals[i])} for i in np.flatnonzero(inside)]
-    return sorted(out, key=lambda d: d["distance_deg"])
 
 
 def write_products(result: ScanResult, out: str | Path, *, conventions: Sequence[str] = ("wilks", "icecube-calibrated"),
@@ -58,6 +35,9 @@ def write_products(result: ScanResult, out: str | Path, *, conventions: Sequence
              result.to_fits(outdir / f"{stem}.fits")]
     summary = result.summary(conventions)
     if catalog is not None:
+        from ..catalog import read_catalog
+        from .association import associate
+
         cat = read_catalog(catalog)
         summary["associations"] = [{**a, "convention": c} for c in conventions
                                    for a in associate(result, cat, convention=c)]
