@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._io import atomic_write
+from ._optional import require
 from ._validation import check_threads, rng_from_seed
 
 __all__ = ["run_demo"]
@@ -34,7 +35,8 @@ def _step_radio_rms(out: Path, rng: np.random.Generator, threads: int, state: di
     rms = windowed_rms(adc, window=120, threads=threads)
     full = np.sqrt(np.mean(adc.astype(np.float64) ** 2, axis=-1))
     return {
-        "summary": f"min windowed RMS {np.median(rms):.2f} ADC (noise sigma {sigma}); full-trace RMS {np.median(full):.2f}",
+        "summary": f"min windowed RMS {np.median(rms):.2f} ADC (noise sigma {sigma}); "
+                   f"full-trace RMS {np.median(full):.2f}",
         "traces": int(adc.shape[0]),
         "median_min_window_rms_adc": float(np.median(rms)),
         "median_full_trace_rms_adc": float(np.median(full)),
@@ -47,6 +49,16 @@ DEMO_ENERGY_TEV = 200.0
 DEMO_ZENITH_DEG = 105.0
 DEMO_AZIMUTH_DEG = 40.0
 DEMO_MJD = 60800.25
+
+
+def _plots_available() -> bool:
+    """Whether matplotlib (the ``plot`` extra) is there; without it the demo skips the PNGs."""
+    try:
+        require("matplotlib", "plot", "the demo's PNG plots")
+    except ImportError as exc:
+        log.warning("%s; no PNG plots", exc)
+        return False
+    return True
 
 
 def _n_hit_doms(event: Any) -> int:
@@ -65,12 +77,10 @@ def _step_alert_chain(out: Path, rng: np.random.Generator, threads: int, state: 
     atomic_write(out / "event.json", event.to_json())
     ra_true, dec_true = (float(v) for v in icecube_to_equatorial(DEMO_ZENITH_DEG, DEMO_AZIMUTH_DEG, DEMO_MJD))
     prelim = fit_track(event)
+    if prelim.ra_deg is None or prelim.dec_deg is None:  # pragma: no cover - the event has an MJD
+        raise RuntimeError("the preliminary fit gave no equatorial direction")
     result = scan(event, threads=threads, progress=None, **state.get("scan_kwargs", {}))
-    from ._optional import available
-
-    plots = available("matplotlib")
-    if not plots:
-        log.warning("matplotlib not installed: no PNG plots (pip install 'icecore[plot]')")
+    plots = _plots_available()
     products = write_products(result, out / "scan", plots=plots)
     best = result.best_fit
     cal = products["contours"]["icecube-calibrated"]
@@ -115,37 +125,42 @@ def _step_followup(out: Path, rng: np.random.Generator, threads: int, state: dic
              "gamma": float(fit.gamma), "background_trials": int(bg.n)}
     state["significance"] = block
     return {
-        "summary": f"TS {fit.ts:.2f} (ns {fit.ns:.1f}, gamma {fit.gamma:.2f}) -> p {p:.3g}, {sig.sigma_pre:.2f} sigma ({sig.evidence})",
+        "summary": f"TS {fit.ts:.2f} (ns {fit.ns:.1f}, gamma {fit.gamma:.2f}) -> p {p:.3g}, "
+                   f"{sig.sigma_pre:.2f} sigma ({sig.evidence})",
         **block,
     }
 
 
-def _step_alert_record(out: Path, rng: np.random.Generator, threads: int, state: dict[str, Any]) -> dict[str, Any]:
-    """Publish the result as a GCN Kafka JSON notice, parse it back and store it with its significance."""
+def _demo_alert(state: dict[str, Any]) -> Any:
+    """The GOLD alert IceCube would publish for the scanned event (position and 90 % radius of the scan)."""
     import math
+    from datetime import datetime, timezone
 
-    from astropy.time import Time
-
-    from .alerts import AlertStore, parse
+    from .alerts import Alert
+    from .alerts.model import UTCInstant
 
     event, products = state["event"], state["products"]
     best = state["result"].best_fit
     area90 = products["contours"]["icecube-calibrated"]["areas_deg2"]["90"]
-    t = Time(DEMO_MJD, format="mjd", scale="utc")
-    notice = {
-        "$schema": "https://gcn.nasa.gov/schema/main/gcn/notices/icecube/single_neutrino_alerts.schema.json",
-        "mission": "IceCube", "instrument": "IC86", "messenger": "Neutrino",
-        "pipeline": "Gold Track Alert", "record_number": 1,
-        "event_name": ["IceCube-SIMULATED"], "id": [f"{event.run_id}_{event.event_id}"],
-        "alert_datetime": Time.now().isot + "Z", "alert_type": "initial", "alert_tense": "current",
-        "alert_topology": "Track", "number_of_events": 1,
-        "ra": round(float(best["ra_deg"]), 3), "dec": round(float(best["dec_deg"]), 3),
-        "ra_dec_error": round(math.sqrt(area90 / math.pi), 3), "containment_probability": 0.9,
-        "systematic_included": True, "trigger_time": t.isot + "Z", "nu_energy": DEMO_ENERGY_TEV,
-    }
-    raw = json.dumps(notice).encode()
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    day = math.floor(DEMO_MJD)
+    return Alert(
+        kind="gold", source_format="kafka_json", time_utc=UTCInstant(day, (DEMO_MJD - day) * 86400.0),
+        event_name="IceCube-SIMULATED", run_id=event.run_id, event_id=event.event_id, revision=0,
+        ra_deg=round(float(best["ra_deg"]), 3), dec_deg=round(float(best["dec_deg"]), 3),
+        error90_deg=round(math.sqrt(area90 / math.pi), 3), systematic_included=True, energy_tev=DEMO_ENERGY_TEV,
+        notice_time_utc=UTCInstant.from_iso(now, "now"),
+    )
+
+
+def _step_alert_record(out: Path, rng: np.random.Generator, threads: int, state: dict[str, Any]) -> dict[str, Any]:
+    """Publish the result as a GCN Kafka JSON notice, parse it back and store it with its significance."""
+    from .alerts import AlertStore, parse, to_kafka_json
+    from .alerts.kafka_json import TOPIC_GOLD_BRONZE
+
+    raw = json.dumps(to_kafka_json(_demo_alert(state))).encode()
     atomic_write(out / "notice.json", raw)
-    alert = parse(raw, topic="gcn.notices.icecube.gold_bronze_track_alerts")
+    alert = parse(raw, topic=TOPIC_GOLD_BRONZE)
     store = AlertStore(out / "alerts")
     stored = store.store(alert, significance=state["significance"])
     again = store.store(alert, significance=state["significance"])  # idempotent

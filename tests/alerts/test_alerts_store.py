@@ -11,8 +11,8 @@ import pytest
 from alerts_fixtures import NOTICES
 from scipy import stats as sps
 
-from icecore.alerts import AlertStore, alert_schema, parse, process
-from icecore.alerts.store import significance_block
+from icecore.alerts import AlertStore, alert_schema, ingest, parse, process
+from icecore.alerts.process import significance_block
 from icecore.errors import InputError, ParseError
 
 GOLD1 = "voevent/amon_icecube_gold_190730_rev1.xml"
@@ -95,33 +95,33 @@ def test_names_cannot_escape(tmp_path, notices):
 def test_dead_letter(tmp_path, notices):
     store = AlertStore(tmp_path)
     bad = notices[GOLD1][:500]
-    p1 = store.ingest(bad, topic="gcn.classic.voevent.ICECUBE_ASTROTRACK_GOLD")
-    p2 = store.ingest(bad)
+    p1 = ingest(store, bad, topic="gcn.classic.voevent.ICECUBE_ASTROTRACK_GOLD")
+    p2 = ingest(store, bad)
     assert p1 == p2 and p1.read_bytes() == bad
     [info] = store.dead_letters()
     assert "malformed XML" in info["error"] and info["topic"] == "gcn.classic.voevent.ICECUBE_ASTROTRACK_GOLD"
     assert len(store) == 0
     # a good message afterwards is stored normally; the bad one never touched records/
-    ok = store.ingest(notices[GOLD1])
+    ok = ingest(store, notices[GOLD1])
     assert ok.created and len(store) == 1
 
 
 def test_bad_input_never_touches_stored_records(tmp_path, notices):
     store = AlertStore(tmp_path)
     for raw in notices.values():
-        store.ingest(raw)
+        ingest(store, raw)
     snapshot = {p.name: p.read_bytes() for p in store.records_dir.iterdir()}
     for raw in notices.values():
         for cut in (10, len(raw) // 2):
-            store.ingest(raw[:cut])
-        store.ingest(raw)  # and the real ones again
+            ingest(store, raw[:cut])
+        ingest(store, raw)  # and the real ones again
     assert {p.name: p.read_bytes() for p in store.records_dir.iterdir()} == snapshot
 
 
 def test_list_filters(tmp_path, notices):
     store = AlertStore(tmp_path)
     for raw in notices.values():
-        store.ingest(raw)
+        ingest(store, raw)
     golds = store.list(kind="gold")
     assert {r["event_key"] for r in golds} == {"gold_132910_57145925", "gold_132642_58895105",
                                                "gold_135363_69917294", "gold_138283_14780365"}

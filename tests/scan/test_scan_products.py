@@ -9,8 +9,9 @@ import healpy as hp
 import numpy as np
 import pytest
 
+from icecore.catalog import read_catalog
 from icecore.scan import ICECUBE_CALIBRATED, SKYREADER_WILKS, WILKS, ScanResult
-from icecore.scan.catalog import associate, read_catalog
+from icecore.scan.association import associate
 
 FIXTURE = "fixtures/skyscan/run00136766-evt000007637140-GOLD-8_64_512.npz"
 

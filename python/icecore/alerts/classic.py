@@ -19,7 +19,7 @@ import re
 import struct
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from ..errors import ParseError
 from .model import (
@@ -72,6 +72,10 @@ def parse_classic_text(text: str, *, raw: bytes, topic: str | None = None) -> Al
     return parse_classic_fields(split_text_notice(text), raw=raw, topic=topic, fmt="classic_text")
 
 
+@overload
+def _value(fields: Mapping[str, Any], key: str, *, required: Literal[True] = True) -> str: ...
+@overload
+def _value(fields: Mapping[str, Any], key: str, *, required: bool) -> str | None: ...
 def _value(fields: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
     v = fields.get(key)
     if v is None:
@@ -204,7 +208,8 @@ def _parse_fields(fields: Mapping[str, Any], *, raw: bytes, topic: str | None, f
     t = UTCInstant.from_tjd_sod(float(mt.group(1)), sod, "DISCOVERY")
     cal = UTCInstant.from_iso(f"20{mt.group(2)}-{mt.group(3)}-{mt.group(4)}T00:00:00", "DISCOVERY_DATE")
     if cal.mjd_day != t.mjd_day:
-        raise ParseError(f"DISCOVERY_DATE: TJD {mt.group(1)} disagrees with the calendar date 20{mt.group(2)}-{mt.group(3)}-{mt.group(4)}")
+        raise ParseError(f"DISCOVERY_DATE: TJD {mt.group(1)} disagrees with the calendar date "
+                         f"20{mt.group(2)}-{mt.group(3)}-{mt.group(4)}")
     energy, ue = _num_unit(fields, "ENERGY")
     energy = _energy_tev(energy, ue, "ENERGY")
     sig, _ = _num_unit(fields, "SIGNALNESS")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
+
+from .._cli import dumps, emit, parse_key_values
 
 __all__ = ["register"]
 
@@ -18,14 +19,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     pp.add_argument("files", nargs="+", help="notice files")
     pp.add_argument("--topic", default=None, help="Kafka topic the messages came from")
     pp.add_argument("--strict", action="store_true", help="fail on self-inconsistent notices")
-    pp.add_argument("--n-trials", type=float, default=1.0, help="trials factor for the significance (default 1)")
+    pp.add_argument("--n-trials", type=float, default=1.0,
+                    help="trials factor for the significance (default 1)")
     pp.add_argument("--store", default=None, help="also store the alerts in this directory")
     pp.add_argument("--json", action="store_true", help="print JSON records")
     pp.set_defaults(func=_parse)
 
     def kafka_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("--store", required=True, help="alert store directory")
-        q.add_argument("--topic", action="append", default=None, help="topic (repeatable; default the IceCube JSON topics)")
+        q.add_argument("--topic", action="append", default=None,
+                       help="topic (repeatable; default the IceCube JSON topics)")
         q.add_argument("--domain", default=None, help="GCN domain (default gcn.nasa.gov)")
         q.add_argument("--bootstrap-servers", default=None, help="use this broker instead of GCN (no OAuth)")
         q.add_argument("-X", dest="kafka_config", action="append", default=[], metavar="KEY=VALUE",
@@ -71,7 +74,8 @@ def _sigma(x: Any) -> str:
 def _summary(rec: dict[str, Any]) -> str:
     name = rec.get("event_name") or rec["event_key"]
     lines = [
-        f"{name}  [{rec['kind']}, {rec['alert_type']}, rev {rec['revision']}{', TEST' if rec['test'] else ''}]  ({rec['source_format']})",
+        f"{name}  [{rec['kind']}, {rec['alert_type']}, rev {rec['revision']}{', TEST' if rec['test'] else ''}]"
+        f"  ({rec['source_format']})",
         f"  time {rec['time']}   RA {_fmt(rec['ra_deg'], '.4f')}  Dec {_fmt(rec['dec_deg'], '+.4f')} deg"
         f"   err90 {_fmt(rec['error90_deg'], '.3f')} deg  err50 {_fmt(rec['error50_deg'], '.3f')} deg",
         f"  energy {_fmt(rec['energy_tev'], '.4g')} TeV   signalness {_fmt(rec['signalness'], '.4g')}"
@@ -105,36 +109,26 @@ def _parse(args: argparse.Namespace) -> int:
                 store.dead_letter(data, str(exc), topic=args.topic, meta={"file": f})
             out.append({"file": f, "error": str(exc)})
             continue
-        res = process(alert, n_trials=args.n_trials, store=store)
-        rec = res.record if store is not None else res
-        out.append({"file": f, **rec})
-    if args.json:
-        print(json.dumps(out if len(out) > 1 else out[0], indent=1))
-    else:
-        for r in out:
-            print(f"{r['file']}: ERROR {r['error']}" if "error" in r else f"{r['file']}:\n{_summary(r)}")
+        out.append({"file": f, **process(alert, n_trials=args.n_trials, store=store).record})
+    lines = [f"{r['file']}: ERROR {r['error']}" if "error" in r else f"{r['file']}:\n{_summary(r)}" for r in out]
+    emit(out if len(out) > 1 else out[0], lines, as_json=args.json)
     return status
 
 
 def _kafka_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    from ..errors import InputError
     from .kafka import DEFAULT_TOPICS
 
     cfg: dict[str, Any] = {}
     if args.bootstrap_servers:
         cfg = {"bootstrap.servers": args.bootstrap_servers, "security.protocol": "plaintext"}
-    for item in args.kafka_config:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"argument '-X': expected KEY=VALUE, got {item!r}", "-X")
-        cfg[key.strip()] = value
+    cfg.update(parse_key_values(args.kafka_config, str, flag="-X"))
     return {"config": cfg, "domain": args.domain, "n_trials": args.n_trials,
             "topics": tuple(args.topic) if args.topic else DEFAULT_TOPICS}
 
 
 def _print_stats(stats: Any, as_json: bool) -> None:
     d = {k: v for k, v in vars(stats).items() if k != "paths"}
-    print(json.dumps(d) if as_json else "  ".join(f"{k}={v}" for k, v in d.items()))
+    print(dumps(d, indent=None) if as_json else "  ".join(f"{k}={v}" for k, v in d.items()))  # one line
 
 
 def _listen(args: argparse.Namespace) -> int:
@@ -163,13 +157,11 @@ def _list(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no alert store at {args.directory}")
     rows = AlertStore(args.directory).list(kind=args.kind, name=args.name, start=args.start, end=args.end,
                                            include_tests=not args.no_tests)
-    if args.json:
-        print(json.dumps(rows, indent=1))
-        return 0
-    if not rows:
-        print("no alerts")
-    for r in rows:
-        pos = "" if r["ra_deg"] is None else f"  RA {r['ra_deg']:.3f} Dec {r['dec_deg']:+.3f}"
-        print(f"{r['time']}  {r['kind']:<19} {(r['event_name'] or r['event_key']):<28} rev {r['revision']}"
-              f" {r['alert_type']}{' TEST' if r['test'] else ''}{pos}")
+    emit(rows, [_row(r) for r in rows] or ["no alerts"], as_json=args.json)
     return 0
+
+
+def _row(r: dict[str, Any]) -> str:
+    pos = "" if r["ra_deg"] is None else f"  RA {r['ra_deg']:.3f} Dec {r['dec_deg']:+.3f}"
+    return (f"{r['time']}  {r['kind']:<19} {(r['event_name'] or r['event_key']):<28} rev {r['revision']}"
+            f" {r['alert_type']}{' TEST' if r['test'] else ''}{pos}")

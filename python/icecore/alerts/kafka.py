@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._optional import require
 from ..errors import InputError, ServiceUnavailable
 from .kafka_json import TOPIC_GOLD_BRONZE, TOPIC_LVK
+from .process import ingest
 from .store import AlertStore, StoredAlert
 
 __all__ = ["listen", "replay", "ListenStats", "DEFAULT_TOPICS", "CLASSIC_TOPICS", "consumer_config"]
@@ -54,8 +56,8 @@ class ListenStats:
     paths: list[Path] = field(default_factory=list, repr=False)
 
 
-def consumer_config(*, group_id: str | None, config: dict[str, Any] | None = None,
-                    client_id: str | None = None, client_secret: str | None = None) -> tuple[dict[str, Any], str | None, str | None]:
+def consumer_config(*, group_id: str | None, config: dict[str, Any] | None = None, client_id: str | None = None,
+                    client_secret: str | None = None) -> tuple[dict[str, Any], str | None, str | None]:
     """The confluent-kafka configuration used by :func:`listen` / :func:`replay`.
 
     Returns (config, client_id, client_secret); credentials fall back to the environment
@@ -77,16 +79,18 @@ def consumer_config(*, group_id: str | None, config: dict[str, Any] | None = Non
             "client_id",
         )
     if cid is not None and secret is None:
-        raise InputError("argument 'client_secret': GCN_CLIENT_SECRET (or client_secret) is required with a client id", "client_secret")
+        raise InputError("argument 'client_secret': GCN_CLIENT_SECRET (or client_secret) is required with a client id",
+                         "client_secret")
     return cfg, cid, secret
 
 
-def _make_consumer(cfg: dict[str, Any], cid: str | None, secret: str | None, domain: str | None):
-    try:
-        from gcn_kafka import Consumer
-    except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise ImportError("icecore.alerts.listen needs the 'kafka' extra: pip install 'icecore[kafka]'") from exc
-    return Consumer(config=cfg, client_id=cid, client_secret=secret, domain=domain)
+def _confluent_kafka() -> Any:
+    return require("confluent_kafka", "kafka", "GCN Kafka listening and replay")
+
+
+def _make_consumer(cfg: dict[str, Any], cid: str | None, secret: str | None, domain: str | None) -> Any:
+    gcn_kafka = require("gcn_kafka", "kafka", "GCN Kafka listening and replay")
+    return gcn_kafka.Consumer(config=cfg, client_id=cid, client_secret=secret, domain=domain)
 
 
 class _Stopper:
@@ -118,7 +122,7 @@ def _handle(store: AlertStore, msg: Any, stats: ListenStats, n_trials: float,
     stats.received += 1
     meta = {"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
             "timestamp_ms": msg.timestamp()[1]}
-    result = store.ingest(msg.value() or b"", topic=msg.topic(), n_trials=n_trials, meta=meta)
+    result = ingest(store, msg.value() or b"", topic=msg.topic(), n_trials=n_trials, meta=meta)
     if isinstance(result, StoredAlert):
         if result.created:
             stats.stored += 1
@@ -132,10 +136,8 @@ def _handle(store: AlertStore, msg: Any, stats: ListenStats, n_trials: float,
 
 
 def _poll_error(msg: Any, stats: ListenStats) -> None:
-    from confluent_kafka import KafkaError
-
     err = msg.error()
-    if err.code() == KafkaError._PARTITION_EOF:
+    if err.code() == _confluent_kafka().KafkaError._PARTITION_EOF:
         return
     stats.broker_errors += 1
     if err.fatal():
@@ -194,7 +196,8 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
     topics = _check_topics(topics)
     if not isinstance(store, AlertStore):
         store = AlertStore(store)
-    cfg, cid, secret = consumer_config(group_id=group_id, config=config, client_id=client_id, client_secret=client_secret)
+    cfg, cid, secret = consumer_config(group_id=group_id, config=config, client_id=client_id,
+                                       client_secret=client_secret)
     consumer = _make_consumer(cfg, cid, secret, domain)
     stopper = _Stopper(stop, handle_signals)
     stats = ListenStats()
@@ -283,8 +286,7 @@ def replay(start: Any, end: Any, topics: Sequence[str] = DEFAULT_TOPICS, *, stor
         raise InputError("argument 'end': must be after 'start'", "end")
     if not isinstance(store, AlertStore):
         store = AlertStore(store)
-    from confluent_kafka import TopicPartition
-
+    topic_partition = _confluent_kafka().TopicPartition
     group = (config or {}).get("group.id") or f"icecore-replay-{uuid.uuid4()}"  # never committed
     cfg, cid, secret = consumer_config(group_id=group, config=config, client_id=client_id,
                                        client_secret=client_secret)
@@ -292,55 +294,12 @@ def replay(start: Any, end: Any, topics: Sequence[str] = DEFAULT_TOPICS, *, stor
     stats = ListenStats()
     deadline = time.monotonic() + timeout
     try:
-        starts: list[Any] = []
-        ends: dict[tuple[str, int], int] = {}
-        for topic in topics:
-            md = consumer.list_topics(topic, timeout=timeout)
-            tmd = md.topics.get(topic)
-            if tmd is None or tmd.error is not None or not tmd.partitions:
-                logger.warning("topic %s not available: %s", topic, None if tmd is None else tmd.error)
-                continue
-            parts = sorted(tmd.partitions)
-            first = consumer.offsets_for_times([TopicPartition(topic, p, t0) for p in parts], timeout=timeout)
-            last = consumer.offsets_for_times([TopicPartition(topic, p, t1) for p in parts], timeout=timeout)
-            for a, b in zip(first, last):
-                if a.error or b.error:
-                    raise ServiceUnavailable(f"offsets_for_times failed for {topic}[{a.partition}]: {a.error or b.error}")
-                if a.offset < 0:  # no message at or after start in this partition
-                    continue
-                if b.offset < 0:  # nothing after end: read to the high watermark
-                    _, high = consumer.get_watermark_offsets(TopicPartition(topic, a.partition), timeout=timeout)
-                    b_off = high
-                else:
-                    b_off = b.offset
-                if b_off > a.offset:
-                    starts.append(TopicPartition(topic, a.partition, a.offset))
-                    ends[(topic, a.partition)] = b_off
+        starts, ends = _window_offsets(consumer, topic_partition, topics, t0, t1, timeout)
         if not starts:
             stats.stopped_by = "empty_window"
             return stats
         consumer.assign(starts)
-        pending = dict(ends)
-        while pending:
-            if stop is not None and stop.is_set():
-                stats.stopped_by = "stop_event"
-                break
-            if time.monotonic() > deadline:
-                raise ServiceUnavailable(f"replay timed out after {timeout} s with {len(pending)} partitions unfinished")
-            msg = consumer.poll(0.5)
-            if msg is None:
-                continue
-            if msg.error():
-                _poll_error(msg, stats)
-                continue
-            key = (msg.topic(), msg.partition())
-            if key not in pending or msg.offset() >= pending[key]:
-                continue
-            ts = msg.timestamp()[1]
-            if t0 <= ts < t1:
-                _handle(store, msg, stats, n_trials, None)
-            if msg.offset() + 1 >= pending[key]:
-                del pending[key]
+        _read_window(consumer, store, dict(ends), (t0, t1), stats, n_trials, stop, deadline, timeout)
         if not stats.stopped_by:
             stats.stopped_by = "window_done"
     finally:
@@ -348,3 +307,57 @@ def replay(start: Any, end: Any, topics: Sequence[str] = DEFAULT_TOPICS, *, stor
     return stats
 
 
+def _window_offsets(consumer: Any, topic_partition: Any, topics: Sequence[str], t0: int, t1: int,
+                    timeout: float) -> tuple[list[Any], dict[tuple[str, int], int]]:
+    """Start positions and end offsets (exclusive) of the window [t0, t1) ms in every partition."""
+    starts: list[Any] = []
+    ends: dict[tuple[str, int], int] = {}
+    for topic in topics:
+        md = consumer.list_topics(topic, timeout=timeout)
+        tmd = md.topics.get(topic)
+        if tmd is None or tmd.error is not None or not tmd.partitions:
+            logger.warning("topic %s not available: %s", topic, None if tmd is None else tmd.error)
+            continue
+        parts = sorted(tmd.partitions)
+        first = consumer.offsets_for_times([topic_partition(topic, p, t0) for p in parts], timeout=timeout)
+        last = consumer.offsets_for_times([topic_partition(topic, p, t1) for p in parts], timeout=timeout)
+        for a, b in zip(first, last):
+            if a.error or b.error:
+                raise ServiceUnavailable(f"offsets_for_times failed for {topic}[{a.partition}]: {a.error or b.error}")
+            if a.offset < 0:  # no message at or after start in this partition
+                continue
+            if b.offset < 0:  # nothing after end: read to the high watermark
+                _, b_off = consumer.get_watermark_offsets(topic_partition(topic, a.partition), timeout=timeout)
+            else:
+                b_off = b.offset
+            if b_off > a.offset:
+                starts.append(topic_partition(topic, a.partition, a.offset))
+                ends[(topic, a.partition)] = b_off
+    return starts, ends
+
+
+def _read_window(consumer: Any, store: AlertStore, pending: dict[tuple[str, int], int], window: tuple[int, int],
+                 stats: ListenStats, n_trials: float, stop: threading.Event | None, deadline: float,
+                 timeout: float) -> None:
+    """Store the messages of the window until every partition reached its end offset."""
+    t0, t1 = window
+    while pending:
+        if stop is not None and stop.is_set():
+            stats.stopped_by = "stop_event"
+            break
+        if time.monotonic() > deadline:
+            raise ServiceUnavailable(f"replay timed out after {timeout} s with {len(pending)} partitions unfinished")
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error():
+            _poll_error(msg, stats)
+            continue
+        key = (msg.topic(), msg.partition())
+        if key not in pending or msg.offset() >= pending[key]:
+            continue
+        ts = msg.timestamp()[1]
+        if t0 <= ts < t1:
+            _handle(store, msg, stats, n_trials, None)
+        if msg.offset() + 1 >= pending[key]:
+            del pending[key]

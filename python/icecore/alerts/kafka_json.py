@@ -5,8 +5,10 @@ Topics: ``gcn.notices.icecube.gold_bronze_track_alerts`` and
 (``signalness``, ``id: [run, event]``, ``uncertainty_shape`` circle/rectangle,
 flat per-event ``ra``/``dec``/``ra_uncertainty``, ``ref_id``/``ref_ID``,
 ``most_likely_direction``/``most_probable_direction``), the classic-AMON JSON of gcn-schema PR 161
-(energy in keV, FAR in Hz, track errors left in arcmin) and the hermes dict of a classic text
-notice (lower-case keys, text values with units).
+(energy in keV, FAR in Hz, track errors left in arcmin). (A classic text notice in dict form, as
+hermes passes it on, is recognised by :func:`icecore.alerts.parse` and read by :mod:`.classic`.)
+
+:func:`to_kafka_json` writes an alert back as a notice of the gold/bronze topic.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ParseError
+from ..errors import InputError, ParseError
 from .model import (
     SECONDS_PER_YEAR,
     Alert,
@@ -31,7 +33,7 @@ from .model import (
     to_int,
 )
 
-__all__ = ["parse_kafka_json", "TOPIC_GOLD_BRONZE", "TOPIC_LVK"]
+__all__ = ["parse_kafka_json", "to_kafka_json", "TOPIC_GOLD_BRONZE", "TOPIC_LVK", "SINGLE_NEUTRINO_SCHEMA"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ def _position(d: Mapping[str, Any], what: str) -> tuple[float | None, float | No
     dec = to_float(d.get("dec"), f"{what}.dec", allow_none=True)
     if (ra is None) != (dec is None):
         raise ParseError(f"{what}: ra and dec must be given together")
-    if ra is None:
+    if ra is None or dec is None:
         return None, None
     return check_ra(ra, f"{what}.ra"), check_dec(dec, f"{what}.dec")
 
@@ -154,10 +156,6 @@ def parse_kafka_json(obj: Any, *, topic: str | None, raw: bytes) -> Alert:
     if not isinstance(obj, dict):
         raise ParseError(f"a JSON notice must be an object, got {type(obj).__name__}", "json")
     try:
-        if "src_ra" in obj and "notice_type" in obj:
-            from .classic import parse_classic_fields
-
-            return parse_classic_fields({str(k).upper(): v for k, v in obj.items()}, raw=raw, topic=topic, fmt="classic_text")
         if topic == TOPIC_LVK or "coincident_events" in obj or "pval_generic" in obj:
             return _parse_lvk(obj, topic=topic, raw=raw)
         return _parse_track(obj, topic=topic, raw=raw)
@@ -188,7 +186,8 @@ def _parse_track(d: dict, *, topic: str | None, raw: bytes) -> Alert:
     energy = to_float(_get(d, "nu_energy", "energy"), "nu_energy", allow_none=True)
     far = to_float(d.get("far"), "far", allow_none=True)
     if far is not None:
-        far = check_nonneg(far, "far") * SECONDS_PER_YEAR  # JSON FAR is in Hz
+        check_nonneg(far, "far")
+        far = far * SECONDS_PER_YEAR  # JSON FAR is in Hz
     if pr161:
         # gcn-schema PR 161 (never merged) converted classic AMON text: energy TeV->keV and
         # FAR yr^-1 -> Hz, but kept the track error radius in arcmin as the text notice has it.
@@ -204,7 +203,8 @@ def _parse_track(d: dict, *, topic: str | None, raw: bytes) -> Alert:
                 warnings.append("PR161 AMON JSON: energy too small for keV, taken as TeV")
     check_radius(e50, "ra_dec_error_50")
     energy = check_nonneg(energy, "nu_energy")
-    sig = check_prob(to_float(_get(d, "p_astro", "signalness"), "p_astro/signalness", allow_none=True), "p_astro/signalness")
+    sig = to_float(_get(d, "p_astro", "signalness"), "p_astro/signalness", allow_none=True)
+    check_prob(sig, "p_astro/signalness")
     atype = d.get("alert_type", "initial")
     if atype == "subsequent":
         atype = "update"
@@ -222,9 +222,57 @@ def _parse_track(d: dict, *, topic: str | None, raw: bytes) -> Alert:
     return Alert(
         kind=kind, source_format="kafka_json", time_utc=t, event_name=name, run_id=run, event_id=evt,
         revision=revision, alert_type=atype, test=test, ra_deg=ra, dec_deg=dec, error50_deg=e50,
-        error90_deg=e90, error_rect_deg=rect, systematic_included=_bool(d.get("systematic_included"), "systematic_included"),
+        error90_deg=e90, error_rect_deg=rect,
+        systematic_included=_bool(d.get("systematic_included"), "systematic_included"),
         energy_tev=energy, signalness=sig, far_per_year=far, notice_time_utc=notice,
         skymap_url=url, topic=topic, warnings=tuple(warnings), raw=raw,
+    )
+
+
+def _lvk_revision(d: dict, ref: str) -> int:
+    """The LVK alert number of ``reference['gcn.notices.LVK.alert']`` (0 when absent)."""
+    reference = d.get("reference")
+    if reference is None:
+        return 0
+    if not isinstance(reference, dict):
+        raise ParseError("reference must be an object")
+    r = reference.get("gcn.notices.LVK.alert")
+    if isinstance(r, str):
+        m = re.match(r"^(\S+?)-(\d{1,6})-", r)
+        if not m:
+            return 0
+        if m.group(1) != ref:
+            raise ParseError(f"reference {r!r} does not belong to {ref}")
+        return int(m.group(2))
+    if isinstance(r, int) and not isinstance(r, bool):
+        return max(0, r)  # v1.0.0 mock example: an integer alert id
+    if r is not None:
+        raise ParseError("reference 'gcn.notices.LVK.alert' must be a string or integer")
+    return 0
+
+
+def _prob(d: Mapping[str, Any], key: str, what: str) -> float | None:
+    return check_prob(to_float(d.get(key), what, allow_none=True), what)
+
+
+def _coincident_event(e: Any, w: str) -> CoincidentEvent:
+    """One entry of ``coincident_events`` (``w`` names it in messages)."""
+    if not isinstance(e, dict):
+        raise ParseError(f"{w} must be an object")
+    loc = e.get("localization", e)
+    if not isinstance(loc, dict):
+        raise ParseError(f"{w}.localization must be an object")
+    ra, dec = _position(loc, w)
+    _, e90, rect = _errors(loc, w)
+    if rect is not None:
+        e90 = max(rect.values())
+    cont = _prob(loc, "containment_probability", f"{w}.containment_probability")
+    run, evt = _ids(e.get("id"), f"{w}.id")
+    return CoincidentEvent(
+        event_dt_s=to_float(e.get("event_dt"), f"{w}.event_dt", allow_none=True),
+        ra_deg=ra, dec_deg=dec, error90_deg=e90, containment=cont, run_id=run, event_id=evt,
+        pval_generic=_prob(e, "event_pval_generic", f"{w}.event_pval_generic"),
+        pval_bayesian=_prob(e, "event_pval_bayesian", f"{w}.event_pval_bayesian"),
     )
 
 
@@ -232,29 +280,14 @@ def _parse_lvk(d: dict, *, topic: str | None, raw: bytes) -> Alert:
     if topic == TOPIC_GOLD_BRONZE:
         raise ParseError(f"topic {topic} does not carry LVK coincidence searches")
     ref = _str(_get(d, "ref_ID", "ref_id"), "ref_ID", allow_none=False)
-    if not _SUPEREVENT.match(ref or ""):
+    if ref is None or not _SUPEREVENT.match(ref):
         raise ParseError(f"ref_ID {ref!r} is not a GW superevent id")
-    revision = 0
-    reference = d.get("reference")
-    if reference is not None:
-        if not isinstance(reference, dict):
-            raise ParseError("reference must be an object")
-        r = reference.get("gcn.notices.LVK.alert")
-        if isinstance(r, str):
-            m = re.match(r"^(\S+?)-(\d{1,6})-", r)
-            if m:
-                if m.group(1) != ref:
-                    raise ParseError(f"reference {r!r} does not belong to {ref}")
-                revision = int(m.group(2))
-        elif isinstance(r, int) and not isinstance(r, bool):
-            revision = max(0, r)  # v1.0.0 mock example: an integer alert id
-        elif r is not None:
-            raise ParseError("reference 'gcn.notices.LVK.alert' must be a string or integer")
+    revision = _lvk_revision(d, ref)
     t = UTCInstant.from_iso(d.get("trigger_time"), "trigger_time")
     nt_raw = d.get("alert_datetime")
     notice = UTCInstant.from_iso(nt_raw, "alert_datetime") if nt_raw is not None else None
-    pg = check_prob(to_float(d.get("pval_generic"), "pval_generic", allow_none=True), "pval_generic")
-    pb = check_prob(to_float(d.get("pval_bayesian"), "pval_bayesian", allow_none=True), "pval_bayesian")
+    pg = _prob(d, "pval_generic", "pval_generic")
+    pb = _prob(d, "pval_bayesian", "pval_bayesian")
     n = to_int(d.get("n_events_coincident"), "n_events_coincident", allow_none=True)
     evs = d.get("coincident_events", [])
     if evs is None:
@@ -263,26 +296,7 @@ def _parse_lvk(d: dict, *, topic: str | None, raw: bytes) -> Alert:
         raise ParseError("coincident_events must be a list")
     if len(evs) > 10000:
         raise ParseError("coincident_events is implausibly long")
-    out = []
-    for i, e in enumerate(evs):
-        w = f"coincident_events[{i}]"
-        if not isinstance(e, dict):
-            raise ParseError(f"{w} must be an object")
-        loc = e.get("localization", e)
-        if not isinstance(loc, dict):
-            raise ParseError(f"{w}.localization must be an object")
-        ra, dec = _position(loc, w)
-        _, e90, rect = _errors(loc, w)
-        if rect is not None:
-            e90 = max(rect.values())
-        cont = check_prob(to_float(loc.get("containment_probability"), f"{w}.containment_probability", allow_none=True), f"{w}.containment_probability")
-        run, evt = _ids(e.get("id"), f"{w}.id")
-        out.append(CoincidentEvent(
-            event_dt_s=to_float(e.get("event_dt"), f"{w}.event_dt", allow_none=True),
-            ra_deg=ra, dec_deg=dec, error90_deg=e90, containment=cont, run_id=run, event_id=evt,
-            pval_generic=check_prob(to_float(e.get("event_pval_generic"), f"{w}.event_pval_generic", allow_none=True), f"{w}.event_pval_generic"),
-            pval_bayesian=check_prob(to_float(e.get("event_pval_bayesian"), f"{w}.event_pval_bayesian", allow_none=True), f"{w}.event_pval_bayesian"),
-        ))
+    out = [_coincident_event(e, f"coincident_events[{i}]") for i, e in enumerate(evs)]
     if n is not None and n < 0:
         raise ParseError(f"n_events_coincident {n} is negative")
     if n is not None and out and n != len(out):
@@ -299,3 +313,68 @@ def _parse_lvk(d: dict, *, topic: str | None, raw: bytes) -> Alert:
         pval_generic=pg, pval_bayesian=pb, n_events_coincident=n if n is not None else len(out),
         coincident_events=tuple(out), gw_superevent_id=ref, notice_time_utc=notice, topic=topic, raw=raw,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# writing: Alert -> notice of the gold/bronze topic
+# --------------------------------------------------------------------------------------------
+
+#: ``$schema`` of the notices written by :func:`to_kafka_json`.
+SINGLE_NEUTRINO_SCHEMA = "https://gcn.nasa.gov/schema/main/gcn/notices/icecube/single_neutrino_alerts.schema.json"
+_PIPELINES = {"gold": "Gold Track Alert", "bronze": "Bronze Track Alert", "cascade": "Cascade Alert"}
+_TOPOLOGIES = {"gold": "Track", "bronze": "Track", "cascade": "Shower"}
+
+
+def to_kafka_json(alert: Alert) -> dict[str, Any]:
+    """The GCN Kafka JSON notice of a GOLD, BRONZE or cascade alert (``single_neutrino_alerts``).
+
+    The inverse of the parser for the fields that schema has: kind (``pipeline``), event name,
+    run and event id (``id: ["RUN_EVENT"]``), revision (``record_number`` = revision + 1), alert
+    type, test flag (``alert_tense``), trigger and notice times, position, the 90 % error radius
+    (the 50 % one when there is no 90 % one), ``systematic_included``, energy [TeV],
+    signalness (``p_astro``), FAR (written in Hz) and the sky-map URL. Fields the schema cannot
+    carry (a rectangle error, a 50 % radius beside the 90 % one, stream, packet type, IVORN,
+    warnings) are left out. Missing values are left out rather than written as null.
+
+    Returns
+    -------
+    dict
+        JSON-ready; ``json.dumps`` it to publish, :func:`icecore.alerts.parse` reads it back.
+
+    Raises
+    ------
+    icecore.errors.InputError
+        For an alert that is not GOLD, BRONZE or cascade, or not an :class:`Alert`.
+    """
+    if not isinstance(alert, Alert):
+        raise InputError(f"argument 'alert': expected an Alert, got {type(alert).__name__}", "alert")
+    if alert.kind not in _PIPELINES:
+        raise InputError(f"argument 'alert': a {alert.kind} alert has no single-neutrino Kafka notice", "alert")
+    d: dict[str, Any] = {
+        "$schema": SINGLE_NEUTRINO_SCHEMA, "mission": "IceCube", "instrument": "IC86", "messenger": "Neutrino",
+        "pipeline": _PIPELINES[alert.kind], "record_number": alert.revision + 1,
+    }
+    if alert.event_name is not None:
+        d["event_name"] = [alert.event_name]
+    if alert.run_id is not None and alert.event_id is not None:
+        d["id"] = [f"{alert.run_id}_{alert.event_id}"]
+    if alert.notice_time_utc is not None:
+        d["alert_datetime"] = alert.notice_time_utc.iso()
+    d.update(alert_type=alert.alert_type, alert_tense="test" if alert.test else "current",
+             alert_topology=_TOPOLOGIES[alert.kind], number_of_events=1)
+    if alert.ra_deg is not None:
+        d.update(ra=alert.ra_deg, dec=alert.dec_deg)
+    if alert.error90_deg is not None:
+        d.update(ra_dec_error=alert.error90_deg, containment_probability=0.9)
+    elif alert.error50_deg is not None:
+        d.update(ra_dec_error=alert.error50_deg, containment_probability=0.5)
+    optional = {
+        "systematic_included": alert.systematic_included,
+        "healpix_url": alert.skymap_url,
+        "nu_energy": alert.energy_tev,
+        "p_astro": alert.signalness,
+        "far": None if alert.far_per_year is None else alert.far_per_year / SECONDS_PER_YEAR,
+    }
+    d["trigger_time"] = alert.time_utc.iso()
+    d.update({k: v for k, v in optional.items() if v is not None})
+    return d

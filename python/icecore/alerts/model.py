@@ -13,11 +13,13 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal, overload
 
 from ..errors import ParseError
 
-__all__ = ["Alert", "CoincidentEvent", "KINDS", "ALERT_TYPES", "SCHEMA_VERSION", "alert_schema"]
+__all__ = [
+    "Alert", "CoincidentEvent", "UTCInstant", "KINDS", "ALERT_TYPES", "SCHEMA_VERSION", "alert_schema", "alert_record",
+]
 
 #: Alert kinds produced by the parsers.
 KINDS = ("gold", "bronze", "cascade", "lvk_nu_track_search", "hese", "nu_em_coinc")
@@ -84,6 +86,10 @@ class UTCInstant:
 # --------------------------------------------------------------------------------------------
 
 
+@overload
+def to_float(value: Any, what: str, *, allow_none: Literal[False] = False) -> float: ...
+@overload
+def to_float(value: Any, what: str, *, allow_none: bool) -> float | None: ...
 def to_float(value: Any, what: str, *, allow_none: bool = False) -> float | None:
     """A finite float from a JSON number or numeric string; ParseError otherwise."""
     if value is None:
@@ -106,6 +112,10 @@ def to_float(value: Any, what: str, *, allow_none: bool = False) -> float | None
     return x
 
 
+@overload
+def to_int(value: Any, what: str, *, allow_none: Literal[False] = False) -> int: ...
+@overload
+def to_int(value: Any, what: str, *, allow_none: bool) -> int | None: ...
 def to_int(value: Any, what: str, *, allow_none: bool = False) -> int | None:
     """An integer from a JSON int, integral float or digit string."""
     if value is None:
@@ -330,6 +340,17 @@ class Alert:
 
     def replace(self, **changes: Any) -> Alert:
         return dataclasses.replace(self, **changes)
+
+
+def alert_record(alert: Alert, significance: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The record of an alert: :meth:`Alert.to_dict` plus its ``significance`` block (or None).
+
+    This is the one place the record is built; :class:`~icecore.alerts.AlertStore` adds only
+    ``stored_at`` (UNIX seconds) when it writes one.
+    """
+    rec = alert.to_dict()
+    rec["significance"] = significance
+    return rec
 
 
 def alert_schema() -> dict[str, Any]:

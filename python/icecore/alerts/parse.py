@@ -1,4 +1,8 @@
-"""``parse``: recognise the format of a GCN IceCube notice and return a normalised :class:`Alert`."""
+"""``parse``: recognise the format of a GCN IceCube notice and return a normalised :class:`Alert`.
+
+Format detection lives here only; each format module (:mod:`.kafka_json`, :mod:`.voevent`,
+:mod:`.classic`) parses the one format it is handed.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import struct
 from typing import Any
 
 from ..errors import ParseError
-from .classic import BINARY_TYPES, parse_classic_binary, parse_classic_text
+from .classic import BINARY_TYPES, parse_classic_binary, parse_classic_fields, parse_classic_text
 from .kafka_json import parse_kafka_json
 from .model import Alert
 from .voevent import parse_voevent
@@ -84,12 +88,24 @@ def parse(data: Any, *, topic: str | None = None, strict: bool = False) -> Alert
     return alert
 
 
+def _is_classic_dict(obj: Any) -> bool:
+    """A classic text notice already split into a dict (hermes: lower-case keys, text values)."""
+    return isinstance(obj, dict) and "src_ra" in obj and "notice_type" in obj
+
+
+def _from_json_object(obj: Any, topic: str | None, raw: bytes) -> Alert:
+    if _is_classic_dict(obj):
+        fields = {str(k).upper(): v for k, v in obj.items()}
+        return parse_classic_fields(fields, raw=raw, topic=topic, fmt="classic_text")
+    return parse_kafka_json(obj, topic=topic, raw=raw)
+
+
 def _dispatch(data: Any, topic: str | None) -> Alert:
     if isinstance(data, dict):
         raw = json.dumps(data, default=repr).encode("utf-8", "surrogatepass")
         if len(raw) > MAX_MESSAGE_BYTES:
             raise ParseError(f"message exceeds the {MAX_MESSAGE_BYTES}-byte limit")
-        return parse_kafka_json(data, topic=topic, raw=raw)
+        return _from_json_object(data, topic, raw)
     raw = _as_bytes(data)
     if len(raw) == 160 and struct.unpack(">i", raw[:4])[0] in BINARY_TYPES:
         return parse_classic_binary(raw, topic=topic)
@@ -101,7 +117,7 @@ def _dispatch(data: Any, topic: str | None) -> Alert:
             raise ParseError(f"JSON is not valid UTF-8 ({exc.reason} at byte {exc.start})", "json") from None
         except json.JSONDecodeError as exc:
             raise ParseError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "json") from None
-        return parse_kafka_json(obj, topic=topic, raw=raw)
+        return _from_json_object(obj, topic, raw)
     if head == b"<":
         return parse_voevent(raw, topic=topic)
     try:

@@ -17,6 +17,7 @@ already stored. Re-storing the same message is a no-op.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import logging
@@ -30,11 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from .._io import atomic_write, safe_child, safe_name
-from ..errors import InputError, ParseError, StorageError
-from .model import Alert
-from .parse import parse
+from ..errors import InputError, StorageError
+from .model import Alert, alert_record
 
-__all__ = ["AlertStore", "StoredAlert", "process", "significance_block"]
+__all__ = ["AlertStore", "StoredAlert"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,9 @@ CREATE INDEX IF NOT EXISTS alerts_mjd ON alerts (mjd);
 CREATE INDEX IF NOT EXISTS alerts_kind ON alerts (kind);
 CREATE INDEX IF NOT EXISTS alerts_event ON alerts (event_key, revision);
 """
+#: Columns of the rows returned by :meth:`AlertStore.list`.
+_LIST_COLUMNS = ("file", "event_key", "revision", "kind", "event_name", "alert_type", "test", "mjd", "time",
+                 "ra_deg", "dec_deg", "is_primary")
 
 
 @dataclass(frozen=True)
@@ -154,8 +157,7 @@ class AlertStore:
         """
         if not isinstance(alert, Alert):
             raise InputError(f"argument 'alert': expected an Alert, got {type(alert).__name__}", "alert")
-        rec = alert.to_dict()
-        rec["significance"] = significance
+        rec = alert_record(alert, significance)
         rec["stored_at"] = time.time()
         with self._lock:
             return self._store_locked(alert, rec)
@@ -185,20 +187,6 @@ class AlertStore:
             self._index(con, json_path, rec, primary)
         return StoredAlert(json_path, True, primary, rec)
 
-    def ingest(self, message: Any, *, topic: str | None = None, n_trials: float = 1,
-               meta: dict[str, Any] | None = None) -> StoredAlert | Path:
-        """Parse, add the significance and store one raw message.
-
-        An unparseable message goes to the dead-letter folder together with the error; the
-        returned value is then the path of the dead-lettered raw file.
-        """
-        try:
-            alert = parse(message, topic=topic)
-        except ParseError as exc:
-            raw = message if isinstance(message, (bytes, bytearray)) else str(message).encode("utf-8", "replace")
-            return self.dead_letter(bytes(raw), str(exc), topic=topic, meta=meta)
-        return process(alert, n_trials=n_trials, store=self)
-
     def dead_letter(self, raw: bytes, error: str, *, topic: str | None = None,
                     meta: dict[str, Any] | None = None) -> Path:
         """Keep an unparseable message with its error (idempotent by content hash)."""
@@ -227,8 +215,8 @@ class AlertStore:
         start, end : time-like, optional
             Trigger-time range (anything :func:`icecore.coords.as_time` accepts, or MJD float).
         """
-        q = "SELECT file, event_key, revision, kind, event_name, alert_type, test, mjd, time, ra_deg, dec_deg, is_primary FROM alerts WHERE 1=1"
-        args: list[Any] = []
+        q = f"SELECT {', '.join(_LIST_COLUMNS)} FROM alerts WHERE 1=1"
+        args: builtins.list[Any] = []
         if kind is not None:
             q += " AND kind = ?"
             args.append(kind)
@@ -247,13 +235,12 @@ class AlertStore:
             q += " AND is_primary = 1"
         q += " ORDER BY mjd, event_key, revision"
         with self._connect() as con:
-            cols = [c.strip() for c in q.split("FROM")[0][len("SELECT"):].split(",")]
-            return [dict(zip(cols, row)) for row in con.execute(q, args)]
+            return [dict(zip(_LIST_COLUMNS, row)) for row in con.execute(q, args)]
 
     def get(self, event_key: str, revision: int | None = None) -> dict[str, Any]:
         """The stored record of an event (latest revision unless ``revision`` is given)."""
         q = "SELECT file FROM alerts WHERE event_key = ? AND is_primary = 1"
-        args: list[Any] = [event_key]
+        args: builtins.list[Any] = [event_key]
         if revision is not None:
             q += " AND revision = ?"
             args.append(int(revision))
@@ -274,7 +261,7 @@ class AlertStore:
             if rec is not None:
                 yield p, rec
 
-    def dead_letters(self) -> list[dict[str, Any]]:
+    def dead_letters(self) -> builtins.list[dict[str, Any]]:
         """The dead-lettered messages' error records."""
         return [r for p in sorted(self.dead_letter_dir.glob("*.json")) if (r := _read_json(p)) is not None]
 
@@ -320,59 +307,3 @@ def _mjd(t: Any, name: str) -> float:
     from ..coords import as_time
 
     return float(as_time(t, name).utc.mjd)
-
-
-def significance_block(alert: Alert, *, n_trials: float = 1, sided: int = 1,
-                       far_window_years: float = 1.0) -> dict[str, Any] | None:
-    """The significance of an alert, or None when it carries no p-value or FAR.
-
-    Routes: LVK coincidence searches use ``pval_generic`` (pre-trial); single-neutrino alerts
-    with a FAR use the Poisson chance of at least one background alert as signal-like within
-    ``far_window_years`` (1 − exp(−FAR·T)). ``n_trials`` is then applied by
-    :func:`icecore.stats.significance`.
-    """
-    from ..stats import poisson_p_from_far, significance
-
-    if alert.pval_generic is not None:
-        p, route = alert.pval_generic, "pval_generic"
-    elif alert.far_per_year is not None:
-        p, route = float(poisson_p_from_far(alert.far_per_year, far_window_years)), "far_poisson"
-    else:
-        return None
-    block = significance(p, n_trials=n_trials, sided=sided).to_dict()
-    block["route"] = route
-    if route == "far_poisson":
-        block["far_window_years"] = float(far_window_years)
-    return block
-
-
-def process(alert: Alert, *, n_trials: float = 1, store: AlertStore | None = None, sided: int = 1,
-            far_window_years: float = 1.0) -> dict[str, Any] | StoredAlert:
-    """Add the significance block to an alert and store it.
-
-    Parameters
-    ----------
-    alert : Alert
-        A parsed alert.
-    n_trials : float
-        Trials factor for the post-trial significance (>= 1).
-    store : AlertStore, optional
-        Where to store it; without one the record dict is returned unstored.
-    sided : {1, 2}
-        Convention of the quoted sigmas (IceCube quotes one-sided).
-    far_window_years : float
-        Window of the FAR route (see :func:`significance_block`).
-
-    Returns
-    -------
-    StoredAlert when ``store`` is given, else the record dict (``Alert.to_dict()`` plus
-    ``significance``).
-    """
-    if not isinstance(alert, Alert):
-        raise InputError(f"argument 'alert': expected an Alert, got {type(alert).__name__}", "alert")
-    block = significance_block(alert, n_trials=n_trials, sided=sided, far_window_years=far_window_years)
-    if store is None:
-        rec = alert.to_dict()
-        rec["significance"] = block
-        return rec
-    return store.store(alert, significance=block)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 
 from ..errors import ParseError
 from .model import (
@@ -81,48 +82,50 @@ def parse_voevent(data: bytes, *, topic: str | None = None) -> Alert:
         raise
 
 
-def _parse_root(root: ET.Element, raw: bytes, topic: str | None) -> Alert:
-    if _local(root.tag) != "VOEvent":
-        raise ParseError(f"root element is <{_local(root.tag)[:30]}>, not <VOEvent>")
-    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
-    version = _NS.get(ns)
-    if version is None or root.get("version") not in ("1.1", "2.0"):
-        raise ParseError(f"unsupported VOEvent namespace/version {ns[:60]!r} / {root.get('version')!r}")
-    ivorn = root.get("ivorn") or ""
-    role = (root.get("role") or "observation").lower()
-    warnings: list[str] = []
+class _What:
+    """The ``<What>`` section: top-level Params (value, unit) and grouped Params (value)."""
 
-    params: dict[str, tuple[str, str]] = {}
-    groups: dict[str, dict[str, str]] = {}
-    what = root.find("What")
-    if what is None:
-        raise ParseError("no <What> section")
-    for p in what.iterfind("Param"):
-        name = p.get("name")
-        if name is not None:
-            params[name] = (p.get("value") or "", (p.get("unit") or "").strip())
-    for g in what.iterfind("Group"):
-        gd = groups.setdefault(g.get("name") or "", {})
-        for p in g.iterfind("Param"):
-            if p.get("name") is not None:
-                gd[p.get("name")] = p.get("value") or ""
+    def __init__(self, root: ET.Element) -> None:
+        what = root.find("What")
+        if what is None:
+            raise ParseError("no <What> section")
+        self.params: dict[str, tuple[str, str]] = {}
+        self.groups: dict[str, dict[str, str]] = {}
+        for p in what.iterfind("Param"):
+            name = p.get("name")
+            if name is not None:
+                self.params[name] = (p.get("value") or "", (p.get("unit") or "").strip())
+        for g in what.iterfind("Group"):
+            gd = self.groups.setdefault(g.get("name") or "", {})
+            for p in g.iterfind("Param"):
+                pname = p.get("name")
+                if pname is not None:
+                    gd[pname] = p.get("value") or ""
 
-    def num(name: str, *, required: bool = False) -> float | None:
-        if name not in params:
-            if required:
-                raise ParseError(f"Param {name} is missing")
-            return None
-        return to_float(params[name][0], f"Param {name}")
+    def __contains__(self, name: str) -> bool:
+        return name in self.params
 
-    def unit(name: str) -> str:
-        return params[name][1] if name in params else ""
+    def value(self, name: str, default: str | None = None) -> str | None:
+        return self.params[name][0] if name in self.params else default
 
-    ptype = to_int(params.get("Packet_Type", (None, ""))[0], "Packet_Type")
-    kind = PACKET_KINDS.get(ptype)
-    if kind is None:
-        raise ParseError(f"Packet_Type {ptype} is not an IceCube/AMON neutrino type {sorted(PACKET_KINDS)}")
+    def num(self, name: str) -> float | None:
+        return None if name not in self.params else to_float(self.params[name][0], f"Param {name}")
 
-    # --- where & when
+    def unit(self, name: str) -> str:
+        return self.params[name][1] if name in self.params else ""
+
+
+@dataclass(frozen=True)
+class _WhereWhen:
+    iso: str
+    time: UTCInstant
+    ra_deg: float
+    dec_deg: float
+    error_radius: str | None
+    notice: UTCInstant | None
+
+
+def _where_when(root: ET.Element) -> _WhereWhen:
     wherewhen = root.find("WhereWhen")
     if wherewhen is None:
         raise ParseError("no <WhereWhen> section")
@@ -146,94 +149,139 @@ def _parse_root(root: ET.Element, raw: bytes, topic: str | None) -> Alert:
     date_el = root.find("Who/Date")
     if date_el is not None and date_el.text:
         notice = UTCInstant.from_iso(date_el.text.strip(), "Who/Date")
+    return _WhereWhen(iso, t, ra, dec, err_radius, notice)
 
-    tjd, sod = num("Event_TJD"), num("Event_SOD")
-    if tjd is not None and sod is not None:
-        t2 = UTCInstant.from_tjd_sod(tjd, sod, "Event_TJD/Event_SOD")
-        if abs((t2.mjd_day - t.mjd_day) * 86400.0 + (t2.sod - t.sod)) > 1.0:
-            warnings.append(f"Event_TJD/Event_SOD ({t2.iso()}) disagree with ISOTime ({t.iso()}); ISOTime used")
 
-    # --- identity
+def _seconds_apart(a: UTCInstant, b: UTCInstant) -> float:
+    return abs((a.mjd_day - b.mjd_day) * 86400.0 + (a.sod - b.sod))
+
+
+def _identity(kind: str, w: _What, warnings: list[str]) -> tuple[int | None, int | None, str | None]:
+    """(run, event, name) from the Params of each packet type."""
     run = evt = None
     name = None
     if kind in ("gold", "bronze", "cascade"):
-        run = to_int(params.get("run_id", (None, ""))[0], "Param run_id")
-        evt = to_int(params.get("event_id", (None, ""))[0], "Param event_id")
+        run = to_int(w.value("run_id"), "Param run_id")
+        evt = to_int(w.value("event_id"), "Param event_id")
         if run < 0 or evt < 0:
             raise ParseError("run_id and event_id must not be negative")
-        if "event_name" in params:
-            name = params["event_name"][0].strip()
+        if "event_name" in w:
+            name = (w.value("event_name") or "").strip()
             if not re.fullmatch(r"[A-Za-z0-9_.+-]{1,80}", name):
                 raise ParseError(f"event_name {name[:40]!r} has unexpected characters")
-        if "AMON_ID" in params:
-            amon = to_int(params["AMON_ID"][0], "Param AMON_ID")
+        if "AMON_ID" in w:
+            amon = to_int(w.value("AMON_ID"), "Param AMON_ID")
             if amon != run * 100_000_000 + evt:
                 warnings.append(f"AMON_ID {amon} does not encode run_id {run} / event_id {evt}")
     elif kind == "nu_em_coinc":
-        evt = to_int(params.get("Event_ID", (None, ""))[0], "Param Event_ID")
-        date_id = params.get("Event_Date", ("", ""))[0].strip()
+        evt = to_int(w.value("Event_ID"), "Param Event_ID")
+        date_id = (w.value("Event_Date") or "").strip()
         if not re.fullmatch(r"\d{6}[A-Za-z]{0,2}", date_id):
             raise ParseError(f"Event_Date {date_id[:20]!r} is not YYMMDD[x]")
         name = f"NU_EM_{date_id}"
-    stream = to_int(params["Stream"][0], "Param Stream") if "Stream" in params else None
-    rev = to_int(params.get("Rev", ("0", ""))[0], "Param Rev")
-    if rev < 0:
-        raise ParseError(f"Rev {rev} is negative")
+    return run, evt, name
 
+
+def _check_ivorn(ivorn: str, mine: dict[str, int | None], ww: _WhereWhen, warnings: list[str]) -> None:
+    """Warn where the IVORN's stream, run, event, revision or time disagree with the Params."""
     m = _IVORN.search(ivorn)
-    if m and kind in ("gold", "bronze", "cascade"):
-        iv_time = UTCInstant.from_iso(m.group(1), "IVORN time")
-        iv = {"Stream": int(m.group(2)), "run_id": int(m.group(3)), "event_id": int(m.group(4)), "Rev": int(m.group(5))}
-        mine = {"Stream": stream, "run_id": run, "event_id": evt, "Rev": rev}
-        for k, v in iv.items():
-            if mine[k] is not None and mine[k] != v:
-                warnings.append(f"IVORN says {k} {v}, Param says {mine[k]}")
-        if abs((iv_time.mjd_day - t.mjd_day) * 86400.0 + (iv_time.sod - t.sod)) > 1.0:
-            warnings.append(f"IVORN time {m.group(1)} disagrees with ISOTime {iso}")
+    if not m:
+        return
+    iv_time = UTCInstant.from_iso(m.group(1), "IVORN time")
+    iv = {"Stream": int(m.group(2)), "run_id": int(m.group(3)), "event_id": int(m.group(4)), "Rev": int(m.group(5))}
+    for k, v in iv.items():
+        if mine[k] is not None and mine[k] != v:
+            warnings.append(f"IVORN says {k} {v}, Param says {mine[k]}")
+    if _seconds_apart(iv_time, ww.time) > 1.0:
+        warnings.append(f"IVORN time {m.group(1)} disagrees with ISOTime {ww.iso}")
 
-    # --- flags
-    trig = groups.get("Trigger_ID", {})
+
+def _flags(role: str, w: _What) -> tuple[bool, bool]:
+    """(test, retraction)."""
+    trig = w.groups.get("Trigger_ID", {})
     test = role == "test" or _flag(trig.get("Test"), "Test") or _flag(trig.get("InternalTest"), "InternalTest")
     retract = _flag(trig.get("Retraction"), "Retraction") or _flag(trig.get("RetractFlag"), "RetractFlag")
-    if "retraction" in params:
-        retract = retract or _flag(params["retraction"][0], "retraction")
+    if "retraction" in w:
+        retract = retract or _flag(w.value("retraction"), "retraction")
+    return test, retract
 
-    # --- quantities with units
+
+def _error_radii(kind: str, w: _What, ww: _WhereWhen) -> tuple[float | None, float | None, bool | None]:
+    """(error90, error50, systematic_included) in degrees."""
     e90 = e50 = None
     for key90, key50 in (("src_error_90", "src_error_50"), ("src_err_90", "src_err_50")):
-        if key90 in params:
-            e90 = _angle(num(key90), unit(key90), key90)
-            e50 = _angle(num(key50), unit(key50), key50) if key50 in params else None
+        if key90 in w:
+            e90 = _angle(w.num(key90), w.unit(key90), key90)
+            e50 = _angle(w.num(key50), w.unit(key50), key50) if key50 in w else None
             break
-    if e90 is None and err_radius is not None and kind == "hese":
-        e90 = check_radius(to_float(err_radius, "Error2Radius"), "Error2Radius")
+    if e90 is None and ww.error_radius is not None and kind == "hese":
+        e90 = check_radius(to_float(ww.error_radius, "Error2Radius"), "Error2Radius")
     syst = None
     if kind in ("gold", "bronze"):
         syst = False  # AMON track errors are statistical only (VOEvent Param descriptions)
     elif kind == "cascade":
         syst = True
+    return e90, e50, syst
+
+
+def _quantities(kind: str, w: _What, warnings: list[str]) -> tuple[float | None, float | None, float | None]:
+    """(energy [TeV], signalness, FAR [yr^-1]) with their units checked."""
     energy = None
-    if "energy" in params:
-        energy = _energy(num("energy"), unit("energy"), "energy")
-        if unit("energy").lower() != "tev":
-            warnings.append(f"energy given in {unit('energy')}, converted to TeV")
-    sig = check_prob(num("signalness"), "Param signalness")
-    if sig is not None and unit("signalness") not in ("dn", ""):
-        warnings.append(f"signalness carries unit {unit('signalness')!r}; read as a probability")
-    far = num("FAR")
+    if "energy" in w:
+        energy = _energy(w.num("energy"), w.unit("energy"), "energy")
+        if w.unit("energy").lower() != "tev":
+            warnings.append(f"energy given in {w.unit('energy')}, converted to TeV")
+    sig = check_prob(w.num("signalness"), "Param signalness")
+    if sig is not None and w.unit("signalness") not in ("dn", ""):
+        warnings.append(f"signalness carries unit {w.unit('signalness')!r}; read as a probability")
+    far = w.num("FAR")
     if far is not None:
-        u = unit("FAR").lower()
+        u = w.unit("FAR").lower()
         if u not in ("yr^-1", "1/yr", "yr-1"):
             raise ParseError(f"FAR unit {u[:20]!r} is not yr^-1")
         check_nonneg(far, "FAR")
         if kind in ("gold", "bronze") and far > 10.0:
             warnings.append(f"FAR {far} /yr is far above the GOLD/BRONZE thresholds: probably a test packet")
-    url = params.get("skymap_fits", (None, ""))[0]
+    return energy, sig, far
+
+
+def _parse_root(root: ET.Element, raw: bytes, topic: str | None) -> Alert:
+    if _local(root.tag) != "VOEvent":
+        raise ParseError(f"root element is <{_local(root.tag)[:30]}>, not <VOEvent>")
+    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+    version = _NS.get(ns)
+    if version is None or root.get("version") not in ("1.1", "2.0"):
+        raise ParseError(f"unsupported VOEvent namespace/version {ns[:60]!r} / {root.get('version')!r}")
+    ivorn = root.get("ivorn") or ""
+    role = (root.get("role") or "observation").lower()
+    warnings: list[str] = []
+    w = _What(root)
+    ptype = to_int(w.value("Packet_Type"), "Packet_Type")
+    kind = PACKET_KINDS.get(ptype)
+    if kind is None:
+        raise ParseError(f"Packet_Type {ptype} is not an IceCube/AMON neutrino type {sorted(PACKET_KINDS)}")
+    ww = _where_when(root)
+    tjd, sod = w.num("Event_TJD"), w.num("Event_SOD")
+    if tjd is not None and sod is not None:
+        t2 = UTCInstant.from_tjd_sod(tjd, sod, "Event_TJD/Event_SOD")
+        if _seconds_apart(t2, ww.time) > 1.0:
+            warnings.append(f"Event_TJD/Event_SOD ({t2.iso()}) disagree with ISOTime ({ww.time.iso()}); ISOTime used")
+    run, evt, name = _identity(kind, w, warnings)
+    stream = to_int(w.value("Stream"), "Param Stream") if "Stream" in w else None
+    rev = to_int(w.value("Rev", "0"), "Param Rev")
+    if rev < 0:
+        raise ParseError(f"Rev {rev} is negative")
+    if kind in ("gold", "bronze", "cascade"):
+        _check_ivorn(ivorn, {"Stream": stream, "run_id": run, "event_id": evt, "Rev": rev}, ww, warnings)
+    test, retract = _flags(role, w)
+    e90, e50, syst = _error_radii(kind, w, ww)
+    energy, sig, far = _quantities(kind, w, warnings)
+    url = w.value("skymap_fits")
     return Alert(
-        kind=kind, source_format="voevent", time_utc=t, event_name=name, run_id=run, event_id=evt,
+        kind=kind, source_format="voevent", time_utc=ww.time, event_name=name, run_id=run, event_id=evt,
         revision=rev, alert_type="retraction" if retract else ("update" if rev > 0 else "initial"),
-        test=test, ra_deg=ra, dec_deg=dec, error50_deg=e50, error90_deg=e90, systematic_included=syst,
-        energy_tev=energy, signalness=sig, far_per_year=far, notice_time_utc=notice, packet_type=ptype,
+        test=test, ra_deg=ww.ra_deg, dec_deg=ww.dec_deg, error50_deg=e50, error90_deg=e90, systematic_included=syst,
+        energy_tev=energy, signalness=sig, far_per_year=far, notice_time_utc=ww.notice, packet_type=ptype,
         stream=stream, ivorn=ivorn[:300] or None, skymap_url=url or None, topic=topic,
         warnings=tuple(warnings), raw=raw,
     )

@@ -174,7 +174,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_contours(args: argparse.Namespace) -> int:
-    from .catalog import associate, read_catalog
+    from ..catalog import read_catalog
+    from .association import associate
     from .result import ScanResult
 
     conv = args.convention or ["wilks", "icecube-calibrated"]

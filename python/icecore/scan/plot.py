@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write
+from ..coords import angular_distance_deg
 
 __all__ = ["plot_mollweide", "plot_zoom"]
 
@@ -76,7 +77,7 @@ def plot_zoom(result: Any, path: str | Path, *, conventions: tuple = ("wilks", "
     if radius_deg is None:
         if pts:
             allp = np.concatenate(pts)
-            d = _c.angular_distance_deg(best["ra_deg"], best["dec_deg"], allp[:, 0], allp[:, 1])
+            d = angular_distance_deg(best["ra_deg"], best["dec_deg"], allp[:, 0], allp[:, 1])
             radius_deg = float(min(30.0, max(1.0, 1.3 * np.max(d))))
         else:
             radius_deg = 5.0

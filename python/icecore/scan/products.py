@@ -35,7 +35,8 @@ def write_products(result: ScanResult, out: str | Path, *, conventions: Sequence
              result.to_fits(outdir / f"{stem}.fits")]
     summary = result.summary(conventions)
     if catalog is not None:
-        from .catalog import associate, read_catalog
+        from ..catalog import read_catalog
+        from .association import associate
 
         cat = read_catalog(catalog)
         summary["associations"] = [{**a, "convention": c} for c in conventions
