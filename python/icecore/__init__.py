@@ -3,6 +3,7 @@
 Subpackages (imported on demand, so ``import icecore`` stays light):
 
 - :mod:`icecore.alerts`     GCN alert parsing, storage, Kafka listening and replay
+- :mod:`icecore.catalog`    source and alert catalogues (ICECAT-1, 4FGL, CSV lists) and cross-matching
 - :mod:`icecore.stats`      significances, trials factors, background TS distributions
 - :mod:`icecore.likelihood` photon arrival-time (Pandel) likelihood and track fits
 - :mod:`icecore.scan`       HEALPix sky scan, contours, skyreader/FITS outputs
@@ -44,9 +45,10 @@ def _check_compiled_core() -> None:
 
 _check_compiled_core()
 
-__all__ = ["__version__", "errors", "alerts", "stats", "likelihood", "scan", "ps", "radio", "coords"]
+__all__ = ["__version__", "errors", "alerts", "catalog", "stats", "likelihood", "scan", "ps", "lvk", "radio",
+           "coords"]
 
-_SUBPACKAGES = {"alerts", "stats", "likelihood", "scan", "ps", "radio", "coords"}
+_SUBPACKAGES = {"alerts", "catalog", "stats", "likelihood", "scan", "ps", "lvk", "radio", "coords"}
 
 
 def __getattr__(name: str):

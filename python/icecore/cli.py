@@ -17,6 +17,7 @@ from ._version import __version__
 from .alerts import cli as alerts_cli
 from .errors import IcecoreError
 from .likelihood import cli as likelihood_cli
+from .lvk import cli as lvk_cli
 from .ps import cli as ps_cli
 from .radio import cli as radio_cli
 from .scan import cli as scan_cli
@@ -25,14 +26,14 @@ from .stats import cli as stats_cli
 __all__ = ["main", "build_parser"]
 
 #: The sub-command groups, in the order ``icecore --help`` lists them.
-_AREA_CLIS = (alerts_cli, stats_cli, likelihood_cli, scan_cli, ps_cli, radio_cli)
+_AREA_CLIS = (alerts_cli, stats_cli, likelihood_cli, scan_cli, ps_cli, lvk_cli, radio_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="icecore",
         description="IceCube multi-messenger toolkit: GCN alerts, sky scans, point-source "
-        "likelihood and radio antenna orientation.",
+        "likelihood, gravitational-wave follow-up and radio antenna orientation.",
     )
     parser.add_argument("--version", action="version", version=f"icecore {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
