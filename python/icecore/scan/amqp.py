@@ -10,7 +10,8 @@ Protocol (all bodies JSON)
   ``{"type": "event_request", "scan_id", "reply_to": <its private queue>}`` to the scan's reply
   queue and the scan answers with the fitter spec (``fitter_from_spec``); workers cache the
   fitters of the last few scans. So the event travels once per scan and worker, never per task.
-- The worker fits the chunk with the C++ ``fit_batch``, publishes ``{"type": "result", ...}``
+- The worker fits the chunk with the C++ ``fit_batch``, publishes ``{"type": "result", "scan_id",
+  "round", "chunk", "neg_llh", "vertex", "n_eval", "status", "worker", "redelivered"}``
   to ``reply_to`` (publisher confirms on) and only then acks the task. A worker killed mid-task
   never acks: RabbitMQ redelivers the task to another worker. The scan keeps the first result of
   every (round, chunk) and ignores duplicates and stale rounds.
@@ -33,9 +34,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
 from .._validation import check_positive, check_threads
 from ..errors import InputError, ServiceUnavailable
-from .problem import ScanProblem, fitter_from_spec
+from .adapt import fitter_from_spec
+from .problem import ScanProblem
 
 __all__ = ["AMQPExecutor", "run_worker", "DEFAULT_QUEUE"]
 
@@ -102,9 +105,10 @@ class _Session:
                               body=json.dumps({"type": "event", "scan_id": self.scan_id, "spec": self.spec_json}),
                               properties=self.pika.BasicProperties(correlation_id=self.scan_id))
 
-    def evaluate(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def evaluate(self, batch: np.ndarray) -> np.ndarray:
+        """Fit ``batch`` (SCAN_TASK_DTYPE) on the workers; results as FIT_RESULT_DTYPE, in its order."""
         self.round += 1
-        n = len(batch["pixel"])
+        n = len(batch)
         chunks = [np.arange(i, min(i + self.ex.chunk_size, n)) for i in range(0, n, self.ex.chunk_size)]
         props = self.pika.BasicProperties(reply_to=self.reply_q, content_type="application/json",
                                           expiration=str(int(self.ex.timeout * 1000)))
@@ -114,8 +118,7 @@ class _Session:
                     "seeds": batch["seeds"][idx].tolist()}
             self.ch.basic_publish(exchange="", routing_key=self.ex.queue, body=json.dumps(body), properties=props)
         self.stats["tasks"] += len(chunks)
-        out = {"neg_llh": np.empty(n), "vertex": np.empty((n, 4)), "n_eval": np.empty(n, np.int32),
-               "status": np.empty(n, np.int32)}
+        out = np.empty(n, dtype=_core.scan.FIT_RESULT_DTYPE)
         pending = set(range(len(chunks)))
         last = time.monotonic()
         for method, _props, body in self.ch.consume(self.reply_q, auto_ack=True, inactivity_timeout=0.5):

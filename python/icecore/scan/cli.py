@@ -175,13 +175,10 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 def _cmd_contours(args: argparse.Namespace) -> int:
     from .catalog import associate, read_catalog
-    from .result import ScanResult
+    from .skyreader import read
 
     conv = args.convention or ["wilks", "icecube-calibrated"]
-    dc = "scanner-legacy" if args.legacy_dec else "standard"
-    path = Path(args.result)
-    result = ScanResult.from_json(path, dec_convention=dc) if path.suffix == ".json" else \
-        ScanResult.from_npz(path, dec_convention=dc)
+    result = read(Path(args.result), dec_convention="scanner-legacy" if args.legacy_dec else "standard")
     summary = result.summary(conv)
     if args.polygons:
         for name in conv:
