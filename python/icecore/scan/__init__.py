@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from .adapt import Scannable, fitter_from_spec, make_problem
 from .contours import (
     CONVENTIONS,
     DIRECT_DLLH_WILKS,
@@ -22,7 +23,6 @@ from .contours import (
     CriticalValues,
     Rectangle,
 )
-from .adapt import Scannable, fitter_from_spec, make_problem
 from .loop import ScanSettings, run_problem, scan
 from .problem import ScanProblem
 from .result import ContourSet, ScanResult

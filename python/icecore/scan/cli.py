@@ -153,7 +153,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for name, c in summary["contours"].items():
         conv = c["convention"]
         areas = ", ".join(f"{k}%: {v:.3f} deg2" for k, v in c["areas_deg2"].items())
-        print(f"{name} ({conv['statistic']} <= {', '.join(str(round(v, 3)) for v in conv['levels'].values())}): {areas}")
+        levels = ", ".join(str(round(v, 3)) for v in conv["levels"].values())
+        print(f"{name} ({conv['statistic']} <= {levels}): {areas}")
         r = c["rectangles"].get("90")
         if r:
             print(f"  90% rectangle: RA {r['ra_deg']:.2f} +{r['ra_plus']:.2f} -{r['ra_minus']:.2f}, "

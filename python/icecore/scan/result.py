@@ -19,9 +19,12 @@ from ..errors import InputError
 from . import contours as _c
 from .healpix import pix2ang_nest
 
-__all__ = ["ScanResult", "ContourSet"]
+__all__ = ["ScanResult", "ContourSet", "DEFAULT_CONVENTIONS"]
 
 log = logging.getLogger(__name__)
+
+#: Conventions reported by default (summaries, products, the CLI).
+DEFAULT_CONVENTIONS: tuple[str, ...] = ("wilks", "icecube-calibrated")
 
 
 @dataclass
@@ -177,9 +180,10 @@ class ScanResult:
         vals = _c.values_at(self.statistic_map(cv.statistic), ra_deg, dec_deg)
         return np.isfinite(vals) & (vals <= cv.levels[level])
 
-    def summary(self, conventions: Sequence[str | _c.CriticalValues] = ("wilks", "icecube-calibrated")) -> dict[str, Any]:
+    def summary(self, conventions: Sequence[str | _c.CriticalValues] = DEFAULT_CONVENTIONS) -> dict[str, Any]:
         """JSON-ready summary: best fit, pixels per nside, areas and rectangles per convention."""
-        out: dict[str, Any] = {"meta": {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.meta.items()},
+        meta = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.meta.items()}
+        out: dict[str, Any] = {"meta": meta,
                                "best_fit": self.best_fit,
                                "pixels_per_nside": {str(k): v for k, v in self.pixels_per_nside.items()},
                                "info": self.info, "contours": {}}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,9 @@ DEC_CONVENTIONS = ("standard", "scanner-legacy")
 # ---- writing ----------------------------------------------------------------------------------
 def _skyreader_arrays(result: ScanResult) -> dict[str, np.ndarray]:
     meta = result.meta
+    n = len(result.nside)
+    e_in = result.energy_in if result.energy_in is not None else np.zeros(n)
+    e_tot = result.energy_tot if result.energy_tot is not None else np.zeros(n)
     out = {}
     for ns in result.nsides:
         sel = np.flatnonzero(result.nside == ns)
@@ -67,8 +71,8 @@ def _skyreader_arrays(result: ScanResult) -> dict[str, np.ndarray]:
         a = np.zeros(sel.size, dtype=np.dtype(PIXEL_V1, metadata=md))
         a["index"] = ring
         a["llh"] = result.neg_llh[sel]
-        a["E_in"] = result.energy_in[sel]
-        a["E_tot"] = result.energy_tot[sel]
+        a["E_in"] = e_in[sel]
+        a["E_tot"] = e_tot[sel]
         for j, f in enumerate("XYZT"):
             a[f] = result.vertex[sel, j]
         out[f"nside-{ns}"] = a
@@ -78,14 +82,15 @@ def _skyreader_arrays(result: ScanResult) -> dict[str, np.ndarray]:
 def write_npz(result: ScanResult, path: str | Path) -> Path:
     """Write the icecube-skyreader npz format (version 1 pixels, with a ``header``), atomically."""
     arrays = _skyreader_arrays(result)
-    first = next(iter(arrays.values())).dtype.metadata or {}
+    first: Mapping[str, Any] = next(iter(arrays.values())).dtype.metadata or {}
     hdr_dtype = np.dtype([(k, type(v)) if not isinstance(v, str) else (k, f"U{max(1, len(v))}")
                           for k, v in first.items()])
     names = hdr_dtype.names or ()
-    header = np.array([tuple((a.dtype.metadata or {})[k] for k in names) for a in arrays.values()],
-                      dtype=hdr_dtype)
+    metadata: list[Mapping[str, Any]] = [a.dtype.metadata or {} for a in arrays.values()]
+    header = np.array([tuple(md[k] for k in names) for md in metadata], dtype=hdr_dtype)
+    payload: dict[str, Any] = {"header": header, **{k: np.asarray(v, dtype=PIXEL_V1) for k, v in arrays.items()}}
     buf = io.BytesIO()
-    np.savez(buf, header=header, **{k: np.asarray(v, dtype=PIXEL_V1) for k, v in arrays.items()})
+    np.savez(buf, **payload)
     return atomic_write(path, buf.getvalue())
 
 
