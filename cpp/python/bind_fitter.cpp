@@ -1,10 +1,22 @@
-// The DirectionFitter interface shared by the scan and the likelihood (_core.scan). Registered
-// before both, so that derived classes in bind_scan.cpp and bind_likelihood.cpp can name it as base.
+// The DirectionFitter interface shared by the scan and the likelihood, and the synthetic
+// AnalyticDirectionFitter (_core.scan). Registered before bind_scan.cpp and bind_likelihood.cpp,
+// so that the fitters there can name DirectionFitter as their base.
+//
+// fit_batch returns a numpy structured array of FIT_RESULT_DTYPE whose layout is that of the
+// C++ struct DirectionFitResult (checked below at compile time), so the results are copied
+// into numpy in one block. The bindings convert; the invariants are checked by the kernels
+// (std::invalid_argument, which pybind11 turns into ValueError).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <string>
 #include <vector>
 
+#include "icecore/analytic_fitter.hpp"
 #include "icecore/direction_fit.hpp"
 #include "validate.hpp"
 
@@ -12,8 +24,32 @@ namespace icecore::python {
 
 namespace {
 
-py::dict fit_batch_py(const DirectionFitter& fitter, const carray<double>& zenith,
-                      const carray<double>& azimuth, const carray<double>& seeds, int threads) {
+static_assert(sizeof(DirectionFitResult) == 48, "FIT_RESULT_DTYPE mirrors DirectionFitResult");
+static_assert(offsetof(DirectionFitResult, neg_llh) == 0 && offsetof(DirectionFitResult, x) == 8 &&
+                  offsetof(DirectionFitResult, y) == 16 && offsetof(DirectionFitResult, z) == 24 &&
+                  offsetof(DirectionFitResult, t) == 32 && offsetof(DirectionFitResult, n_eval) == 40 &&
+                  offsetof(DirectionFitResult, status) == 44,
+              "FIT_RESULT_DTYPE mirrors DirectionFitResult");
+
+// neg_llh float64, vertex (4,) float64 (x, y, z m; t ns), n_eval int32, status int32.
+py::dtype fit_result_dtype() {
+    py::list names, formats, offsets;
+    const std::array<std::pair<const char*, const char*>, 4> fields{
+        {{"neg_llh", "<f8"}, {"vertex", "(4,)<f8"}, {"n_eval", "<i4"}, {"status", "<i4"}}};
+    const std::array<std::size_t, 4> offs{offsetof(DirectionFitResult, neg_llh),
+                                          offsetof(DirectionFitResult, x),
+                                          offsetof(DirectionFitResult, n_eval),
+                                          offsetof(DirectionFitResult, status)};
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        names.append(fields[i].first);
+        formats.append(fields[i].second);
+        offsets.append(offs[i]);
+    }
+    return py::dtype(names, formats, offsets, static_cast<py::ssize_t>(sizeof(DirectionFitResult)));
+}
+
+py::array fit_batch_py(const DirectionFitter& fitter, const carray<double>& zenith,
+                       const carray<double>& azimuth, const carray<double>& seeds, int threads) {
     require_ndim(zenith, 1, "zenith");
     require_ndim(azimuth, 1, "azimuth");
     require_ndim(seeds, 2, "seeds");
@@ -35,35 +71,33 @@ py::dict fit_batch_py(const DirectionFitter& fitter, const carray<double>& zenit
         py::gil_scoped_release release;  // the fitter is pure C++ and const
         fitter.fit_batch(zenith.data(), azimuth.data(), sv.data(), n, res.data(), threads);
     }
-    py::array_t<double> neg_llh(static_cast<py::ssize_t>(n));
-    py::array_t<double> vertex({static_cast<py::ssize_t>(n), py::ssize_t{4}});
-    py::array_t<int> n_eval(static_cast<py::ssize_t>(n));
-    py::array_t<int> status(static_cast<py::ssize_t>(n));
-    auto L = neg_llh.mutable_unchecked<1>();
-    auto V = vertex.mutable_unchecked<2>();
-    auto E = n_eval.mutable_unchecked<1>();
-    auto S = status.mutable_unchecked<1>();
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto k = static_cast<py::ssize_t>(i);
-        L(k) = res[i].neg_llh;
-        V(k, 0) = res[i].x;
-        V(k, 1) = res[i].y;
-        V(k, 2) = res[i].z;
-        V(k, 3) = res[i].t;
-        E(k) = res[i].n_eval;
-        S(k) = res[i].status;
-    }
-    py::dict out;
-    out["neg_llh"] = neg_llh;
-    out["vertex"] = vertex;
-    out["n_eval"] = n_eval;
-    out["status"] = status;
+    py::array out(fit_result_dtype(), std::vector<py::ssize_t>{static_cast<py::ssize_t>(n)});
+    if (n > 0) std::memcpy(out.mutable_data(), res.data(), n * sizeof(DirectionFitResult));
     return out;
+}
+
+AnalyticDirectionFitter make_analytic(double zenith, double azimuth, double kappa,
+                                      const carray<double>& vertex, double vertex_pull,
+                                      double vertex_weight, int work) {
+    require_ndim(vertex, 1, "vertex");
+    if (vertex.shape(0) != 4) fail("vertex", "expected (x, y, z, t)");
+    AnalyticFitterParams p;
+    p.zenith = zenith;
+    p.azimuth = azimuth;
+    p.kappa = kappa;
+    const double* v = vertex.data();
+    p.vertex = {v[0], v[1], v[2], v[3]};
+    p.vertex_pull = vertex_pull;
+    p.vertex_weight = vertex_weight;
+    p.work = work;
+    return AnalyticDirectionFitter(p);  // checks the parameters (std::invalid_argument)
 }
 
 }  // namespace
 
 void bind_direction_fitter(py::module_& m) {
+    m.attr("FIT_RESULT_DTYPE") = fit_result_dtype();
+
     py::class_<DirectionFitter>(m, "DirectionFitter",
                                 "Abstract per-direction vertex fitter (see direction_fit.hpp).")
         .def("fit_batch", &fit_batch_py, py::arg("zenith"), py::arg("azimuth"), py::arg("seeds"),
@@ -78,8 +112,40 @@ threads : worker threads, 0 = all cores (results do not depend on it)
 
 Returns
 -------
-dict with 'neg_llh' (n,), 'vertex' (n, 4), 'n_eval' (n,) int, 'status' (n,) int (0 = ok)
+(n,) structured array of FIT_RESULT_DTYPE: 'neg_llh' float64, 'vertex' (4,) float64,
+'n_eval' int32 (likelihood evaluations), 'status' int32 (0 = converged)
 )doc");
+
+    py::class_<AnalyticDirectionFitter, DirectionFitter>(m, "AnalyticDirectionFitter", R"doc(SYNTHETIC fitter for tests and benchmarks (not physics).
+
+-lnL = kappa (1 - cos psi) + vertex_weight |v - v_true|^2, psi the angle to the true direction
+(zenith, azimuth radians, IceCube local); the fitted vertex v moves vertex_pull of the way from
+the seed to v_true; `work` dummy evaluations per fit emulate a likelihood's cost.
+2 Delta(-lnL) <= c is a cap of solid angle pi c / kappa sr when vertex_weight = 0.
+)doc")
+        .def(py::init(&make_analytic), py::arg("zenith"), py::arg("azimuth"), py::arg("kappa") = 1000.0,
+             py::arg("vertex") = std::vector<double>{0.0, 0.0, 0.0, 0.0}, py::arg("vertex_pull") = 0.5,
+             py::arg("vertex_weight") = 0.0, py::arg("work") = 0,
+             "zenith in [0, pi] and azimuth (radians, IceCube local) of the true direction; kappa > 0 "
+             "(1/rad^2); vertex (x, y, z m, t ns) the fake fit moves toward; vertex_pull in [0, 1]; "
+             "vertex_weight >= 0; work >= 0 dummy evaluations per fit.")
+        .def_property_readonly("zenith", [](const AnalyticDirectionFitter& f) { return f.params().zenith; },
+                               "True zenith (radians, IceCube local).")
+        .def_property_readonly("azimuth", [](const AnalyticDirectionFitter& f) { return f.params().azimuth; },
+                               "True azimuth (radians, IceCube local).")
+        .def_property_readonly("kappa", [](const AnalyticDirectionFitter& f) { return f.params().kappa; },
+                               "Concentration (1/rad^2).")
+        .def_property_readonly("vertex", [](const AnalyticDirectionFitter& f) {
+                                   const VertexSeed& v = f.params().vertex;
+                                   return std::array<double, 4>{v.x, v.y, v.z, v.t};
+                               }, "True vertex (x, y, z m; t ns).")
+        .def_property_readonly("vertex_pull", [](const AnalyticDirectionFitter& f) { return f.params().vertex_pull; },
+                               "Fraction of the way from the seed to the true vertex.")
+        .def_property_readonly("vertex_weight",
+                               [](const AnalyticDirectionFitter& f) { return f.params().vertex_weight; },
+                               "Weight of |v - v_true|^2 in -lnL (1/m^2).")
+        .def_property_readonly("work", [](const AnalyticDirectionFitter& f) { return f.params().work; },
+                               "Dummy evaluations per fit.");
 }
 
 }  // namespace icecore::python

@@ -1,11 +1,13 @@
-// Bindings for the HEALPix NESTED primitives (_core.healpix). Validate, then release the GIL.
+// Bindings for the HEALPix NESTED primitives (_core.healpix). The binding only converts arrays
+// (ndim, lengths) and releases the GIL; the kernel checks nside, pixel numbers, angles and
+// vectors (std::invalid_argument -> ValueError, re-thrown from the worker threads; threads <= 0
+// means all cores), and icecore.scan.healpix checks them first with argument names.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <cmath>
+#include <algorithm>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,26 +15,12 @@
 #include "icecore/parallel.hpp"
 #include "validate.hpp"
 
-
 namespace icecore::python {
 
 namespace {
 
-
-void check_pixels(const carray<std::int64_t>& pix, std::int64_t nside, const char* name) {
-    const std::int64_t np = healpix::npix(nside);
-    const std::int64_t* p = pix.data();
-    for (py::ssize_t i = 0; i < pix.size(); ++i)
-        if (p[i] < 0 || p[i] >= np)
-            fail(name, "pixel " + std::to_string(p[i]) + " at flat index " + std::to_string(i) +
-                           " is outside [0, " + std::to_string(np) + ")");
-}
-
 py::tuple pix2ang_py(std::int64_t nside, const carray<std::int64_t>& pix, int threads) {
-    check_nside_py(nside);
     require_ndim(pix, 1, "pix");
-    check_pixels(pix, nside, "pix");
-    check_threads(threads);
     const auto n = static_cast<std::size_t>(pix.shape(0));
     py::array_t<double> theta(static_cast<py::ssize_t>(n)), phi(static_cast<py::ssize_t>(n));
     const std::int64_t* p = pix.data();
@@ -48,10 +36,7 @@ py::tuple pix2ang_py(std::int64_t nside, const carray<std::int64_t>& pix, int th
 }
 
 py::array_t<double> pix2vec_py(std::int64_t nside, const carray<std::int64_t>& pix, int threads) {
-    check_nside_py(nside);
     require_ndim(pix, 1, "pix");
-    check_pixels(pix, nside, "pix");
-    check_threads(threads);
     const auto n = static_cast<std::size_t>(pix.shape(0));
     py::array_t<double> out({static_cast<py::ssize_t>(n), py::ssize_t{3}});
     const std::int64_t* p = pix.data();
@@ -67,17 +52,10 @@ py::array_t<double> pix2vec_py(std::int64_t nside, const carray<std::int64_t>& p
 
 py::array_t<std::int64_t> ang2pix_py(std::int64_t nside, const carray<double>& theta,
                                      const carray<double>& phi, int threads) {
-    check_nside_py(nside);
     require_ndim(theta, 1, "theta");
     require_ndim(phi, 1, "phi");
     if (theta.shape(0) != phi.shape(0)) fail("phi", "length differs from theta");
-    require_finite(theta, "theta");
-    require_finite(phi, "phi");
     const double* th = theta.data();
-    for (py::ssize_t i = 0; i < theta.size(); ++i)
-        if (th[i] < 0.0 || th[i] > 3.14159265358979323846)
-            fail("theta", "must be within [0, pi] radians (flat index " + std::to_string(i) + ")");
-    check_threads(threads);
     const auto n = static_cast<std::size_t>(theta.shape(0));
     py::array_t<std::int64_t> out(static_cast<py::ssize_t>(n));
     std::int64_t* o = out.mutable_data();
@@ -92,16 +70,10 @@ py::array_t<std::int64_t> ang2pix_py(std::int64_t nside, const carray<double>& t
 }
 
 py::array_t<std::int64_t> vec2pix_py(std::int64_t nside, const carray<double>& vec, int threads) {
-    check_nside_py(nside);
     require_ndim(vec, 2, "vec");
     if (vec.shape(1) != 3) fail("vec", "expected shape (n, 3)");
-    require_finite(vec, "vec");
     const auto n = static_cast<std::size_t>(vec.shape(0));
     const double* v = vec.data();
-    for (std::size_t i = 0; i < n; ++i)
-        if (v[3 * i] == 0.0 && v[3 * i + 1] == 0.0 && v[3 * i + 2] == 0.0)
-            fail("vec", "zero vector at row " + std::to_string(i));
-    check_threads(threads);
     py::array_t<std::int64_t> out(static_cast<py::ssize_t>(n));
     std::int64_t* o = out.mutable_data();
     {
@@ -114,10 +86,6 @@ py::array_t<std::int64_t> vec2pix_py(std::int64_t nside, const carray<double>& v
 }
 
 py::array_t<std::int64_t> children_py(std::int64_t nside, std::int64_t pix, std::int64_t nside_child) {
-    check_nside_py(nside);
-    check_nside_py(nside_child, "nside_child");
-    if (nside_child < nside) fail("nside_child", "must be >= nside");
-    if (pix < 0 || pix >= healpix::npix(nside)) fail("pix", "out of range for nside");
     const auto c = healpix::children_nest(nside, pix, nside_child);
     py::array_t<std::int64_t> out(static_cast<py::ssize_t>(c.size()));
     std::copy(c.begin(), c.end(), out.mutable_data());
@@ -126,11 +94,7 @@ py::array_t<std::int64_t> children_py(std::int64_t nside, std::int64_t pix, std:
 
 py::array_t<std::int64_t> parent_py(std::int64_t nside, const carray<std::int64_t>& pix,
                                     std::int64_t nside_parent) {
-    check_nside_py(nside);
-    check_nside_py(nside_parent, "nside_parent");
-    if (nside_parent > nside) fail("nside_parent", "must be <= nside");
     require_ndim(pix, 1, "pix");
-    check_pixels(pix, nside, "pix");
     py::array_t<std::int64_t> out(pix.shape(0));
     for (py::ssize_t i = 0; i < pix.shape(0); ++i)
         out.mutable_data()[i] = healpix::parent_nest(nside, pix.data()[i], nside_parent);
@@ -138,13 +102,9 @@ py::array_t<std::int64_t> parent_py(std::int64_t nside, const carray<std::int64_
 }
 
 py::array_t<std::int64_t> query_disc_py(std::int64_t nside, const carray<double>& vec, double radius) {
-    check_nside_py(nside);
     require_ndim(vec, 1, "vec");
     if (vec.shape(0) != 3) fail("vec", "expected 3 components");
-    require_finite(vec, "vec");
     const double* v = vec.data();
-    if (v[0] == 0.0 && v[1] == 0.0 && v[2] == 0.0) fail("vec", "is the zero vector");
-    if (!std::isfinite(radius) || radius < 0.0) fail("radius", "must be finite and >= 0 radians");
     std::vector<std::int64_t> sel;
     {
         py::gil_scoped_release release;
@@ -173,11 +133,8 @@ void bind_healpix(py::module_& m) {
     m.def("query_disc_nest", &query_disc_py, py::arg("nside"), py::arg("vec"), py::arg("radius"),
           "NESTED pixels whose centres lie within radius (radians) of vec, ascending "
           "(healpy.query_disc(..., nest=True, inclusive=False)).");
-    m.def("max_pixrad", [](std::int64_t nside) {
-        check_nside_py(nside);
-        return healpix::max_pixrad(nside);
-    }, py::arg("nside"), "Upper bound (radians) of the centre-to-corner distance of a pixel.");
-
+    m.def("max_pixrad", &healpix::max_pixrad, py::arg("nside"),
+          "Upper bound (radians) of the centre-to-corner distance of a pixel.");
 }
 
 }  // namespace icecore::python

@@ -8,10 +8,17 @@
 
 namespace icecore {
 
+namespace {
+constexpr double kPi = 3.14159265358979323846;
+}  // namespace
+
 AnalyticDirectionFitter::AnalyticDirectionFitter(const AnalyticFitterParams& p) : p_(p) {
-    if (!std::isfinite(p.zenith) || !std::isfinite(p.azimuth))
-        throw std::invalid_argument("true direction must be finite");
-    if (!(p.kappa > 0.0) || !std::isfinite(p.kappa)) throw std::invalid_argument("kappa must be > 0");
+    if (!(p.zenith >= 0.0 && p.zenith <= kPi)) throw std::invalid_argument("zenith must be within [0, pi] radians");
+    if (!std::isfinite(p.azimuth)) throw std::invalid_argument("azimuth must be finite");
+    if (!(p.kappa > 0.0) || !std::isfinite(p.kappa)) throw std::invalid_argument("kappa must be finite and > 0");
+    const VertexSeed& v = p.vertex;
+    if (!std::isfinite(v.x) || !std::isfinite(v.y) || !std::isfinite(v.z) || !std::isfinite(v.t))
+        throw std::invalid_argument("vertex must be finite");
     if (!(p.vertex_pull >= 0.0 && p.vertex_pull <= 1.0))
         throw std::invalid_argument("vertex_pull must be within [0, 1]");
     if (!(p.vertex_weight >= 0.0) || !std::isfinite(p.vertex_weight))

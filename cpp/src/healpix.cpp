@@ -180,6 +180,7 @@ std::int64_t npix(std::int64_t nside) { return 12 * nside * nside; }
 double pixel_area(std::int64_t nside) { return 4.0 * kPi / static_cast<double>(npix(nside)); }
 
 double max_pixrad(std::int64_t nside) {
+    check_nside(nside);
     // Largest centre-corner distance: between the corner at z = 2/3, phi = pi/(4 nside) and the
     // centre of the nearest polar pixel (HEALPix C++ library's bound); 2 % safety margin.
     const auto nd = static_cast<double>(nside);
@@ -194,6 +195,8 @@ double max_pixrad(std::int64_t nside) {
 }
 
 void pix2vec_nest(std::int64_t nside, std::int64_t pix, double vec[3]) {
+    check_nside(nside);
+    check_pix(nside, pix);
     std::int64_t ix, iy;
     int face;
     nest2xyf(nside, pix, ix, iy, face);

@@ -41,6 +41,13 @@ ScanDriver::ScanDriver(const ScanSettings& settings) : settings_(settings) {
         throw std::invalid_argument("max_rounds_per_level must be >= 1");
     for (double r : settings_.rotation)
         if (!std::isfinite(r)) throw std::invalid_argument("rotation must be finite");
+    const VertexSeed& s = settings_.initial_seed;
+    if (!std::isfinite(s.x) || !std::isfinite(s.y) || !std::isfinite(s.z) || !std::isfinite(s.t))
+        throw std::invalid_argument("initial_seed must be finite");
+    if (!std::isfinite(settings_.llh_diff_threshold))
+        throw std::invalid_argument("llh_diff_threshold must be finite");
+    if (!std::isfinite(settings_.max_refine_radius) || settings_.max_refine_radius < 0.0)
+        throw std::invalid_argument("max_refine_radius must be finite and >= 0");
     const int l0 = ilog2(ns[0]);
     for (auto n : ns) shifts_.push_back(2 * (ilog2(n) - l0));
     evaluated_.resize(ns.size());
@@ -164,7 +171,7 @@ void ScanDriver::make_refinement() {
 
 const std::vector<ScanTask>& ScanDriver::next_batch() {
     if (!pending_.empty())
-        throw std::logic_error("the pending batch must be submitted before asking for the next");
+        throw std::invalid_argument("the pending batch must be submitted before asking for the next");
     if (finished_) return pending_;
     if (level_ == 0 && rounds_[0] == 0) {
         make_level0();
@@ -177,10 +184,11 @@ const std::vector<ScanTask>& ScanDriver::next_batch() {
 }
 
 void ScanDriver::submit(const DirectionFitResult* results, std::size_t n) {
-    if (pending_.empty()) throw std::logic_error("no batch is pending");
+    if (pending_.empty()) throw std::invalid_argument("no batch is pending: call next_batch() first");
     if (n != pending_.size())
         throw std::invalid_argument("expected " + std::to_string(pending_.size()) +
-                                    " results, got " + std::to_string(n));
+                                    " results (neg_llh values) for the pending batch, got " +
+                                    std::to_string(n));
     for (std::size_t i = 0; i < n; ++i) {
         const ScanTask& t = pending_[i];
         records_.push_back({t.level, t.nside, t.pixel, t.zenith, t.azimuth, results[i]});
@@ -205,11 +213,6 @@ std::size_t ScanDriver::run_step(const DirectionFitter& fitter, int threads) {
     fitter.fit_batch(zen.data(), az.data(), seeds.data(), n, res.data(), threads);
     submit(res.data(), n);
     return n;
-}
-
-void ScanDriver::run(const DirectionFitter& fitter, int threads) {
-    while (run_step(fitter, threads) > 0) {
-    }
 }
 
 }  // namespace icecore

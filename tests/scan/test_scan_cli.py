@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from icecore.cli import main
-from icecore.scan import ScanResult
+from icecore.scan.skyreader import read_npz
 
 
 def test_simulate_run_contours_synthetic(tmp_path, capsys):
@@ -28,7 +28,7 @@ def test_simulate_run_contours_synthetic(tmp_path, capsys):
     for suffix in (".npz", ".json", ".fits", ".sky.png", ".zoom.png"):
         assert any(n.endswith(suffix) and n != "summary.json" for n in names), suffix
     npz = next(out.glob("*.npz"))
-    r = ScanResult.from_npz(npz)
+    r = read_npz(npz)
     assert r.best_fit["ra_deg"] == pytest.approx(summary["best_fit"]["ra_deg"])
     assert main(["scan", "contours", str(npz), "--convention", "wilks", "--json"]) == 0
     c = json.loads(capsys.readouterr().out)

@@ -10,20 +10,22 @@ import numpy as np
 import pytest
 
 from icecore.catalog import read_catalog
-from icecore.scan import ICECUBE_CALIBRATED, SKYREADER_WILKS, WILKS, ScanResult
+from icecore.scan import ICECUBE_CALIBRATED, SKYREADER_WILKS, WILKS
 from icecore.scan.association import associate
+from icecore.scan.products import write_fits
+from icecore.scan.skyreader import read_json, read_npz, write_json, write_npz
 
 FIXTURE = "fixtures/skyscan/run00136766-evt000007637140-GOLD-8_64_512.npz"
 
 
 @pytest.fixture(scope="module")
 def gold(shared_dir):
-    return ScanResult.from_npz(shared_dir / FIXTURE)
+    return read_npz(shared_dir / FIXTURE)
 
 
 @pytest.fixture(scope="module")
 def gold_legacy(shared_dir):
-    return ScanResult.from_npz(shared_dir / FIXTURE, dec_convention="scanner-legacy")
+    return read_npz(shared_dir / FIXTURE, dec_convention="scanner-legacy")
 
 
 def skyreader_areas(path, systematics):
@@ -102,8 +104,8 @@ def test_npz_and_json_round_trip_through_skyreader(synthetic_result, tmp_path):
     from skyreader import SkyScanResult
 
     r = synthetic_result
-    f_npz = r.to_npz(tmp_path / "scan.npz")
-    f_json = r.to_json(tmp_path / "scan.json")
+    f_npz = write_npz(r, tmp_path / "scan.npz")
+    f_json = write_json(r, tmp_path / "scan.json")
     s_npz = SkyScanResult.read_npz(f_npz)
     s_json = SkyScanResult.read_json(f_json)
     assert s_npz == s_json  # skyreader's strict equality (indices and all fields)
@@ -122,9 +124,9 @@ def test_npz_and_json_round_trip_through_skyreader(synthetic_result, tmp_path):
     assert np.degrees(dec) == pytest.approx(r.best_fit["dec_deg"], abs=1e-9)
     # and we read back what skyreader writes
     out = s_npz.to_npz(s_npz.get_event_metadata(), output_dir=tmp_path)
-    assert ScanResult.from_npz(out).equal_pixels(r)
-    assert ScanResult.from_json(f_json).equal_pixels(r)
-    assert ScanResult.from_npz(f_npz).meta["event_id"] == 56
+    assert read_npz(out).equal_pixels(r)
+    assert read_json(f_json).equal_pixels(r)
+    assert read_npz(f_npz).meta["event_id"] == 56
     # skyreader's JSON structure
     d = json.loads(f_json.read_text())
     assert set(d) == {"nside-8", "nside-64", "nside-512"}
@@ -132,7 +134,7 @@ def test_npz_and_json_round_trip_through_skyreader(synthetic_result, tmp_path):
 
 
 def test_fits_map(synthetic_result, tmp_path):
-    p = synthetic_result.to_fits(tmp_path / "scan.fits")
+    p = write_fits(synthetic_result, tmp_path / "scan.fits")
     m, hdr = hp.read_map(p, nest=True, h=True, dtype=np.float64)
     hdr = dict(hdr)
     assert hdr["ORDERING"] == "NESTED" and hdr["NSIDE"] == 512

@@ -16,10 +16,11 @@
 
 namespace icecore {
 
+// The constructor checks these and throws std::invalid_argument.
 struct AnalyticFitterParams {
-    double zenith = 1.0, azimuth = 2.0;  // true direction, radians, IceCube local
+    double zenith = 1.0, azimuth = 2.0;  // true direction, radians, IceCube local (zenith in [0, pi])
     double kappa = 1000.0;               // concentration (1/rad^2 for small angles)
-    VertexSeed vertex{0.0, 0.0, 0.0, 0.0};
+    VertexSeed vertex{0.0, 0.0, 0.0, 0.0};  // finite
     double vertex_pull = 0.5;    // in [0, 1]
     double vertex_weight = 0.0;  // >= 0
     int work = 0;                // extra dummy evaluations per fit (>= 0)

@@ -14,7 +14,8 @@ struct VertexSeed {
     double x, y, z, t;
 };
 
-/// Result of the vertex fit for one fixed direction.
+/// Result of the vertex fit for one fixed direction. Standard layout (48 bytes): the binding
+/// hands arrays of it to numpy as the structured dtype _core.scan.FIT_RESULT_DTYPE.
 struct DirectionFitResult {
     double neg_llh;     ///< best -ln L over all vertex seeds tried (smaller is better)
     double x, y, z, t;  ///< best vertex (m, m, m, ns)

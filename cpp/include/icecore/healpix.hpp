@@ -2,6 +2,8 @@
 //
 // Angles are radians: theta = colatitude in [0, pi], phi = longitude (any value; wrapped).
 // Pixel numbers are int64 in [0, 12 nside^2). nside must be a power of two in [1, 2^29].
+// Every function checks its nside (and pixel numbers) and throws std::invalid_argument; this is
+// the one place that rule is enforced below Python (the bindings only convert arrays).
 // These are what the sky scan needs: pixel <-> direction, children, and a disc selection by
 // pixel centre. healpy is the oracle in the tests.
 #pragma once

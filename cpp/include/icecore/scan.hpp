@@ -16,6 +16,12 @@
 // does one next_batch / fit_batch / submit round with an in-process DirectionFitter (no Python
 // between pixels). Everything depends only on the submitted results, so the scan is
 // deterministic whatever evaluates the batches.
+//
+// Invariants are checked here and throw std::invalid_argument (the settings in the constructor,
+// the next_batch / submit protocol); user-facing checks with argument names live in Python.
+//
+// ScanTask and ScanRecord are standard-layout structs: the bindings hand them to numpy as
+// structured arrays of the same layout (see cpp/python/bind_scan.cpp).
 #pragma once
 
 #include <cstddef>
@@ -30,8 +36,8 @@ namespace icecore {
 struct ScanSettings {
     std::vector<std::int64_t> nsides{8, 64, 512};
     std::vector<double> extensions{12.0, 24.0};  // one per refinement level (nsides.size() - 1)
-    double llh_diff_threshold = 0.0;             // <= 0: no neighbour-difference refinement
-    double max_refine_radius = 0.0;              // radians; neighbour refinement only within it
+    double llh_diff_threshold = 0.0;             // finite; <= 0: no neighbour-difference refinement
+    double max_refine_radius = 0.0;              // radians, finite >= 0; neighbour refinement only within it
     int max_rounds_per_level = 64;               // safety stop
     double rotation[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};  // v_local = R v_equatorial (row-major)
     VertexSeed initial_seed{0.0, 0.0, 0.0, 0.0};
@@ -58,17 +64,15 @@ public:
     explicit ScanDriver(const ScanSettings& settings);
 
     /// The next tasks (NESTED pixel order within a batch); empty when the scan is finished.
-    /// Throws std::logic_error if the previous batch has not been submitted.
+    /// Throws std::invalid_argument if the previous batch has not been submitted.
     const std::vector<ScanTask>& next_batch();
 
-    /// Results of the pending batch, in its order. Throws if the count does not match.
+    /// Results of the pending batch, in its order. Throws std::invalid_argument if no batch is
+    /// pending or the count does not match.
     void submit(const DirectionFitResult* results, std::size_t n);
 
     /// One next_batch / fit_batch / submit round; returns the number of pixels fitted (0 = done).
     std::size_t run_step(const DirectionFitter& fitter, int threads);
-
-    /// Run to the end.
-    void run(const DirectionFitter& fitter, int threads);
 
     bool finished() const { return finished_; }
     bool has_pending() const { return !pending_.empty(); }
@@ -81,10 +85,9 @@ public:
     /// Rounds (batches) made so far at each level.
     const std::vector<int>& rounds() const { return rounds_; }
 
+private:
     /// (zenith, azimuth) in radians of the centre of NESTED pixel `pix` at `nside`.
     void local_direction(std::int64_t nside, std::int64_t pix, double& zenith, double& azimuth) const;
-
-private:
     void make_level0();
     void make_refinement();
     bool seed_for(int level, std::int64_t pixel, VertexSeed& seed) const;

@@ -118,7 +118,7 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
 
     def fit_directions(
         self, zenith_deg: Any, azimuth_deg: Any, seeds: Any, threads: int | None = None
-    ) -> dict[str, np.ndarray]:
+    ) -> np.ndarray:
         """Vertex fit for fixed directions (the sky scan's per-pixel kernel).
 
         Parameters
@@ -129,7 +129,8 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
 
         Returns
         -------
-        dict with ``neg_llh`` (n,), ``vertex`` (n, 4), ``n_eval`` (n,), ``status`` (n,) (0 = converged).
+        (n,) structured array (``icecore._core.scan.FIT_RESULT_DTYPE``) with fields ``neg_llh``,
+        ``vertex`` (4,), ``n_eval`` and ``status`` (0 = converged).
         """
         zen = np.atleast_1d(as_degrees(zenith_deg, "zenith_deg", ndim=(0, 1)))
         azi = np.atleast_1d(as_degrees(azimuth_deg, "azimuth_deg", ndim=(0, 1)))

@@ -1,15 +1,19 @@
 """Sky scan: the HEALPix refinement loop over a per-direction vertex fit, and its products.
 
 - :func:`scan` -> :class:`ScanResult` (in-process C++ threads, or remote workers through
-  :class:`icecore.scan.amqp.AMQPExecutor`);
+  :class:`icecore.scan.amqp.AMQPExecutor`); :func:`make_problem` / :func:`run_problem` split it;
+- what can be scanned (:mod:`icecore.scan.adapt`): an ``icecore.likelihood.Event``, a
+  :class:`SyntheticEvent` (a synthetic problem with a known answer, :mod:`icecore.scan.synthetic`),
+  a bare ``DirectionFitter``, or any :class:`Scannable`;
 - contours and areas with explicit critical-value conventions (:mod:`icecore.scan.contours`:
   :data:`WILKS`, :data:`ICECUBE_CALIBRATED`, :data:`SKYREADER_WILKS`, ...);
-- icecube-skyreader npz/json, HEALPix FITS, PNG plots, catalogue association;
-- :class:`SyntheticEvent`: a synthetic problem with a known answer (tests, benchmarks).
+- files: icecube-skyreader npz/json (:mod:`icecore.scan.skyreader`), HEALPix FITS, PNG plots and
+  the product directory (:mod:`icecore.scan.products`), catalogue association.
 """
 
 from __future__ import annotations
 
+from .adapt import Scannable, fitter_from_spec, make_problem
 from .contours import (
     CONVENTIONS,
     DIRECT_DLLH_WILKS,
@@ -20,8 +24,9 @@ from .contours import (
     Rectangle,
 )
 from .loop import ScanSettings, run_problem, scan
-from .problem import ScanProblem, SyntheticEvent, fitter_from_spec, make_problem
+from .problem import ScanProblem
 from .result import ContourSet, ScanResult
+from .synthetic import SyntheticEvent
 
 __all__ = [
     "scan",
@@ -30,6 +35,7 @@ __all__ = [
     "ScanResult",
     "ContourSet",
     "ScanProblem",
+    "Scannable",
     "SyntheticEvent",
     "make_problem",
     "fitter_from_spec",

@@ -10,7 +10,8 @@ Protocol (all bodies JSON)
   ``{"type": "event_request", "scan_id", "reply_to": <its private queue>}`` to the scan's reply
   queue and the scan answers with the fitter spec (``fitter_from_spec``); workers cache the
   fitters of the last few scans. So the event travels once per scan and worker, never per task.
-- The worker fits the chunk with the C++ ``fit_batch``, publishes ``{"type": "result", ...}``
+- The worker fits the chunk with the C++ ``fit_batch``, publishes ``{"type": "result", "scan_id",
+  "round", "chunk", "neg_llh", "vertex", "n_eval", "status", "worker", "redelivered"}``
   to ``reply_to`` (publisher confirms on) and only then acks the task. A worker killed mid-task
   never acks: RabbitMQ redelivers the task to another worker. The scan keeps the first result of
   every (round, chunk) and ignores duplicates and stale rounds.
@@ -33,9 +34,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
 from .._validation import check_positive, check_threads
 from ..errors import InputError, ServiceUnavailable
-from .problem import ScanProblem, fitter_from_spec
+from .adapt import fitter_from_spec
+from .problem import ScanProblem
 
 __all__ = ["AMQPExecutor", "run_worker", "DEFAULT_QUEUE"]
 
@@ -91,8 +94,9 @@ class _Session:
         _declare_work_queue(self.ch, executor.queue)
         self.reply_q = self.ch.queue_declare(queue="", exclusive=True).method.queue
         self.round = 0
-        self.stats = {"tasks": 0, "results": 0, "duplicates": 0, "stale": 0, "redelivered": 0,
-                      "event_requests": 0, "workers": set()}
+        self.stats: dict[str, int] = {"tasks": 0, "results": 0, "duplicates": 0, "stale": 0, "redelivered": 0,
+                                      "event_requests": 0}
+        self.workers: set[str] = set()
 
     def _handle_event_request(self, msg: dict[str, Any]) -> None:
         if msg.get("scan_id") != self.scan_id or not msg.get("reply_to"):
@@ -102,9 +106,10 @@ class _Session:
                               body=json.dumps({"type": "event", "scan_id": self.scan_id, "spec": self.spec_json}),
                               properties=self.pika.BasicProperties(correlation_id=self.scan_id))
 
-    def evaluate(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def evaluate(self, batch: np.ndarray) -> np.ndarray:
+        """Fit ``batch`` (SCAN_TASK_DTYPE) on the workers; results as FIT_RESULT_DTYPE, in its order."""
         self.round += 1
-        n = len(batch["pixel"])
+        n = len(batch)
         chunks = [np.arange(i, min(i + self.ex.chunk_size, n)) for i in range(0, n, self.ex.chunk_size)]
         props = self.pika.BasicProperties(reply_to=self.reply_q, content_type="application/json",
                                           expiration=str(int(self.ex.timeout * 1000)))
@@ -114,8 +119,7 @@ class _Session:
                     "seeds": batch["seeds"][idx].tolist()}
             self.ch.basic_publish(exchange="", routing_key=self.ex.queue, body=json.dumps(body), properties=props)
         self.stats["tasks"] += len(chunks)
-        out = {"neg_llh": np.empty(n), "vertex": np.empty((n, 4)), "n_eval": np.empty(n, np.int32),
-               "status": np.empty(n, np.int32)}
+        out = np.empty(n, dtype=_core.scan.FIT_RESULT_DTYPE)
         pending = set(range(len(chunks)))
         last = time.monotonic()
         for method, _props, body in self.ch.consume(self.reply_q, auto_ack=True, inactivity_timeout=0.5):
@@ -156,7 +160,7 @@ class _Session:
             pending.discard(k)
             self.stats["results"] += 1
             self.stats["redelivered"] += int(bool(msg.get("redelivered")))
-            self.stats["workers"].add(str(msg.get("worker")))
+            self.workers.add(str(msg.get("worker")))
             last = time.monotonic()
             if not pending:
                 break
@@ -169,7 +173,7 @@ class _Session:
                 self.conn.close()
         except Exception:  # pragma: no cover - closing a broken connection
             pass
-        self.ex.last_stats = {**self.stats, "workers": sorted(self.stats["workers"])}
+        self.ex.last_stats = {**self.stats, "workers": sorted(self.workers)}
 
 
 class AMQPExecutor:
@@ -204,6 +208,61 @@ class AMQPExecutor:
         return _Session(self, problem)
 
 
+def _parse_task(body: bytes) -> dict[str, Any] | None:
+    """The task message: scan_id, round, chunk and the arrays; None (logged) if malformed."""
+    try:
+        msg = json.loads(body)
+        return {"scan_id": str(msg["scan_id"]), "round": msg["round"],
+                "chunk": msg["chunk"], "zenith": np.asarray(msg["zenith"], float),
+                "azimuth": np.asarray(msg["azimuth"], float),
+                "seeds": np.asarray(msg["seeds"], float).reshape(-1, 4)}
+    except (ValueError, KeyError, TypeError):
+        log.warning("dropping a malformed task")
+        return None
+
+
+def _fit_task(fitter: _core.scan.DirectionFitter, task: dict[str, Any], threads: int) -> dict[str, Any]:
+    """Fit a task's directions; the result message (FIT_RESULT_DTYPE fields as JSON lists)."""
+    res = fitter.fit_batch(task["zenith"], task["azimuth"], task["seeds"], threads=threads)
+    return {"type": "result", "scan_id": task["scan_id"], "round": task["round"], "chunk": task["chunk"],
+            "neg_llh": res["neg_llh"].tolist(), "vertex": res["vertex"].tolist(),
+            "n_eval": res["n_eval"].tolist(), "status": res["status"].tolist()}
+
+
+class _FitterCache:
+    """The fitters of the last ``size`` scans; a new scan's spec is asked for once on its reply queue."""
+
+    def __init__(self, conn: Any, size: int, timeout: float) -> None:
+        self.conn = conn
+        self.rpc = conn.channel()
+        self.private_q = self.rpc.queue_declare(queue="", exclusive=True).method.queue
+        self.size = size
+        self.timeout = timeout
+        self.cache: OrderedDict[str, _core.scan.DirectionFitter] = OrderedDict()
+
+    def get(self, scan_id: str, reply_to: str) -> _core.scan.DirectionFitter | None:
+        """The fitter of ``scan_id`` (None if the scan does not answer within the timeout)."""
+        if scan_id in self.cache:
+            self.cache.move_to_end(scan_id)
+            return self.cache[scan_id]
+        self.rpc.basic_publish(exchange="", routing_key=reply_to, body=json.dumps(
+            {"type": "event_request", "scan_id": scan_id, "reply_to": self.private_q}))
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < self.timeout:
+            method, _p, body = self.rpc.basic_get(self.private_q, auto_ack=True)
+            if method is None:
+                self.conn.sleep(0.02)
+                continue
+            msg = json.loads(body)
+            if msg.get("type") == "event" and msg.get("scan_id") == scan_id:
+                fitter = fitter_from_spec(json.loads(msg["spec"]))
+                self.cache[scan_id] = fitter
+                while len(self.cache) > self.size:
+                    self.cache.popitem(last=False)
+                return fitter
+        return None
+
+
 def run_worker(url: str, *, queue: str = DEFAULT_QUEUE, prefetch: int = 2, threads: int | None = 1,
                max_tasks: int | None = None, idle_timeout: float | None = None, event_timeout: float = 30.0,
                cache_size: int = 4) -> int:
@@ -221,9 +280,7 @@ def run_worker(url: str, *, queue: str = DEFAULT_QUEUE, prefetch: int = 2, threa
     ch.confirm_delivery()
     _declare_work_queue(ch, queue)
     ch.basic_qos(prefetch_count=prefetch)
-    rpc = conn.channel()
-    private_q = rpc.queue_declare(queue="", exclusive=True).method.queue
-    cache: OrderedDict[str, Any] = OrderedDict()
+    fitters = _FitterCache(conn, cache_size, event_timeout)
     stop = {"flag": False}
 
     def _stop(signum: int, frame: Any) -> None:
@@ -232,27 +289,6 @@ def run_worker(url: str, *, queue: str = DEFAULT_QUEUE, prefetch: int = 2, threa
     old = {}
     if threading.current_thread() is threading.main_thread():
         old = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
-
-    def get_fitter(scan_id: str, reply_to: str):
-        if scan_id in cache:
-            cache.move_to_end(scan_id)
-            return cache[scan_id]
-        rpc.basic_publish(exchange="", routing_key=reply_to,
-                          body=json.dumps({"type": "event_request", "scan_id": scan_id, "reply_to": private_q}))
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < event_timeout:
-            method, _p, body = rpc.basic_get(private_q, auto_ack=True)
-            if method is None:
-                conn.sleep(0.02)
-                continue
-            msg = json.loads(body)
-            if msg.get("type") == "event" and msg.get("scan_id") == scan_id:
-                fitter = fitter_from_spec(json.loads(msg["spec"]))
-                cache[scan_id] = fitter
-                while len(cache) > cache_size:
-                    cache.popitem(last=False)
-                return fitter
-        return None
 
     done = 0
     idle_since = time.monotonic()
@@ -265,28 +301,17 @@ def run_worker(url: str, *, queue: str = DEFAULT_QUEUE, prefetch: int = 2, threa
                 if idle_timeout is not None and time.monotonic() - idle_since > idle_timeout:
                     break
                 continue
-            try:
-                msg = json.loads(body)
-                scan_id, reply_to = str(msg["scan_id"]), props.reply_to
-                zen = np.asarray(msg["zenith"], float)
-                azi = np.asarray(msg["azimuth"], float)
-                seeds = np.asarray(msg["seeds"], float).reshape(-1, 4)
-            except (ValueError, KeyError, TypeError):
-                log.warning("dropping a malformed task")
+            task = _parse_task(body)
+            reply_to = props.reply_to
+            fitter = fitters.get(task["scan_id"], reply_to) if task is not None and reply_to else None
+            if task is None or fitter is None:  # malformed, or the scan is gone (never answered): drop it
+                if task is not None:
+                    log.warning("no event for scan %s; dropping its task", task["scan_id"])
                 ch.basic_ack(method.delivery_tag)
                 continue
-            fitter = get_fitter(scan_id, reply_to) if reply_to else None
-            if fitter is None:  # the scan is gone (or never answered): drop the task
-                log.warning("no event for scan %s; dropping its task", scan_id)
-                ch.basic_ack(method.delivery_tag)
-                continue
-            res = fitter.fit_batch(zen, azi, seeds, threads=nthreads)
-            reply = {"type": "result", "scan_id": scan_id, "round": msg["round"], "chunk": msg["chunk"],
-                     "neg_llh": res["neg_llh"].tolist(), "vertex": res["vertex"].tolist(),
-                     "n_eval": res["n_eval"].tolist(), "status": res["status"].tolist(),
-                     "worker": worker_id, "redelivered": bool(method.redelivered)}
+            reply = {**_fit_task(fitter, task, nthreads), "worker": worker_id, "redelivered": bool(method.redelivered)}
             ch.basic_publish(exchange="", routing_key=reply_to, body=json.dumps(reply),
-                             properties=pika.BasicProperties(correlation_id=scan_id))
+                             properties=pika.BasicProperties(correlation_id=task["scan_id"]))
             ch.basic_ack(method.delivery_tag)  # only after the result is out (publisher confirms)
             done += 1
             idle_since = time.monotonic()

@@ -153,7 +153,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for name, c in summary["contours"].items():
         conv = c["convention"]
         areas = ", ".join(f"{k}%: {v:.3f} deg2" for k, v in c["areas_deg2"].items())
-        print(f"{name} ({conv['statistic']} <= {', '.join(str(round(v, 3)) for v in conv['levels'].values())}): {areas}")
+        levels = ", ".join(str(round(v, 3)) for v in conv["levels"].values())
+        print(f"{name} ({conv['statistic']} <= {levels}): {areas}")
         r = c["rectangles"].get("90")
         if r:
             print(f"  90% rectangle: RA {r['ra_deg']:.2f} +{r['ra_plus']:.2f} -{r['ra_minus']:.2f}, "
@@ -176,13 +177,10 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 def _cmd_contours(args: argparse.Namespace) -> int:
     from ..catalog import read_catalog
     from .association import associate
-    from .result import ScanResult
+    from .skyreader import read
 
     conv = args.convention or ["wilks", "icecube-calibrated"]
-    dc = "scanner-legacy" if args.legacy_dec else "standard"
-    path = Path(args.result)
-    result = ScanResult.from_json(path, dec_convention=dc) if path.suffix == ".json" else \
-        ScanResult.from_npz(path, dec_convention=dc)
+    result = read(Path(args.result), dec_convention="scanner-legacy" if args.legacy_dec else "standard")
     summary = result.summary(conv)
     if args.polygons:
         for name in conv:

@@ -30,6 +30,9 @@ region is counted on equal-area HEALPix sub-pixels (``subdivide`` x ``subdivide`
 at which the map is bilinearly interpolated (``healpy.get_interp_val``); pixels whose whole
 interpolation neighbourhood is inside count whole.
 
+HEALPix operations here are healpy's (interpolation, neighbours, pixel centres); the C++
+primitives of :mod:`icecore.scan.healpix` serve the refinement loop.
+
 NaN policy: pixels with non-finite −ln L are treated as outside every region.
 """
 
@@ -39,12 +42,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import healpy as hp
 import numpy as np
 
 from .._validation import as_degrees
 from ..errors import InputError
-
-from ..coords import angular_distance_deg  # noqa: E402,F401  (re-used by plot)
 
 __all__ = [
     "CriticalValues",
@@ -61,6 +63,9 @@ __all__ = [
     "bounding_rectangle",
     "Rectangle",
     "values_at",
+    "interpolate",
+    "gnomonic_basis",
+    "map_nside",
 ]
 
 SQDEG_PER_SR = (180.0 / np.pi) ** 2
@@ -161,18 +166,25 @@ def statistic_map(llh_map: np.ndarray, statistic: str) -> np.ndarray:
     return 2.0 * d if statistic == "2dllh" else d
 
 
-def _interp(smap: np.ndarray, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    import healpy as hp
+def map_nside(smap: np.ndarray, name: str = "smap") -> int:
+    """nside of a full-sky NESTED map (12 nside² values, nside a power of two)."""
+    npix = int(np.size(smap))
+    nside = int(round(np.sqrt(npix / 12.0)))
+    if np.ndim(smap) != 1 or nside < 1 or 12 * nside * nside != npix or nside & (nside - 1):
+        raise InputError(f"argument '{name}': expected a full-sky NESTED HEALPix map of 12 nside^2 values "
+                         f"(nside a power of two), got shape {np.shape(smap)}", name)
+    return nside
 
+
+def interpolate(smap: np.ndarray, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """Bilinear interpolation of a NESTED map at (theta, phi) radians (``healpy.get_interp_val``)."""
     return hp.get_interp_val(smap, theta, phi, nest=True)
 
 
 def _subpixel_centres(nside: int, pix: np.ndarray, sub: int) -> tuple[np.ndarray, np.ndarray]:
-    from .healpix import pix2ang_nest
-
     f = sub * sub
     child = (pix[:, None] * f + np.arange(f)[None, :]).ravel()
-    return pix2ang_nest(nside * sub, child)
+    return hp.pix2ang(nside * sub, child, nest=True)
 
 
 def region_area_deg2(smap: np.ndarray, level: float, *, subdivide: int = 8) -> float:
@@ -181,12 +193,10 @@ def region_area_deg2(smap: np.ndarray, level: float, *, subdivide: int = 8) -> f
     ``subdivide`` (power of two, >= 1): sub-pixels per map pixel side on the boundary;
     ``subdivide=1`` counts whole map pixels (no interpolation).
     """
-    import healpy as hp
-
     if subdivide < 1 or subdivide & (subdivide - 1):
         raise InputError("argument 'subdivide': must be a power of two >= 1", "subdivide")
+    nside = map_nside(smap)
     npix = smap.size
-    nside = hp.npix2nside(npix)
     below = np.zeros(npix, dtype=bool)
     fin = np.isfinite(smap)
     below[fin] = smap[fin] <= level
@@ -203,7 +213,7 @@ def region_area_deg2(smap: np.ndarray, level: float, *, subdivide: int = 8) -> f
     border = np.union1d(idx, neigh[valid])
     border = np.setdiff1d(border, interior, assume_unique=False)
     theta, phi = _subpixel_centres(nside, border, subdivide)
-    vals = _interp(smap, theta, phi)
+    vals = interpolate(smap, theta, phi)
     inside = np.count_nonzero(np.isfinite(vals) & (vals <= level))
     return float(interior.size * pixarea + inside * pixarea / (subdivide * subdivide))
 
@@ -214,10 +224,12 @@ def values_at(smap: np.ndarray, ra_deg: Any, dec_deg: Any) -> np.ndarray:
     dec = np.atleast_1d(as_degrees(dec_deg, "dec_deg", ndim=(0, 1)))
     if np.any(np.abs(dec) > 90):
         raise InputError("argument 'dec_deg': must be within [-90, 90]", "dec_deg")
-    return np.atleast_1d(_interp(smap, np.radians(90.0 - dec), np.radians(ra)))
+    map_nside(smap)
+    return np.atleast_1d(interpolate(smap, np.radians(90.0 - dec), np.radians(ra)))
 
 
-def _gnomonic_basis(ra0: float, dec0: float) -> np.ndarray:
+def gnomonic_basis(ra0: float, dec0: float) -> np.ndarray:
+    """Rows: the unit vector of (ra0, dec0) deg, then the local east and north unit vectors."""
     a, d = np.radians(ra0), np.radians(dec0)
     c = np.array([np.cos(d) * np.cos(a), np.cos(d) * np.sin(a), np.sin(d)])
     e = np.array([-np.sin(a), np.cos(a), 0.0])  # east
@@ -236,10 +248,9 @@ def contour_polygons(smap: np.ndarray, level: float, ra0_deg: float, dec0_deg: f
     only within 60 deg of the best fit).
     """
     import contourpy
-    import healpy as hp
 
-    nside = hp.npix2nside(smap.size)
-    B = _gnomonic_basis(ra0_deg, dec0_deg)
+    nside = map_nside(smap)
+    B = gnomonic_basis(ra0_deg, dec0_deg)
     if radius_deg is None:
         inside = np.flatnonzero(np.isfinite(smap) & (smap <= level))
         if inside.size == 0:
@@ -255,7 +266,7 @@ def contour_polygons(smap: np.ndarray, level: float, ra0_deg: float, dec0_deg: f
     vec /= np.linalg.norm(vec, axis=1)[:, None]
     theta = np.arccos(np.clip(vec[:, 2], -1, 1))
     phi = np.arctan2(vec[:, 1], vec[:, 0])
-    Z = _interp(smap, theta, phi).reshape(X.shape)
+    Z = interpolate(smap, theta, phi).reshape(X.shape)
     Z = np.where(np.isfinite(Z), Z, np.nanmax(Z) if np.isfinite(Z).any() else level + 1)
     gen = contourpy.contour_generator(x, x, Z, line_type=contourpy.LineType.Separate)
     out = []

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._progress import progress_bar
 from .._validation import check_positive
+from ..errors import InputError
 from . import contours as _c
 from .events import simulate_event, true_direction
 from .loop import scan
@@ -37,8 +38,9 @@ def binomial_error(k: int, n: int) -> float:
 
 def coverage_study(*, n_events: int = 200, seed: int = 1, energy_tev: float | Sequence[float] = 200.0,
                    mismatch: bool = True, synthetic: bool = False, nsides: Sequence[int] = (8, 64, 512),
-                   extensions: Sequence[float] = (12.0, 24.0), conventions: Sequence[str] = ("wilks", "icecube-calibrated"),
-                   energy_bins: int = 3, threads: int | None = None, progress: bool | None = None,
+                   extensions: Sequence[float] = (12.0, 24.0),
+                   conventions: Sequence[str] = ("wilks", "icecube-calibrated"), energy_bins: int = 3,
+                   threads: int | None = None, progress: bool | None = None,
                    fitter_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Simulate and scan ``n_events`` events and report contour coverage and calibrated levels.
 
@@ -49,10 +51,13 @@ def coverage_study(*, n_events: int = 200, seed: int = 1, energy_tev: float | Se
     n = int(check_positive(n_events, "n_events", integer=True))
     ss = np.random.SeedSequence(int(seed))
     rng = np.random.default_rng(ss.spawn(1)[0])
-    if np.ndim(energy_tev) == 0:
-        energies = np.full(n, float(energy_tev))
+    e = np.asarray(energy_tev, dtype=float)
+    e_range: tuple[float, float] | None = None
+    if e.ndim == 0:
+        energies = np.full(n, float(e))
     else:
-        lo, hi = (float(x) for x in energy_tev)
+        lo, hi = (float(x) for x in e)
+        e_range = (lo, hi)
         energies = np.exp(rng.uniform(np.log(lo), np.log(hi), n))
     seeds = ss.spawn(n + 1)[1:]
     stat_true = np.full(n, np.nan)
@@ -62,6 +67,8 @@ def coverage_study(*, n_events: int = 200, seed: int = 1, energy_tev: float | Se
         ev = simulate_event(seed=np.random.default_rng(seeds[i]), energy_tev=float(energies[i]), mismatch=mismatch,
                             synthetic=synthetic)
         truth = true_direction(ev)
+        if truth is None:  # pragma: no cover - simulate_event always records the truth
+            raise InputError("argument 'synthetic': the simulated event carries no true direction", "synthetic")
         res = scan(ev, nsides=nsides, extensions=extensions, threads=threads, progress=False,
                    fitter_options=None if synthetic else fitter_options)
         smap = res.statistic_map("2dllh")
@@ -71,7 +78,7 @@ def coverage_study(*, n_events: int = 200, seed: int = 1, energy_tev: float | Se
     ok = np.isfinite(stat_true)
     report: dict[str, Any] = {
         "n_events": n, "seed": int(seed), "model": ("synthetic" if synthetic else "pandel")
-        + (" with mismatch" if mismatch else ""), "energy_tev": energy_tev if np.ndim(energy_tev) == 0 else list(energy_tev),
+        + (" with mismatch" if mismatch else ""), "energy_tev": energy_tev if e_range is None else list(e_range),
         "nsides": list(nsides), "extensions": list(extensions), "fitter_options": fitter_options or {},
         "seconds": round(time.perf_counter() - t0, 2), "coverage": {}, "median_area_deg2": {},
         "two_dllh_at_truth_quantiles": {q: float(np.quantile(stat_true[ok], float(q) / 100)) for q in ("50", "90")},
@@ -85,8 +92,8 @@ def coverage_study(*, n_events: int = 200, seed: int = 1, energy_tev: float | Se
             report["coverage"][cv.name][label] = {"fraction": k / n, "error": binomial_error(k, n), "inside": k}
         report["median_area_deg2"][cv.name] = {lab: float(np.median([a[lab] for a in areas[c]])) for lab in cv.levels}
     report["calibrated_levels"] = {"2dllh": dict(report["two_dllh_at_truth_quantiles"])}
-    if np.ndim(energy_tev) != 0:
-        edges = np.exp(np.linspace(np.log(energy_tev[0]), np.log(energy_tev[1]), energy_bins + 1))
+    if e_range is not None:
+        edges = np.exp(np.linspace(np.log(e_range[0]), np.log(e_range[1]), energy_bins + 1))
         per_bin = []
         for a, b in zip(edges[:-1], edges[1:]):
             sel = ok & (energies >= a) & (energies <= b)

@@ -3,6 +3,9 @@
 Angles in radians here (these mirror healpy's ``nest=True`` functions, which are the oracle in
 the tests): theta is the colatitude in [0, pi], phi the longitude. For the scan's equatorial
 sky, theta = 90 deg - Dec and phi = RA.
+
+The checks here name the argument (``InputError``, a ValueError) and run before any C++; the
+kernel checks the same invariants again without argument names (std::invalid_argument).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_array, check_threads
+from .. import _core
+from .._validation import as_array, check_positive, check_threads
 from ..errors import InputError
 
 __all__ = [
@@ -46,8 +50,6 @@ def _pix(nside: int, pix: Any) -> np.ndarray:
 
 def pix2ang_nest(nside: int, pix: Any, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(theta, phi) in radians of NESTED pixel centres (phi in [0, 2 pi))."""
-    from .. import _core
-
     n = check_nside(nside)
     p = _pix(n, pix)
     th, ph = _core.healpix.pix2ang_nest(n, p.ravel(), check_threads(threads))
@@ -56,8 +58,6 @@ def pix2ang_nest(nside: int, pix: Any, threads: int | None = None) -> tuple[np.n
 
 def pix2vec_nest(nside: int, pix: Any, threads: int | None = None) -> np.ndarray:
     """Unit vectors (..., 3) of NESTED pixel centres."""
-    from .. import _core
-
     n = check_nside(nside)
     p = _pix(n, pix)
     return _core.healpix.pix2vec_nest(n, p.ravel(), check_threads(threads)).reshape(p.shape + (3,))
@@ -65,8 +65,6 @@ def pix2vec_nest(nside: int, pix: Any, threads: int | None = None) -> np.ndarray
 
 def ang2pix_nest(nside: int, theta: Any, phi: Any, threads: int | None = None) -> np.ndarray:
     """NESTED pixels containing (theta, phi) radians."""
-    from .. import _core
-
     n = check_nside(nside)
     th = as_array(theta, "theta", ndim=(0, 1), allow_empty=True)
     ph = as_array(phi, "phi", ndim=(0, 1), allow_empty=True)
@@ -80,43 +78,45 @@ def ang2pix_nest(nside: int, theta: Any, phi: Any, threads: int | None = None) -
 
 def vec2pix_nest(nside: int, vec: Any, threads: int | None = None) -> np.ndarray:
     """NESTED pixels containing the (n, 3) vectors."""
-    from .. import _core
-
     n = check_nside(nside)
     v = as_array(vec, "vec", ndim=(1, 2))
     v2 = v.reshape(-1, 3) if v.shape[-1] == 3 else None
     if v2 is None:
         raise InputError("argument 'vec': expected shape (3,) or (n, 3)", "vec")
+    if np.any(~v2.any(axis=1)):
+        raise InputError("argument 'vec': contains a zero vector", "vec")
     out = _core.healpix.vec2pix_nest(n, v2, check_threads(threads))
     return out.reshape(v.shape[:-1])
 
 
 def children_nest(nside: int, pix: int, nside_child: int) -> np.ndarray:
     """All NESTED pixels at ``nside_child`` inside ``pix`` at ``nside`` (ascending)."""
-    from .. import _core
-
-    return _core.healpix.children_nest(check_nside(nside), int(pix), check_nside(nside_child, "nside_child"))
+    n, nc = check_nside(nside), check_nside(nside_child, "nside_child")
+    if nc < n:
+        raise InputError(f"argument 'nside_child': must be >= nside ({n}), got {nc}", "nside_child")
+    p = int(_pix(n, pix))
+    return _core.healpix.children_nest(n, p, nc)
 
 
 def parent_nest(nside: int, pix: Any, nside_parent: int) -> np.ndarray:
     """NESTED pixels at ``nside_parent`` containing ``pix`` at ``nside``."""
-    from .. import _core
-
-    n = check_nside(nside)
+    n, npar = check_nside(nside), check_nside(nside_parent, "nside_parent")
+    if npar > n:
+        raise InputError(f"argument 'nside_parent': must be <= nside ({n}), got {npar}", "nside_parent")
     p = _pix(n, pix)
-    return _core.healpix.parent_nest(n, p.ravel(), check_nside(nside_parent, "nside_parent")).reshape(p.shape)
+    return _core.healpix.parent_nest(n, p.ravel(), npar).reshape(p.shape)
 
 
 def query_disc_nest(nside: int, vec: Any, radius: float) -> np.ndarray:
     """NESTED pixels whose centres are within ``radius`` radians of ``vec`` (ascending)."""
-    from .. import _core
-
+    n = check_nside(nside)
     v = as_array(vec, "vec", ndim=1)
-    return _core.healpix.query_disc_nest(check_nside(nside), v, float(radius))
+    if v.shape != (3,) or not v.any():
+        raise InputError("argument 'vec': expected a non-zero 3-vector", "vec")
+    r = float(check_positive(radius, "radius", allow_zero=True))
+    return _core.healpix.query_disc_nest(n, v, r)
 
 
 def max_pixrad(nside: int) -> float:
     """Upper bound (radians) of the centre-to-corner distance of a pixel at ``nside``."""
-    from .. import _core
-
     return float(_core.healpix.max_pixrad(check_nside(nside)))

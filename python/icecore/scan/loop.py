@@ -1,31 +1,40 @@
-"""``scan()``: the HEALPix refinement loop (C++ state machine) driven in-process or remotely."""
+"""``scan()``: the HEALPix refinement loop (C++ state machine) driven in-process or remotely.
+
+The state machine is ``icecore._core.scan.ScanDriver``. In-process, ``ScanDriver.step`` fits
+each round in C++ threads. With an :class:`Executor`, each round's tasks (a structured array of
+``_core.scan.SCAN_TASK_DTYPE``: level, nside, pixel, zenith, azimuth, seeds) go to
+``session.evaluate``, whose results (fields neg_llh, vertex, n_eval, status, as
+``_core.scan.FIT_RESULT_DTYPE``) are submitted back in the same order.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from .. import _core
 from .._progress import progress_bar
 from .._validation import check_positive, check_threads
 from ..errors import InputError
+from .adapt import make_problem
 from .healpix import check_nside
-from .problem import ScanProblem, make_problem
+from .problem import ScanProblem
 from .result import ScanResult
 
-__all__ = ["ScanSettings", "scan", "Executor", "run_problem"]
+__all__ = ["ScanSettings", "scan", "Executor", "ExecutorSession", "run_problem"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ScanSettings:
-    """Refinement schedule (defaults as icecube/skymap_scanner's realtime scans).
+    """Refinement schedule (defaults as icecube/skymap_scanner's realtime scans), checked when made.
 
     Attributes
     ----------
@@ -34,7 +43,7 @@ class ScanSettings:
         parent level's pixel area, e.g. (12, 24)
     llh_diff_threshold : also refine parent pixels whose −ln L differs from an evaluated
         neighbour's by more than this (None: off)
-    max_refine_radius_deg : region around the best pixel where the threshold rule applies
+    max_refine_radius_deg : region (degrees) around the best pixel where the threshold rule applies
     max_rounds_per_level : safety stop for the "repeat until no new pixel" rule
     """
 
@@ -44,7 +53,7 @@ class ScanSettings:
     max_refine_radius_deg: float = 10.0
     max_rounds_per_level: int = 64
 
-    def validate(self) -> ScanSettings:
+    def __post_init__(self) -> None:
         ns = [check_nside(n, "nsides") for n in self.nsides]
         if not ns or any(b <= a for a, b in zip(ns, ns[1:])):
             raise InputError("argument 'nsides': must be non-empty and strictly increasing", "nsides")
@@ -57,24 +66,31 @@ class ScanSettings:
             check_positive(self.llh_diff_threshold, "llh_diff_threshold")
         check_positive(self.max_refine_radius_deg, "max_refine_radius_deg")
         check_positive(self.max_rounds_per_level, "max_rounds_per_level", integer=True)
-        return self
+
+
+class ExecutorSession(Protocol):
+    """One scan's connection to remote workers."""
+
+    def evaluate(self, batch: np.ndarray) -> Mapping[str, np.ndarray] | np.ndarray:
+        """Fit ``batch`` (SCAN_TASK_DTYPE); fields neg_llh, vertex, n_eval, status in its order."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class Executor(Protocol):
-    """Evaluates batches remotely: ``open(problem)`` returns a session with ``evaluate(batch)``."""
+    """Evaluates batches remotely: ``open(problem)`` returns an :class:`ExecutorSession`."""
 
-    def open(self, problem: ScanProblem) -> Any: ...
+    def open(self, problem: ScanProblem) -> ExecutorSession: ...
 
 
-def _driver(problem: ScanProblem, settings: ScanSettings):
-    from .._core import scan as _core_scan
-    ScanDriver = _core_scan.ScanDriver
-
-    return ScanDriver(list(int(n) for n in settings.nsides), [float(e) for e in settings.extensions],
-                      np.ascontiguousarray(problem.rotation, float), np.asarray(problem.initial_seed, float),
-                      float(settings.llh_diff_threshold or 0.0),
-                      float(np.radians(settings.max_refine_radius_deg)) if settings.llh_diff_threshold else 0.0,
-                      int(settings.max_rounds_per_level))
+def _driver(problem: ScanProblem, settings: ScanSettings) -> _core.scan.ScanDriver:
+    return _core.scan.ScanDriver(
+        [int(n) for n in settings.nsides], [float(e) for e in settings.extensions],
+        np.ascontiguousarray(problem.rotation, float), np.asarray(problem.initial_seed, float),
+        float(settings.llh_diff_threshold or 0.0),
+        float(np.radians(settings.max_refine_radius_deg)) if settings.llh_diff_threshold else 0.0,
+        int(settings.max_rounds_per_level))
 
 
 def _cpu_seconds() -> float:
@@ -85,7 +101,7 @@ def _cpu_seconds() -> float:
 def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, executor: Executor | None = None,
                 threads: int | None = None, progress: bool | None = None) -> ScanResult:
     """Run the refinement loop for a prepared :class:`ScanProblem` (see :func:`scan`)."""
-    settings = (settings or ScanSettings()).validate()
+    settings = settings or ScanSettings()
     nthreads = check_threads(threads)
     driver = _driver(problem, settings)
     t0, c0 = time.perf_counter(), _cpu_seconds()
@@ -104,7 +120,7 @@ def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, e
                 level = int(driver.level)  # the level of the batch just fitted
             else:
                 batch = driver.next_batch()
-                n = len(batch["pixel"])
+                n = len(batch)
                 if n == 0:
                     break
                 level = int(batch["level"][0])
@@ -127,7 +143,7 @@ def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, e
         "llh_diff_threshold": settings.llh_diff_threshold,
         "pixels_per_level": [int(np.count_nonzero(rec["level"] == k)) for k in range(nlev)],
         "rounds_per_level": [int(r) for r in driver.rounds],
-        "fits": int(len(rec["pixel"])),
+        "fits": len(rec),
         "likelihood_evaluations": int(np.sum(rec["n_eval"])),
         "failed_fits": int(np.count_nonzero(rec["status"] != 0)),
         "wall_s": round(wall, 4),
@@ -142,33 +158,35 @@ def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, e
 
 def scan(event: Any, *, time: Any = None, nsides: Sequence[int] = (8, 64, 512),
          extensions: Sequence[float] = (12.0, 24.0), llh_diff_threshold: float | None = None,
-         max_refine_radius_deg: float = 10.0, executor: Executor | None = None, threads: int | None = None, progress: bool | None = None,
-         initial_seed: Any = None, fitter_options: dict[str, Any] | None = None) -> ScanResult:
+         max_refine_radius_deg: float = 10.0, executor: Executor | None = None, threads: int | None = None,
+         progress: bool | None = None, initial_seed: Any = None,
+         fitter_options: dict[str, Any] | None = None) -> ScanResult:
     """Scan the sky for the best direction of a track event.
 
     Parameters
     ----------
-    event : icecore.likelihood.Event, SyntheticEvent or icecore._core.scan.DirectionFitter
-        What to fit. A likelihood Event is turned into its per-direction vertex fitter; a bare
-        DirectionFitter needs ``time`` and only runs in-process.
+    event : icecore.likelihood.Event, SyntheticEvent, icecore._core.scan.DirectionFitter or Scannable
+        What to fit (see :func:`icecore.scan.adapt.make_problem`). A likelihood Event is turned
+        into its per-direction vertex fitter; a bare DirectionFitter needs ``time`` and only runs
+        in-process (except the plain AnalyticDirectionFitter).
     time : astropy Time or MJD, optional
         Event time (overrides the event's own) fixing the equatorial -> IceCube rotation.
     nsides, extensions : refinement schedule (see :class:`ScanSettings`); defaults 8/64/512 and
         12/24 as IceCube's realtime scans.
     llh_diff_threshold : optional neighbour-difference refinement threshold (−ln L units),
-        applied within ``max_refine_radius_deg`` of the best pixel.
+        applied within ``max_refine_radius_deg`` (degrees) of the best pixel.
     executor : None (in-process, threaded C++; no Python between pixels) or an executor such
         as :class:`icecore.scan.amqp.AMQPExecutor`. The result does not depend on it.
     threads : in-process fitting threads (None = all cores); the result does not depend on it.
     progress : tqdm bar per level (None: only on a terminal).
-    initial_seed : (x, y, z, t) vertex seed of the first level (default: the event's guess).
+    initial_seed : (x, y, z, t) vertex seed (m, ns) of the first level (default: the event's guess).
     fitter_options : passed to the likelihood fitter's constructor (e.g. number of seeds).
 
     Returns
     -------
     ScanResult
-        All evaluated pixels (NESTED, equatorial), with best fit, contours and file writers.
+        All evaluated pixels (NESTED, equatorial), with best fit, maps and contours.
     """
-    settings = ScanSettings(tuple(nsides), tuple(extensions), llh_diff_threshold, max_refine_radius_deg).validate()
+    settings = ScanSettings(tuple(nsides), tuple(extensions), llh_diff_threshold, max_refine_radius_deg)
     problem = make_problem(event, time=time, initial_seed=initial_seed, fitter_options=fitter_options)
     return run_problem(problem, settings, executor=executor, threads=threads, progress=progress)

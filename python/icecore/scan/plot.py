@@ -12,6 +12,7 @@ import numpy as np
 
 from .._io import atomic_write
 from ..coords import angular_distance_deg
+from . import contours as _c
 
 __all__ = ["plot_mollweide", "plot_zoom"]
 
@@ -41,7 +42,7 @@ def plot_mollweide(result: Any, path: str | Path, *, nside_plot: int = 128) -> P
 
     Figure = _figure()
     smap = result.statistic_map("2dllh")
-    nside = hp.npix2nside(smap.size)
+    nside = _c.map_nside(smap)
     ns = min(nside, nside_plot)
     lon = np.linspace(-np.pi, np.pi, 721)
     lat = np.linspace(-np.pi / 2, np.pi / 2, 361)
@@ -68,8 +69,6 @@ def plot_mollweide(result: Any, path: str | Path, *, nside_plot: int = 128) -> P
 def plot_zoom(result: Any, path: str | Path, *, conventions: tuple = ("wilks", "icecube-calibrated"),
               radius_deg: float | None = None) -> Path:
     """Zoom around the best fit (gnomonic offsets, deg) with the 50 %/90 % contours."""
-    from . import contours as _c
-
     Figure = _figure()
     best = result.best_fit
     sets = [result.contours(c) for c in conventions]
@@ -81,14 +80,14 @@ def plot_zoom(result: Any, path: str | Path, *, conventions: tuple = ("wilks", "
             radius_deg = float(min(30.0, max(1.0, 1.3 * np.max(d))))
         else:
             radius_deg = 5.0
-    B = _c._gnomonic_basis(best["ra_deg"], best["dec_deg"])
+    B = _c.gnomonic_basis(best["ra_deg"], best["dec_deg"])
     half = np.tan(np.radians(radius_deg))
     x = np.linspace(-half, half, 301)
     X, Y = np.meshgrid(x, x)
     vec = B[0][None, :] + X.ravel()[:, None] * B[1][None, :] + Y.ravel()[:, None] * B[2][None, :]
     vec /= np.linalg.norm(vec, axis=1)[:, None]
     smap = result.statistic_map("2dllh")
-    Z = _c._interp(smap, np.arccos(np.clip(vec[:, 2], -1, 1)), np.arctan2(vec[:, 1], vec[:, 0])).reshape(X.shape)
+    Z = _c.interpolate(smap, np.arccos(np.clip(vec[:, 2], -1, 1)), np.arctan2(vec[:, 1], vec[:, 0])).reshape(X.shape)
     fig = Figure(figsize=(6.5, 6))
     ax = fig.add_subplot(111)
     deg = np.degrees(np.arctan(x))

@@ -1,16 +1,25 @@
-"""Write every product of a scan into a directory (what ``icecore scan run`` produces)."""
+"""The files of a scan: HEALPix FITS map, and every product in a directory (``icecore scan run``).
+
+:func:`write_products` writes the icecube-skyreader npz + json (:mod:`icecore.scan.skyreader`),
+the FITS map (:func:`write_fits`), PNG plots (:mod:`icecore.scan.plot`) and ``summary.json``.
+"""
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import healpy as hp
+import numpy as np
+
 from .._io import atomic_write, safe_name
 from .result import ScanResult
+from .skyreader import write_json, write_npz
 
-__all__ = ["write_products", "skyreader_stem"]
+__all__ = ["write_products", "write_fits", "skyreader_stem"]
 
 
 def skyreader_stem(result: ScanResult) -> str:
@@ -19,6 +28,24 @@ def skyreader_stem(result: ScanResult) -> str:
     stem = (f"run{int(m['run_id']):08d}.evt{int(m['event_id']):012d}.{m['event_type']}_"
             + "_".join(str(n) for n in result.nsides))
     return safe_name(stem)
+
+
+def write_fits(result: ScanResult, path: str | Path, *, statistic: str = "2dllh", nest: bool = True) -> Path:
+    """HEALPix FITS map (healpy) of 2Δ(−ln L) (``"2dllh"``) or Δ(−ln L) (``"dllh"``) at the finest
+    nside, equatorial (``COORDSYS = C``), NESTED unless ``nest=False``; NaN where not scanned.
+
+    The header carries RUNID, EVENTID and MJD. Written atomically.
+    """
+    m = result.statistic_map(statistic)
+    if not nest:
+        m = hp.reorder(m, n2r=True)
+    path = Path(path)
+    with tempfile.TemporaryDirectory(dir=path.parent if path.parent.exists() else None) as tmp:
+        tmpf = Path(tmp) / "map.fits"
+        hp.write_map(str(tmpf), m, nest=nest, coord="C", column_names=["2DLLH" if statistic == "2dllh" else "DLLH"],
+                     extra_header=[("RUNID", int(result.meta["run_id"])), ("EVENTID", int(result.meta["event_id"])),
+                                   ("MJD", float(result.meta["mjd"]))], overwrite=True, dtype=np.float64)
+        return atomic_write(path, tmpf.read_bytes())
 
 
 def write_products(result: ScanResult, out: str | Path, *, conventions: Sequence[str] = ("wilks", "icecube-calibrated"),
@@ -31,8 +58,8 @@ def write_products(result: ScanResult, out: str | Path, *, conventions: Sequence
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
     stem = skyreader_stem(result)
-    files = [result.to_npz(outdir / f"{stem}.npz"), result.to_json(outdir / f"{stem}.json"),
-             result.to_fits(outdir / f"{stem}.fits")]
+    files = [write_npz(result, outdir / f"{stem}.npz"), write_json(result, outdir / f"{stem}.json"),
+             write_fits(result, outdir / f"{stem}.fits")]
     summary = result.summary(conventions)
     if catalog is not None:
         from ..catalog import read_catalog

@@ -1,42 +1,30 @@
-"""ScanResult: the evaluated pixels of a sky scan and everything derived from them.
+"""ScanResult: the evaluated pixels of a sky scan and what is derived from them in memory.
 
 Pixels are kept in HEALPix NESTED ordering on the equatorial sky (theta = 90 deg - Dec,
-phi = RA). The icecube-skyreader npz/json formats store RING pixel numbers in their ``index``
-field (skyreader converts with ``healpy.pix2ang(nside, index)``, ``healpy.ring2nest``), so
-reading and writing convert at the edge.
-
-Declination convention of stored pixels: skyreader (and icecore) read a pixel's direction as
-Dec = 90 deg - theta, RA = phi. The skymap_scanner versions that produced older files (e.g. the
-fixture of run 136766 / IC220624A) built each pixel's direction as Dec = theta - 90 deg (a
-historic convention later acknowledged in IceCube's own conversion scripts), so such files read
-the standard way are mirrored in declination. ``dec_convention="scanner-legacy"`` undoes it
-exactly (the HEALPix grid is symmetric under Dec -> -Dec). Files written by icecore use the
-standard convention.
+phi = RA). Maps, contours, areas and the JSON summary are computed here; files are written and
+read elsewhere: the icecube-skyreader npz/json format in :mod:`icecore.scan.skyreader`, the
+HEALPix FITS map and the other products in :mod:`icecore.scan.products`.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write
-from ..errors import DataFormatError, InputError
+from ..errors import InputError
 from . import contours as _c
+from .healpix import pix2ang_nest
 
-__all__ = ["ScanResult", "ContourSet"]
+__all__ = ["ScanResult", "ContourSet", "DEFAULT_CONVENTIONS"]
 
 log = logging.getLogger(__name__)
 
-_PIXEL_V0 = np.dtype([("index", int), ("llh", float), ("E_in", float), ("E_tot", float)])
-_PIXEL_V1 = np.dtype([("index", int), ("llh", float), ("E_in", float), ("E_tot", float),
-                      ("X", float), ("Y", float), ("Z", float), ("T", float)])
+#: Conventions reported by default (summaries, products, the CLI).
+DEFAULT_CONVENTIONS: tuple[str, ...] = ("wilks", "icecube-calibrated")
 
 
 @dataclass
@@ -76,7 +64,8 @@ class ScanResult:
     meta : dict
         run_id, event_id, event_type, mjd, is_real_event.
     info : dict
-        Scan settings and timings (nsides, extensions, pixels per level, rounds, wall_s, cpu_s).
+        Scan settings and timings (nsides, extensions, pixels per level, rounds, wall_s,
+        cpu_s_this_process); empty for results read from files.
     """
 
     nside: np.ndarray
@@ -92,14 +81,14 @@ class ScanResult:
 
     def __post_init__(self) -> None:
         n = len(self.nside)
-        self.nside = np.asarray(self.nside, dtype=np.int64)
-        self.pixel = np.asarray(self.pixel, dtype=np.int64)
-        self.neg_llh = np.asarray(self.neg_llh, dtype=float)
-        self.vertex = np.asarray(self.vertex, dtype=float).reshape(n, 4)
-        self.n_eval = np.asarray(self.n_eval, dtype=np.int64)
-        self.status = np.asarray(self.status, dtype=np.int64)
-        self.energy_in = np.zeros(n) if self.energy_in is None else np.asarray(self.energy_in, float)
-        self.energy_tot = np.zeros(n) if self.energy_tot is None else np.asarray(self.energy_tot, float)
+        self.nside = np.ascontiguousarray(self.nside, dtype=np.int64)
+        self.pixel = np.ascontiguousarray(self.pixel, dtype=np.int64)
+        self.neg_llh = np.ascontiguousarray(self.neg_llh, dtype=float)
+        self.vertex = np.ascontiguousarray(self.vertex, dtype=float).reshape(n, 4)
+        self.n_eval = np.ascontiguousarray(self.n_eval, dtype=np.int64)
+        self.status = np.ascontiguousarray(self.status, dtype=np.int64)
+        self.energy_in = np.zeros(n) if self.energy_in is None else np.ascontiguousarray(self.energy_in, float)
+        self.energy_tot = np.zeros(n) if self.energy_tot is None else np.ascontiguousarray(self.energy_tot, float)
         for name in ("pixel", "neg_llh", "n_eval", "status", "energy_in", "energy_tot"):
             if len(getattr(self, name)) != n:
                 raise InputError(f"argument '{name}': length differs from nside ({n})", name)
@@ -129,8 +118,6 @@ class ScanResult:
     @property
     def best_fit(self) -> dict[str, Any]:
         """Best pixel: ra_deg, dec_deg (pixel centre), nside, pixel (NESTED), neg_llh, vertex."""
-        from .healpix import pix2ang_nest
-
         i = self._best_index()
         th, ph = pix2ang_nest(int(self.nside[i]), int(self.pixel[i]))
         return {"ra_deg": float(np.degrees(ph)), "dec_deg": float(90.0 - np.degrees(th)),
@@ -139,8 +126,6 @@ class ScanResult:
 
     def radec(self) -> tuple[np.ndarray, np.ndarray]:
         """(ra_deg, dec_deg) of every pixel centre."""
-        from .healpix import pix2ang_nest
-
         ra = np.empty(len(self.nside))
         dec = np.empty(len(self.nside))
         for ns in self.nsides:
@@ -195,164 +180,10 @@ class ScanResult:
         vals = _c.values_at(self.statistic_map(cv.statistic), ra_deg, dec_deg)
         return np.isfinite(vals) & (vals <= cv.levels[level])
 
-    # ---- skyreader npz / json -------------------------------------------------------------
-    def _skyreader_arrays(self) -> dict[str, np.ndarray]:
-        import healpy as hp
-
-        out = {}
-        for ns in self.nsides:
-            sel = np.flatnonzero(self.nside == ns)
-            ring = hp.nest2ring(ns, self.pixel[sel])
-            order = np.argsort(ring, kind="stable")
-            sel, ring = sel[order], ring[order]
-            md = {"run_id": int(self.meta["run_id"]), "event_id": int(self.meta["event_id"]),
-                  "event_type": str(self.meta["event_type"]), "mjd": float(self.meta["mjd"]),
-                  "is_real_event": bool(self.meta["is_real_event"]), "version": 1, "nside": int(ns)}
-            a = np.zeros(sel.size, dtype=np.dtype(_PIXEL_V1, metadata=md))
-            a["index"] = ring
-            a["llh"] = self.neg_llh[sel]
-            a["E_in"] = self.energy_in[sel]
-            a["E_tot"] = self.energy_tot[sel]
-            for j, f in enumerate("XYZT"):
-                a[f] = self.vertex[sel, j]
-            out[f"nside-{ns}"] = a
-        return out
-
-    def to_npz(self, path: str | Path) -> Path:
-        """Write the icecube-skyreader npz format (version 1 pixels, with a ``header``), atomically."""
-        arrays = self._skyreader_arrays()
-        first = next(iter(arrays.values())).dtype.metadata
-        hdr_dtype = np.dtype([(k, type(v)) if not isinstance(v, str) else (k, f"U{max(1, len(v))}")
-                              for k, v in first.items()])
-        header = np.array([tuple(a.dtype.metadata[k] for k in hdr_dtype.names) for a in arrays.values()],
-                          dtype=hdr_dtype)
-        buf = io.BytesIO()
-        np.savez(buf, header=header, **{k: np.asarray(v, dtype=_PIXEL_V1) for k, v in arrays.items()})
-        return atomic_write(path, buf.getvalue())
-
-    def to_skyreader_dict(self) -> dict[str, Any]:
-        """The icecube-skyreader JSON structure (``SkyScanResult.serialize()``)."""
-        out: dict[str, Any] = {}
-        for key, a in self._skyreader_arrays().items():
-            rows = []
-            for r in a:
-                rows.append([int(r["index"])] + [float(r[f]) for f in a.dtype.names[1:]])
-            out[key] = {"columns": list(a.dtype.names), "metadata": dict(a.dtype.metadata), "data": rows}
-        return out
-
-    def to_json(self, path: str | Path) -> Path:
-        """Write the icecube-skyreader json format, atomically."""
-        return atomic_write(path, json.dumps(self.to_skyreader_dict(), indent=1, allow_nan=True))
-
-    @classmethod
-    def _from_skyreader_arrays(cls, arrays: dict[str, np.ndarray], source: str,
-                               dec_convention: str = "standard") -> ScanResult:
-        import healpy as hp
-
-        if dec_convention not in ("standard", "scanner-legacy"):
-            raise InputError("argument 'dec_convention': expected 'standard' or 'scanner-legacy', got "
-                             f"{dec_convention!r}", "dec_convention")
-
-        cols: dict[str, list[np.ndarray]] = {k: [] for k in ("nside", "pixel", "llh", "vtx", "ein", "etot")}
-        meta: dict[str, Any] = {}
-        for key in sorted(arrays, key=lambda k: int(k.split("nside-")[1])):
-            a = arrays[key]
-            ns = int(key.split("nside-")[1])
-            if a.dtype.names is None or not {"index", "llh"} <= set(a.dtype.names):
-                raise DataFormatError(f"{key}: expected fields index and llh, got {a.dtype.names}", source)
-            idx = np.asarray(a["index"], dtype=np.int64)
-            if idx.size and (idx.min() < 0 or idx.max() >= 12 * ns * ns):
-                raise DataFormatError(f"{key}: pixel index out of range for nside {ns}", source)
-            cols["nside"].append(np.full(idx.size, ns, dtype=np.int64))
-            if dec_convention == "scanner-legacy":  # pixel direction was Dec = theta - 90 deg
-                th, ph = hp.pix2ang(ns, idx)
-                idx = hp.ang2pix(ns, np.pi - th, ph)
-            cols["pixel"].append(hp.ring2nest(ns, idx))
-            cols["llh"].append(np.asarray(a["llh"], float))
-            names = a.dtype.names
-            if all(f in names for f in "XYZT"):
-                cols["vtx"].append(np.column_stack([np.asarray(a[f], float) for f in "XYZT"]))
-            else:
-                cols["vtx"].append(np.full((idx.size, 4), np.nan))
-            cols["ein"].append(np.asarray(a["E_in"], float) if "E_in" in names else np.zeros(idx.size))
-            cols["etot"].append(np.asarray(a["E_tot"], float) if "E_tot" in names else np.zeros(idx.size))
-            if a.dtype.metadata:
-                meta.update({k: (v.item() if isinstance(v, np.generic) else v)
-                             for k, v in a.dtype.metadata.items() if k != "nside"})
-        if not cols["nside"]:
-            raise DataFormatError("no 'nside-N' arrays found", source)
-        n = sum(len(x) for x in cols["nside"])
-        return cls(np.concatenate(cols["nside"]), np.concatenate(cols["pixel"]), np.concatenate(cols["llh"]),
-                   np.concatenate(cols["vtx"]), np.full(n, -1), np.full(n, -1),
-                   np.concatenate(cols["ein"]), np.concatenate(cols["etot"]),
-                   meta={k: meta[k] for k in ("run_id", "event_id", "event_type", "mjd", "is_real_event")
-                         if k in meta})
-
-    @classmethod
-    def from_npz(cls, path: str | Path, *, dec_convention: str = "standard") -> ScanResult:
-        """Read an icecube-skyreader npz file (with or without ``header``; pixel versions 0 and 1).
-
-        ``dec_convention="scanner-legacy"`` for files from skymap_scanner versions whose pixel
-        direction was Dec = theta - 90 deg (see the module docstring).
-        """
-        try:
-            npz = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise DataFormatError(f"cannot read npz: {exc}", str(path)) from None
-        with npz:
-            arrays = {k: npz[k] for k in npz.files if k.startswith("nside-")}
-            if "header" in npz.files:
-                for h in npz["header"]:
-                    md = {k: h[k].item() if isinstance(h[k], np.generic) else h[k] for k in h.dtype.names}
-                    key = f"nside-{int(md['nside'])}"
-                    if key in arrays:
-                        arrays[key] = np.asarray(arrays[key], dtype=np.dtype(arrays[key].dtype, metadata=md))
-        return cls._from_skyreader_arrays(arrays, str(path), dec_convention)
-
-    @classmethod
-    def from_skyreader_dict(cls, d: dict[str, Any], source: str = "json", *,
-                            dec_convention: str = "standard") -> ScanResult:
-        arrays = {}
-        for key, block in d.items():
-            try:
-                columns, md, data = block["columns"], dict(block["metadata"]), block["data"]
-            except (KeyError, TypeError):
-                raise DataFormatError(f"{key}: expected columns, metadata and data", source) from None
-            dt = np.dtype([(c, int if c == "index" else float) for c in columns], metadata=md)
-            rows = [tuple(np.nan if v == "<skyreader.nan>" else v for v in r) for r in data]
-            arrays[key] = np.array(rows, dtype=dt) if rows else np.zeros(0, dtype=dt)
-        return cls._from_skyreader_arrays(arrays, source, dec_convention)
-
-    @classmethod
-    def from_json(cls, path: str | Path, *, dec_convention: str = "standard") -> ScanResult:
-        """Read an icecube-skyreader json file (``dec_convention`` as in :meth:`from_npz`)."""
-        try:
-            d = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as exc:
-            raise DataFormatError(f"cannot read json: {exc}", str(path)) from None
-        return cls.from_skyreader_dict(d, str(path), dec_convention=dec_convention)
-
-    # ---- other products ------------------------------------------------------------------
-    def to_fits(self, path: str | Path, *, statistic: str = "2dllh", nest: bool = True) -> Path:
-        """HEALPix FITS map (healpy) of 2Δ(−ln L) at the finest nside; NaN where not scanned."""
-        import tempfile
-
-        import healpy as hp
-
-        m = self.statistic_map(statistic)
-        if not nest:
-            m = hp.reorder(m, n2r=True)
-        path = Path(path)
-        with tempfile.TemporaryDirectory(dir=path.parent if path.parent.exists() else None) as tmp:
-            tmpf = Path(tmp) / "map.fits"
-            hp.write_map(str(tmpf), m, nest=nest, coord="C", column_names=["2DLLH" if statistic == "2dllh" else "DLLH"],
-                         extra_header=[("RUNID", int(self.meta["run_id"])), ("EVENTID", int(self.meta["event_id"])),
-                                       ("MJD", float(self.meta["mjd"]))], overwrite=True, dtype=np.float64)
-            return atomic_write(path, tmpf.read_bytes())
-
-    def summary(self, conventions: Sequence[str | _c.CriticalValues] = ("wilks", "icecube-calibrated")) -> dict[str, Any]:
+    def summary(self, conventions: Sequence[str | _c.CriticalValues] = DEFAULT_CONVENTIONS) -> dict[str, Any]:
         """JSON-ready summary: best fit, pixels per nside, areas and rectangles per convention."""
-        out: dict[str, Any] = {"meta": {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.meta.items()},
+        meta = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.meta.items()}
+        out: dict[str, Any] = {"meta": meta,
                                "best_fit": self.best_fit,
                                "pixels_per_nside": {str(k): v for k, v in self.pixels_per_nside.items()},
                                "info": self.info, "contours": {}}
