@@ -41,9 +41,14 @@ def _season(n=200, n_total=5000.0, seed=0, sigma_deg=1.0, flat=True):
     }
 
 
+def _model(seasons, settings=SETTINGS):
+    """The kernel from season dicts (typed PsSeason / PsSettings objects cross the binding)."""
+    return _core.ps.PsModel([_core.ps.PsSeason(**s) for s in seasons], _core.ps.PsSettings(**settings))
+
+
 def test_validation_errors():
     good = _season()
-    _core.ps.PsModel([good], SETTINGS)
+    _model([good])
     for key, val, match in [
         ("ra", np.zeros(3), "differ in length"),
         ("dec", good["dec"][::-1].copy(), "sorted"),
@@ -56,17 +61,18 @@ def test_validation_errors():
         bad = dict(good)
         bad[key] = val
         with pytest.raises(ValueError, match=match):
-            _core.ps.PsModel([bad], SETTINGS)
+            _model([bad])
     with pytest.raises(ValueError, match="gamma range"):
-        _core.ps.PsModel([good], {**SETTINGS, "gamma_max": 4.5})
-    m = _core.ps.PsModel([good], SETTINGS)
+        _model([good], {**SETTINGS, "gamma_max": 4.5})
+    m = _model([good])
     with pytest.raises(ValueError, match="cls"):
         m.fit(0.0, 0.0, np.zeros(2, np.int32))
     with pytest.raises(ValueError, match="offsets"):
         m.trials(0.0, 0.0, np.zeros(1, np.int32), np.arange(3, dtype=np.uint64),
-                 {"season": np.zeros(1, np.int32), "ebin": np.ones(1, np.int32), "ra": np.zeros(1),
-                  "sin_dec": np.zeros(1), "cos_dec": np.ones(1), "sigma": np.ones(1), "inv_b": np.ones(1),
-                  "efrac": np.zeros(1), "cos_r": np.zeros(1), "offsets": np.array([0, 1], np.int64)})
+                 _core.ps.PsInjected(**{"season": np.zeros(1, np.int32), "ebin": np.ones(1, np.int32),
+                                        "ra": np.zeros(1), "sin_dec": np.zeros(1), "cos_dec": np.ones(1),
+                                        "sigma": np.ones(1), "inv_b": np.ones(1), "efrac": np.zeros(1),
+                                        "cos_r": np.zeros(1), "offsets": np.array([0, 1], np.int64)}))
     with pytest.raises(ValueError, match="threads"):
         m.scan(np.zeros(2), np.zeros(2), np.zeros((2, 1), np.int32), -1)
 
@@ -84,7 +90,7 @@ def _numpy_x(season, ra=0.0, dec=0.0):
 def test_flat_energy_fit_matches_scipy_root(seed, n_total, sigma_deg):
     """With a gamma-independent energy PDF and one season the profile in ns is a 1-d root problem."""
     s = _season(n_total=n_total, seed=seed, sigma_deg=sigma_deg)
-    m = _core.ps.PsModel([s], SETTINGS)
+    m = _model([s])
     r = m.fit(0.0, 0.0, np.zeros(1, np.int32))
     x = _numpy_x(s)
     N, nsel = n_total, len(x)
@@ -112,7 +118,7 @@ def test_flat_energy_fit_matches_scipy_root(seed, n_total, sigma_deg):
 def test_fit_is_a_maximum(seed, ns, gamma):
     seasons = [_season(seed=seed, flat=False), _season(seed=seed + 1, n_total=9000.0, flat=False)]
     seasons[1]["acc"] = np.array([2.0])
-    m = _core.ps.PsModel(seasons, SETTINGS)
+    m = _model(seasons)
     cls = np.zeros(2, np.int32)
     r = m.fit(0.0, 0.0, cls)
     assert r["ts"][0] >= 0 and r["status"][0] in (0, 1)
@@ -122,7 +128,7 @@ def test_fit_is_a_maximum(seed, ns, gamma):
 
 def test_trials_thread_independent_and_injection_counts():
     s = _season(n=300)
-    m = _core.ps.PsModel([s], SETTINGS)
+    m = _model([s])
     cls = np.zeros(1, np.int32)
     seeds = np.arange(50, dtype=np.uint64) * 7919
     a = m.trials(0.0, 0.0, cls, seeds, None, 1)
@@ -134,5 +140,5 @@ def test_trials_thread_independent_and_injection_counts():
            "ra": np.zeros(50 * n_inj), "sin_dec": np.zeros(50 * n_inj), "cos_dec": np.ones(50 * n_inj),
            "sigma": np.full(50 * n_inj, 0.01), "inv_b": np.full(50 * n_inj, 10.0), "efrac": np.zeros(50 * n_inj),
            "cos_r": np.full(50 * n_inj, -2.0), "offsets": np.arange(51, dtype=np.int64) * n_inj}
-    c = m.trials(0.0, 0.0, cls, seeds, inj, 2)
+    c = m.trials(0.0, 0.0, cls, seeds, _core.ps.PsInjected(**inj), 2)
     assert np.all(c["ts"] > a["ts"]) and np.median(c["ns"]) > 3

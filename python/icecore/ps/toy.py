@@ -47,14 +47,8 @@ from scipy import stats
 
 from .._validation import check_positive, rng_from_seed
 from ..errors import InputError
-from .io import (
-    EVENT_COLUMNS,
-    UPTIME_COLUMNS,
-    EffectiveArea,
-    SmearingMatrix,
-    irf_names,
-    write_table,
-)
+from .io import EVENT_COLUMNS, UPTIME_COLUMNS, irf_names, write_table
+from .irf import EffectiveArea, SmearingMatrix
 
 __all__ = ["simulate_public_data", "toy_effective_area", "toy_smearing", "TOY_SEASONS_10Y", "TOY_SEASONS_14Y"]
 
@@ -239,7 +233,8 @@ def simulate_public_data(
     Files are written atomically one by one. The toy detector is described in the module
     docstring of :mod:`icecore.ps.toy`.
     """
-    from .model import flux_to_mu, sample_signal
+    from .flux import flux_to_mu
+    from .model import sample_signal
 
     if release not in ("10y", "14y"):
         raise InputError(f"argument 'release': must be '10y' or '14y', got {release!r}", "release")
