@@ -142,3 +142,52 @@ def test_trials_thread_independent_and_injection_counts():
            "cos_r": np.full(50 * n_inj, -2.0), "offsets": np.arange(51, dtype=np.int64) * n_inj}
     c = m.trials(0.0, 0.0, cls, seeds, _core.ps.PsInjected(**inj), 2)
     assert np.all(c["ts"] > a["ts"]) and np.median(c["ns"]) > 3
+
+
+def test_typed_binding_objects():
+    """Settings, seasons and injected events are typed objects; results are structured arrays."""
+    st = _core.ps.PsSettings()
+    assert st.n_gamma_grid == 33 and st.gamma_tol == pytest.approx(1e-3) and st.ra_box is False
+    st.ns_max = 50.0
+    assert _core.ps.PsSettings(**SETTINGS).cone_rad == pytest.approx(math.radians(10.0))
+    season = _core.ps.PsSeason(**_season(n=20))
+    assert (season.n_events, season.n_total, season.n_class, season.n_e) == (20, 5000.0, 1, 12)
+    with pytest.raises(TypeError):
+        _core.ps.PsModel([_season()], _core.ps.PsSettings())  # a dict is not a season
+    with pytest.raises(ValueError, match="coarse_step"):
+        _model([_season()], {**SETTINGS, "coarse_step": 0.0})
+    m = _core.ps.PsModel([season], st)
+    assert m.n_seasons == 1
+    r = m.fit(0.0, 0.0, np.zeros(1, np.int32))
+    assert r.dtype.names == ("ts", "ns", "gamma", "status", "n_selected", "n_eval") and r.shape == (1,)
+    assert r["status"].dtype == np.int32 and r["ts"].dtype == np.float64
+    s = m.scan(np.zeros(3), np.zeros(3), np.zeros((3, 1), np.int32), 1)
+    assert s.shape == (3,) and np.all(s["ts"] == r["ts"][0])
+
+
+def _injected(n=4, **over):
+    cols = {"season": np.zeros(n, np.int32), "ebin": np.full(n, 5, np.int32), "ra": np.zeros(n),
+            "sin_dec": np.zeros(n), "cos_dec": np.ones(n), "sigma": np.full(n, 0.01), "inv_b": np.full(n, 10.0),
+            "efrac": np.zeros(n), "cos_r": np.full(n, -2.0), "offsets": np.array([0, n // 2, n], np.int64)}
+    cols.update(over)
+    return _core.ps.PsInjected(**cols)
+
+
+def test_injected_events_validation():
+    inj = _injected()
+    assert (inj.n_events, inj.n_trials) == (4, 2)
+    for over, match in [({"ra": np.zeros(3)}, "length"), ({"sigma": np.zeros(4)}, "sigma"),
+                        ({"inv_b": np.full(4, np.inf)}, "inv_b"), ({"offsets": np.array([0, 3, 2, 4])}, "offsets"),
+                        ({"offsets": np.array([0, 3], np.int64)}, "offsets"), ({"season": np.full(4, -1, np.int32)},
+                                                                                "season")]:
+        with pytest.raises(ValueError, match=match):
+            _injected(**over)
+    m = _model([_season()])
+    cls, seeds = np.zeros(1, np.int32), np.arange(2, dtype=np.uint64)
+    assert m.trials(0.0, 0.0, cls, seeds, inj, 1).shape == (2,)
+    with pytest.raises(ValueError, match="injected.season"):
+        m.trials(0.0, 0.0, cls, seeds, _injected(season=np.ones(4, np.int32)), 1)
+    with pytest.raises(ValueError, match="injected.ebin"):
+        m.trials(0.0, 0.0, cls, seeds, _injected(ebin=np.full(4, 11, np.int32)), 1)
+    with pytest.raises(ValueError, match="offsets"):
+        m.trials(0.0, 0.0, cls, np.arange(3, dtype=np.uint64), inj, 1)

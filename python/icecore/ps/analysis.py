@@ -257,8 +257,8 @@ class PointSourceAnalysis:
             ns = float(x0 + (goal - y0) * (x1 - x0) / (y1 - y0)) if y1 > y0 else float(x1)
         return ns, pts
 
-    def sensitivity(self, background: BackgroundTS | None = None, *, gamma: float = 2.0, e0: float = E0_DEFAULT, n_background: int = 5000,
-                    n_trials: int = 300, seed: Any = None, threads: int | None = None,
+    def sensitivity(self, background: BackgroundTS | None = None, *, gamma: float = 2.0, e0: float = E0_DEFAULT,
+                    n_background: int = 5000, n_trials: int = 300, seed: Any = None, threads: int | None = None,
                     progress: bool | None = None) -> SensitivityResult:
         """90 % of signal trials above the background median TS (the usual sensitivity).
 
@@ -279,8 +279,8 @@ class PointSourceAnalysis:
                                  progress=progress, ns_start=5.0)
         return SensitivityResult(ns, self.mu2flux(ns, gamma, e0), thr, 0.9, gamma, e0, pts)
 
-    def discovery_potential(self, background: BackgroundTS | None = None, *, sigma: float = 5.0, gamma: float = 2.0, e0: float = E0_DEFAULT,
-                            n_background: int = 5000, n_trials: int = 300, seed: Any = None,
+    def discovery_potential(self, background: BackgroundTS | None = None, *, sigma: float = 5.0, gamma: float = 2.0,
+                            e0: float = E0_DEFAULT, n_background: int = 5000, n_trials: int = 300, seed: Any = None,
                             threads: int | None = None, progress: bool | None = None) -> SensitivityResult:
         """50 % of signal trials above the ``sigma`` (default 5) background TS threshold.
 

@@ -151,7 +151,8 @@ def read_table(path: str | os.PathLike[str], columns: Sequence[str]) -> np.ndarr
     return data
 
 
-def write_table(path: str | os.PathLike[str], columns: Sequence[str], data: np.ndarray, fmt: str | Sequence[str]) -> Path:
+def write_table(path: str | os.PathLike[str], columns: Sequence[str], data: np.ndarray,
+                fmt: str | Sequence[str]) -> Path:
     """Write a table in the release format (``# header`` then whitespace rows), atomically."""
     data = np.asarray(data, dtype=np.float64)
     if data.ndim != 2 or data.shape[1] != len(columns):

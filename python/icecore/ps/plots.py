@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +21,7 @@ __all__ = ["plot_background"]
 log = logging.getLogger(__name__)
 
 
-def _tail_label(fit: dict[str, float | str]) -> str:
+def _tail_label(fit: Mapping[str, Any]) -> str:
     if fit["model"] == "chi2":
         return f"fit: {fit['eta']:.2f} x chi2(ndof = {fit['ndof']:.2f})"
     return f"fit: exponential tail (scale {fit['scale']:.2f})"
