@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import _core
 from ..errors import InputError
 from .dataset import PublicData
 from .flux import E0_DEFAULT
 from .model import GAMMA_GRID_STEP, SeasonModel
+
+if TYPE_CHECKING:
+    from .. import _core
 
 __all__ = ["X_MIN", "COARSE_STEP", "GAMMA_TOL", "EVENT_DTYPE", "kernel_settings", "kernel_columns", "KernelEngine"]
 
@@ -59,6 +62,8 @@ def kernel_settings(gamma_range: tuple[float, float], ns_max: float, cone_deg: f
     InputError
         If ``selection`` is not "band"/"box" or ``gamma_range`` is not (low, high) with low <= high.
     """
+    from .. import _core  # imported where used, so that importing icecore needs no compiled module
+
     if selection not in ("band", "box"):
         raise InputError(f"argument 'selection': must be 'band' or 'box', got {selection!r}", "selection")
     gmin, gmax = float(gamma_range[0]), float(gamma_range[1])
@@ -166,6 +171,8 @@ class KernelEngine:
     def __init__(self, data: PublicData, *, gamma_range: tuple[float, float], ns_max: float, cone_deg: float,
                  decs_deg: np.ndarray, band_dec_deg: float | None, energy_weighting: str = "exact",
                  selection: str = "band") -> None:
+        from .. import _core
+
         self.settings, self.gamma_grid = kernel_settings(gamma_range, ns_max, cone_deg, selection)
         self.box = selection == "box"
         self.models = [SeasonModel(s, self.gamma_grid, weighting=energy_weighting) for s in data.seasons]
@@ -255,6 +262,8 @@ class KernelEngine:
         n_injected : (n_trials,) int array
             Events injected in each trial.
         """
+        from .. import _core
+
         shares_arr = np.asarray(shares, dtype=np.float64)
         n_tot = rng.poisson(ns_inject, size=n_trials)
         per = np.array([rng.multinomial(k, shares_arr) for k in n_tot]).reshape(n_trials, len(shares_arr))
