@@ -1,13 +1,24 @@
-// Bindings for the point-source likelihood kernel (icecore/ps_llh.hpp). Validate, then release the GIL.
+// Bindings for the point-source likelihood kernel (icecore/ps_llh.hpp) and the release-table
+// parser (icecore/ps_table.hpp). Data cross as typed objects, never as string-keyed dicts:
+//
+//   PsSettings  the fit settings (the C++ struct, fields read/write)
+//   PsSeason    one season's candidate events and signal tables (typed arrays, copied once)
+//   PsInjected  injected signal events of a batch of trials (typed arrays, referenced, not copied)
+//   results     numpy structured arrays with the fields of PsFitResult
+//
+// Every entry point validates its input, then releases the GIL around the kernel.
+// std::invalid_argument thrown by the kernel reaches Python as ValueError (pybind11's own
+// translation).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <algorithm>
 #include <cmath>
-#include <string_view>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "icecore/ps_llh.hpp"
@@ -18,75 +29,123 @@ namespace icecore::python {
 
 namespace {
 
+using FitResults = py::array_t<PsFitResult>;
+
 template <class T>
-std::vector<T> vec_from(const py::dict& d, const char* key, const std::string& where, bool finite = true) {
-    if (!d.contains(key)) fail(where, std::string("missing key '") + key + "'");
-    carray<T> a = py::cast<carray<T>>(d[key]);
-    const std::string name = where + "." + key;
-    if (a.ndim() != 1) fail(name, "expected a 1-d array");
-    if constexpr (std::is_floating_point_v<T>)
-        if (finite) require_finite(a, name.c_str());
+std::vector<T> to_vector(const carray<T>& a, const char* name) {
+    require_ndim(a, 1, name);
+    if constexpr (std::is_floating_point_v<T>) require_finite(a, name);
     return std::vector<T>(a.data(), a.data() + a.size());
 }
 
-PsSeason season_from(const py::dict& d, std::size_t k, std::size_t n_gamma) {
-    const std::string where = "seasons[" + std::to_string(k) + "]";
+PsSeason make_season(const carray<double>& dec, const carray<double>& ra, const carray<double>& sin_dec,
+                     const carray<double>& cos_dec, const carray<double>& sigma, const carray<double>& inv_b,
+                     const carray<double>& efrac, const carray<double>& cos_r, const carray<std::int32_t>& ebin,
+                     const carray<double>& etable, const carray<double>& acc, const carray<double>& acc_x_lo,
+                     const carray<double>& acc_x_hi, double n_total, std::size_t n_class, std::size_t n_e) {
     PsSeason s;
-    s.dec = vec_from<double>(d, "dec", where);
-    s.ra = vec_from<double>(d, "ra", where);
-    s.sin_dec = vec_from<double>(d, "sin_dec", where);
-    s.cos_dec = vec_from<double>(d, "cos_dec", where);
-    s.sigma = vec_from<double>(d, "sigma", where);
-    s.inv_b = vec_from<double>(d, "inv_b", where);
-    s.efrac = vec_from<double>(d, "efrac", where);
-    s.cos_r = vec_from<double>(d, "cos_r", where);
-    s.ebin = vec_from<std::int32_t>(d, "ebin", where);
-    s.etable = vec_from<double>(d, "etable", where);
-    s.acc = vec_from<double>(d, "acc", where);
-    s.acc_x_lo = vec_from<double>(d, "acc_x_lo", where);
-    s.acc_x_hi = vec_from<double>(d, "acc_x_hi", where);
-    s.n_total = py::cast<double>(d["n_total"]);
-    s.n_class = py::cast<std::size_t>(d["n_class"]);
-    s.n_e = py::cast<std::size_t>(d["n_e"]);
+    s.dec = to_vector(dec, "dec");
+    s.ra = to_vector(ra, "ra");
+    s.sin_dec = to_vector(sin_dec, "sin_dec");
+    s.cos_dec = to_vector(cos_dec, "cos_dec");
+    s.sigma = to_vector(sigma, "sigma");
+    s.inv_b = to_vector(inv_b, "inv_b");
+    s.efrac = to_vector(efrac, "efrac");
+    s.cos_r = to_vector(cos_r, "cos_r");
+    s.ebin = to_vector(ebin, "ebin");
+    s.etable = to_vector(etable, "etable");
+    s.acc = to_vector(acc, "acc");
+    s.acc_x_lo = to_vector(acc_x_lo, "acc_x_lo");
+    s.acc_x_hi = to_vector(acc_x_hi, "acc_x_hi");
+    if (!std::isfinite(n_total)) fail("n_total", "must be finite");
+    s.n_total = n_total;
+    s.n_class = n_class;
+    s.n_e = n_e;
     for (double v : s.sigma)
-        if (!(v > 0)) fail(where + ".sigma", "must be > 0");
+        if (!(v > 0)) fail("sigma", "must be > 0");
     for (double v : s.inv_b)
-        if (!(v >= 0)) fail(where + ".inv_b", "must be >= 0");
+        if (!(v >= 0)) fail("inv_b", "must be >= 0");
     for (double v : s.etable)
-        if (!(v >= 0)) fail(where + ".etable", "must be >= 0");
+        if (!(v >= 0)) fail("etable", "must be >= 0");
     for (double v : s.acc_x_lo)
-        if (!(v > 0)) fail(where + ".acc_x_lo", "energies must be > 0");
-    (void)n_gamma;
+        if (!(v > 0)) fail("acc_x_lo", "energies must be > 0");
+    s.validate_events();
     return s;
 }
 
-py::dict results_to_dict(const std::vector<PsFitResult>& r) {
-    const auto n = static_cast<py::ssize_t>(r.size());
-    py::array_t<double> ts(n), ns(n), gamma(n);
-    py::array_t<std::int32_t> status(n), nsel(n), neval(n);
-    auto t = ts.mutable_data();
-    auto s = ns.mutable_data();
-    auto g = gamma.mutable_data();
-    auto st = status.mutable_data();
-    auto ne = nsel.mutable_data();
-    auto nv = neval.mutable_data();
-    for (std::size_t i = 0; i < r.size(); ++i) {
-        t[i] = r[i].ts;
-        s[i] = r[i].ns;
-        g[i] = r[i].gamma;
-        st[i] = r[i].status;
-        ne[i] = r[i].n_selected;
-        nv[i] = r[i].n_eval;
+/// Injected events of a batch of trials: owns references to the numpy arrays and hands the kernel
+/// a PsInjected view of them.
+class InjectedEvents {
+public:
+    InjectedEvents(carray<std::int32_t> season, carray<double> ra, carray<double> sin_dec, carray<double> cos_dec,
+                   carray<double> sigma, carray<double> inv_b, carray<double> efrac, carray<double> cos_r,
+                   carray<std::int32_t> ebin, carray<std::int64_t> offsets)
+        : season_(std::move(season)), ebin_(std::move(ebin)), ra_(std::move(ra)), sin_dec_(std::move(sin_dec)),
+          cos_dec_(std::move(cos_dec)), sigma_(std::move(sigma)), inv_b_(std::move(inv_b)), efrac_(std::move(efrac)),
+          cos_r_(std::move(cos_r)), offsets_(std::move(offsets)) {
+        require_ndim(season_, 1, "season");
+        const auto n = season_.size();
+        const std::pair<const carray<double>*, const char*> columns[] = {
+            {&ra_, "ra"},       {&sin_dec_, "sin_dec"}, {&cos_dec_, "cos_dec"}, {&sigma_, "sigma"},
+            {&inv_b_, "inv_b"}, {&efrac_, "efrac"},     {&cos_r_, "cos_r"}};
+        for (const auto& [a, name] : columns) {
+            require_ndim(*a, 1, name);
+            if (a->size() != n) fail(name, "must have the length of season (" + std::to_string(n) + ")");
+            require_finite(*a, name);
+        }
+        require_ndim(ebin_, 1, "ebin");
+        if (ebin_.size() != n) fail("ebin", "must have the length of season (" + std::to_string(n) + ")");
+        require_ndim(offsets_, 1, "offsets");
+        if (offsets_.size() < 1) fail("offsets", "needs n_trials + 1 entries");
+        const std::int64_t* o = offsets_.data();
+        const auto nt = static_cast<std::size_t>(offsets_.size() - 1);
+        if (o[0] != 0 || o[nt] != static_cast<std::int64_t>(n)) fail("offsets", "must span all events");
+        for (std::size_t t = 0; t < nt; ++t)
+            if (o[t + 1] < o[t]) fail("offsets", "must be non-decreasing");
+        for (py::ssize_t i = 0; i < n; ++i) {
+            if (season_.data()[i] < 0) fail("season", "must be >= 0");
+            if (!(sigma_.data()[i] > 0)) fail("sigma", "must be > 0");
+            if (!(inv_b_.data()[i] >= 0)) fail("inv_b", "must be >= 0");
+            if (ebin_.data()[i] < 0) fail("ebin", "must be >= 0");
+        }
     }
-    py::dict d;
-    d["ts"] = ts;
-    d["ns"] = ns;
-    d["gamma"] = gamma;
-    d["status"] = status;
-    d["n_selected"] = nsel;
-    d["n_eval"] = neval;
-    return d;
-}
+
+    std::size_t n_events() const { return static_cast<std::size_t>(season_.size()); }
+    std::size_t n_trials() const { return static_cast<std::size_t>(offsets_.size() - 1); }
+
+    /// Checks against the model (season index, table row of each event's energy bin).
+    void check_against(const PsModel& model, std::size_t n_trials_wanted) const {
+        if (n_trials() != n_trials_wanted)
+            fail("injected.offsets", "needs n_trials + 1 = " + std::to_string(n_trials_wanted + 1) + " entries, got " +
+                                         std::to_string(n_trials() + 1));
+        for (std::size_t i = 0; i < n_events(); ++i) {
+            const auto j = static_cast<std::size_t>(season_.data()[i]);
+            if (j >= model.n_seasons()) fail("injected.season", "out of range");
+            if (static_cast<std::size_t>(ebin_.data()[i]) + 1 >= model.season(j).n_e)
+                fail("injected.ebin", "out of range of the season's energy table");
+        }
+    }
+
+    PsInjected view() const {
+        PsInjected v;
+        v.season = season_.data();
+        v.ebin = ebin_.data();
+        v.ra = ra_.data();
+        v.sin_dec = sin_dec_.data();
+        v.cos_dec = cos_dec_.data();
+        v.sigma = sigma_.data();
+        v.inv_b = inv_b_.data();
+        v.efrac = efrac_.data();
+        v.cos_r = cos_r_.data();
+        v.offsets = offsets_.data();
+        return v;
+    }
+
+private:
+    carray<std::int32_t> season_, ebin_;
+    carray<double> ra_, sin_dec_, cos_dec_, sigma_, inv_b_, efrac_, cos_r_;
+    carray<std::int64_t> offsets_;
+};
 
 void check_cls(const PsModel& m, const carray<std::int32_t>& cls, py::ssize_t rows, const char* name) {
     const auto ns = static_cast<py::ssize_t>(m.n_seasons());
@@ -95,9 +154,20 @@ void check_cls(const PsModel& m, const carray<std::int32_t>& cls, py::ssize_t ro
                        std::to_string(cls.size()));
 }
 
+void check_position(double ra, double dec) {
+    if (!std::isfinite(ra) || !std::isfinite(dec)) fail("ra/dec", "must be finite");
+}
+
+const char* const kResultsDoc =
+    "structured array with fields ts, ns, gamma (float64), status (int32: 0 ok, 1 ns at upper bound, 2 no "
+    "event selected, 3 non-finite likelihood), n_selected (int32: events in the sum) and n_eval (int32: "
+    "1000 x profile evaluations + Newton steps, capped at 999)";
+
 }  // namespace
 
 void bind_ps(py::module_& m) {
+    PYBIND11_NUMPY_DTYPE(PsFitResult, ts, ns, gamma, status, n_selected, n_eval);  // the result records
+
     m.def(
         "ps_parse_table",
         [](const py::bytes& text, std::size_t n_cols) {
@@ -118,120 +188,134 @@ void bind_ps(py::module_& m) {
         "numbers per line. Returns (rows x n_cols float64 array of the lines before the first error, "
         "1-based error line or 0, error message).");
 
+    py::class_<PsSettings>(m, "PsSettings", "Settings of the point-source fit (angles in radians).")
+        .def(py::init([](double gamma_grid0, double gamma_grid_step, std::size_t n_gamma_grid, double gamma_min,
+                         double gamma_max, double ns_max, double cone_rad, bool ra_box, double coarse_step,
+                         double gamma_tol) {
+                 PsSettings st;
+                 st.gamma_grid0 = gamma_grid0;
+                 st.gamma_grid_step = gamma_grid_step;
+                 st.n_gamma_grid = n_gamma_grid;
+                 st.gamma_min = gamma_min;
+                 st.gamma_max = gamma_max;
+                 st.ns_max = ns_max;
+                 st.cone_rad = cone_rad;
+                 st.ra_box = ra_box;
+                 st.coarse_step = coarse_step;
+                 st.gamma_tol = gamma_tol;
+                 return st;
+             }),
+             py::kw_only(), py::arg("gamma_grid0") = PsSettings{}.gamma_grid0,
+             py::arg("gamma_grid_step") = PsSettings{}.gamma_grid_step,
+             py::arg("n_gamma_grid") = PsSettings{}.n_gamma_grid, py::arg("gamma_min") = PsSettings{}.gamma_min,
+             py::arg("gamma_max") = PsSettings{}.gamma_max, py::arg("ns_max") = PsSettings{}.ns_max,
+             py::arg("cone_rad") = PsSettings{}.cone_rad, py::arg("ra_box") = PsSettings{}.ra_box,
+             py::arg("coarse_step") = PsSettings{}.coarse_step, py::arg("gamma_tol") = PsSettings{}.gamma_tol,
+             "gamma_grid0/gamma_grid_step/n_gamma_grid: the table grid in gamma; gamma_min/gamma_max: the fit "
+             "range (inside the grid, one node to spare each side); ns_max: upper bound of ns; cone_rad: "
+             "half-width of the declination band; ra_box: also cut SkyLLH's RA box; coarse_step: step of the "
+             "coarse gamma scan; gamma_tol: Brent tolerance in gamma. Checked when a PsModel is built.")
+        .def_readwrite("gamma_grid0", &PsSettings::gamma_grid0)
+        .def_readwrite("gamma_grid_step", &PsSettings::gamma_grid_step)
+        .def_readwrite("n_gamma_grid", &PsSettings::n_gamma_grid)
+        .def_readwrite("gamma_min", &PsSettings::gamma_min)
+        .def_readwrite("gamma_max", &PsSettings::gamma_max)
+        .def_readwrite("ns_max", &PsSettings::ns_max)
+        .def_readwrite("cone_rad", &PsSettings::cone_rad)
+        .def_readwrite("ra_box", &PsSettings::ra_box)
+        .def_readwrite("coarse_step", &PsSettings::coarse_step)
+        .def_readwrite("gamma_tol", &PsSettings::gamma_tol);
+
+    py::class_<PsSeason>(m, "PsSeason", R"doc(One season of the point-source kernel (arrays are copied).
+
+Events, sorted by dec [rad]: dec, ra, sin_dec, cos_dec, sigma (AngErr, rad, > 0), inv_b
+(1 / background PDF, >= 0), efrac (position in the fine log-energy cell), cos_r (cos of the
+selection radius; < -1 selects every event of the band), all float64, and ebin (int32 index into a
+table row, ebin + 1 < n_e). Tables: etable (n_class * n_gamma * n_e signal energy PDFs, >= 0),
+acc (n_class * n_acc livetime * A_eff [cm^2 s]), acc_x_lo/acc_x_hi (energy bin edges / E0, > 0).
+n_total: all events of the season (>= the stored ones), n_class: energy-table classes, n_e: row
+length. Checked here, and against the settings when the PsModel is built.
+)doc")
+        .def(py::init(&make_season), py::kw_only(), py::arg("dec"), py::arg("ra"), py::arg("sin_dec"),
+             py::arg("cos_dec"), py::arg("sigma"), py::arg("inv_b"), py::arg("efrac"), py::arg("cos_r"),
+             py::arg("ebin"), py::arg("etable"), py::arg("acc"), py::arg("acc_x_lo"), py::arg("acc_x_hi"),
+             py::arg("n_total"), py::arg("n_class"), py::arg("n_e"))
+        .def_property_readonly("n_events", &PsSeason::n_events, "Number of stored (candidate) events.")
+        .def_readonly("n_total", &PsSeason::n_total, "All events of the season.")
+        .def_readonly("n_class", &PsSeason::n_class, "Number of energy-table classes.")
+        .def_readonly("n_e", &PsSeason::n_e, "Length of a signal-table row.");
+
+    py::class_<InjectedEvents>(m, "PsInjected", R"doc(Injected signal events of a batch of trials (not copied).
+
+Flat arrays over all trials, grouped by trial: season (int32 season index), ra [rad], sin_dec,
+cos_dec, sigma [rad, > 0], inv_b (>= 0), efrac, cos_r (float64), ebin (int32), and offsets (int64,
+n_trials + 1 entries from 0 to the number of events): trial t holds events offsets[t]:offsets[t + 1].
+)doc")
+        .def(py::init<carray<std::int32_t>, carray<double>, carray<double>, carray<double>, carray<double>,
+                      carray<double>, carray<double>, carray<double>, carray<std::int32_t>, carray<std::int64_t>>(),
+             py::kw_only(), py::arg("season"), py::arg("ra"), py::arg("sin_dec"), py::arg("cos_dec"),
+             py::arg("sigma"), py::arg("inv_b"), py::arg("efrac"), py::arg("cos_r"), py::arg("ebin"),
+             py::arg("offsets"))
+        .def_property_readonly("n_events", &InjectedEvents::n_events, "Number of injected events.")
+        .def_property_readonly("n_trials", &InjectedEvents::n_trials, "Number of trials (len(offsets) - 1).");
+
     py::class_<PsModel>(m, "PsModel", R"doc(Point-source likelihood-ratio kernel over several seasons.
 
-Built by icecore.ps.PointSourceAnalysis; see cpp/include/icecore/ps_llh.hpp for the model.
-Angles in radians. Each season is a dict with event arrays (sorted by dec) dec, ra, sin_dec,
-cos_dec, sigma, inv_b, efrac, cos_r (float64), ebin (int32); its tables etable (n_class*n_gamma*n_e),
-acc (n_class*n_acc, livetime*A_eff in cm^2 s), acc_x_lo/acc_x_hi (energy bin edges / E0) and the
-scalars n_total, n_class, n_e.
+Built by icecore.ps.engine from a list of PsSeason and a PsSettings; see
+cpp/include/icecore/ps_llh.hpp for the model. Angles in radians. `cls` holds, per position, the
+energy-table class of every season (int32). Fits return a numpy structured array (fields ts, ns,
+gamma, status, n_selected, n_eval), one element per position or trial.
 )doc")
-        .def(py::init([](const py::list& seasons, const py::dict& settings) {
-                 PsSettings st;
-                 st.gamma_grid0 = py::cast<double>(settings["gamma_grid0"]);
-                 st.gamma_grid_step = py::cast<double>(settings["gamma_grid_step"]);
-                 st.n_gamma_grid = py::cast<std::size_t>(settings["n_gamma_grid"]);
-                 st.gamma_min = py::cast<double>(settings["gamma_min"]);
-                 st.gamma_max = py::cast<double>(settings["gamma_max"]);
-                 st.ns_max = py::cast<double>(settings["ns_max"]);
-                 st.cone_rad = py::cast<double>(settings["cone_rad"]);
-                 st.coarse_step = py::cast<double>(settings["coarse_step"]);
-                 st.ra_box = py::cast<bool>(settings["ra_box"]);
-                 st.gamma_tol = py::cast<double>(settings["gamma_tol"]);
-                 if (!(st.coarse_step > 0)) fail("settings.coarse_step", "must be > 0");
-                 if (!(st.gamma_tol > 0)) fail("settings.gamma_tol", "must be > 0");
-                 std::vector<PsSeason> v;
-                 for (std::size_t k = 0; k < seasons.size(); ++k)
-                     v.push_back(season_from(py::cast<py::dict>(seasons[k]), k, st.n_gamma_grid));
-                 try {
-                     return new PsModel(std::move(v), st);
-                 } catch (const std::invalid_argument& e) {
-                     throw py::value_error(e.what());
-                 }
-             }),
-             py::arg("seasons"), py::arg("settings"))
+        .def(py::init<std::vector<PsSeason>, PsSettings>(), py::arg("seasons"), py::arg("settings"))
+        .def_property_readonly("n_seasons", &PsModel::n_seasons, "Number of seasons.")
         .def(
             "fit",
             [](const PsModel& self, double ra, double dec, const carray<std::int32_t>& cls) {
                 check_cls(self, cls, 1, "cls");
-                if (!std::isfinite(ra) || !std::isfinite(dec)) fail("ra/dec", "must be finite");
-                std::vector<PsFitResult> r(1);
+                check_position(ra, dec);
+                FitResults out(1);
+                PsFitResult* r = out.mutable_data();
                 const std::int32_t* c = cls.data();
                 {
                     py::gil_scoped_release release;
                     r[0] = self.fit(ra, dec, c);
                 }
-                return results_to_dict(r);
+                return out;
             },
             py::arg("ra"), py::arg("dec"), py::arg("cls"),
-            "Fit ns and gamma at (ra, dec) [rad] with the stored events; returns a dict of 1-element arrays "
-            "ts, ns, gamma, status (0 ok, 1 ns at upper bound, 2 no event selected, 3 non-finite), n_selected.")
+            (std::string("Fit ns and gamma at (ra, dec) [rad] with the stored events; returns a 1-element ") +
+             kResultsDoc + ".")
+                .c_str())
         .def(
             "trials",
             [](const PsModel& self, double ra, double dec, const carray<std::int32_t>& cls,
-               const carray<std::uint64_t>& seeds, const py::object& injected, int threads) {
+               const carray<std::uint64_t>& seeds, const InjectedEvents* injected, int threads) {
                 check_cls(self, cls, 1, "cls");
+                check_position(ra, dec);
                 check_threads(threads);
                 require_ndim(seeds, 1, "seeds");
                 const auto nt = static_cast<std::size_t>(seeds.size());
                 PsInjected inj;
-                carray<std::int32_t> season, ebin;
-                carray<double> ira, isd, icd, isig, iinv, ifr, icr;
-                carray<std::int64_t> off;
-                if (!injected.is_none()) {
-                    const auto d = py::cast<py::dict>(injected);
-                    season = py::cast<carray<std::int32_t>>(d["season"]);
-                    ebin = py::cast<carray<std::int32_t>>(d["ebin"]);
-                    ira = py::cast<carray<double>>(d["ra"]);
-                    isd = py::cast<carray<double>>(d["sin_dec"]);
-                    icd = py::cast<carray<double>>(d["cos_dec"]);
-                    isig = py::cast<carray<double>>(d["sigma"]);
-                    iinv = py::cast<carray<double>>(d["inv_b"]);
-                    ifr = py::cast<carray<double>>(d["efrac"]);
-                    icr = py::cast<carray<double>>(d["cos_r"]);
-                    off = py::cast<carray<std::int64_t>>(d["offsets"]);
-                    const auto n = season.size();
-                    for (auto* a : {&ira, &isd, &icd, &isig, &iinv, &ifr, &icr})
-                        if (a->size() != n) fail("injected", "arrays differ in length");
-                    if (ebin.size() != n) fail("injected", "arrays differ in length");
-                    if (static_cast<std::size_t>(off.size()) != nt + 1) fail("injected.offsets", "needs n_trials + 1 entries");
-                    const std::int64_t* o = off.data();
-                    if (o[0] != 0 || o[nt] != static_cast<std::int64_t>(n)) fail("injected.offsets", "must span all events");
-                    for (std::size_t t = 0; t < nt; ++t)
-                        if (o[t + 1] < o[t]) fail("injected.offsets", "must be non-decreasing");
-                    for (py::ssize_t i = 0; i < n; ++i) {
-                        const auto sj = season.data()[i];
-                        if (sj < 0 || static_cast<std::size_t>(sj) >= self.n_seasons()) fail("injected.season", "out of range");
-                        if (!(isig.data()[i] > 0)) fail("injected.sigma", "must be > 0");
-                        if (!(iinv.data()[i] >= 0) || !std::isfinite(iinv.data()[i])) fail("injected.inv_b", "must be finite and >= 0");
-                        if (!std::isfinite(ira.data()[i]) || !std::isfinite(isd.data()[i]) || !std::isfinite(icd.data()[i]))
-                            fail("injected", "positions must be finite");
-                        if (ebin.data()[i] < 0) fail("injected.ebin", "must be >= 0");
-                    }
-                    inj.season = season.data();
-                    inj.ebin = ebin.data();
-                    inj.ra = ira.data();
-                    inj.sin_dec = isd.data();
-                    inj.cos_dec = icd.data();
-                    inj.sigma = isig.data();
-                    inj.inv_b = iinv.data();
-                    inj.efrac = ifr.data();
-                    inj.cos_r = icr.data();
-                    inj.offsets = off.data();
+                if (injected != nullptr) {
+                    injected->check_against(self, nt);
+                    inj = injected->view();
                 }
-                std::vector<PsFitResult> r(nt);
+                FitResults out(static_cast<py::ssize_t>(nt));
+                PsFitResult* r = out.mutable_data();
                 const std::int32_t* c = cls.data();
                 const std::uint64_t* sd = seeds.data();
                 {
                     py::gil_scoped_release release;
-                    self.trials(ra, dec, c, sd, nt, inj, r.data(), threads);
+                    self.trials(ra, dec, c, sd, nt, inj, r, threads);
                 }
-                return results_to_dict(r);
+                return out;
             },
             py::arg("ra"), py::arg("dec"), py::arg("cls"), py::arg("seeds"), py::arg("injected") = py::none(),
             py::arg("threads") = 0,
-            "Trials at (ra, dec) [rad]: one uint64 seed per trial for the RA scrambling, optional injected "
-            "events (dict of flat arrays + offsets). Returns a dict of arrays like fit().")
+            (std::string("Trials at (ra, dec) [rad]: one uint64 seed per trial for the RA scrambling, optional "
+                         "injected events (PsInjected with one group per trial). Returns a ") +
+             kResultsDoc + ".")
+                .c_str())
         .def(
             "scan",
             [](const PsModel& self, const carray<double>& ra, const carray<double>& dec, const carray<std::int32_t>& cls,
@@ -244,26 +328,32 @@ scalars n_total, n_class, n_e.
                 check_cls(self, cls, ra.size(), "cls");
                 check_threads(threads);
                 const auto n = static_cast<std::size_t>(ra.size());
-                std::vector<PsFitResult> r(n);
+                FitResults out(static_cast<py::ssize_t>(n));
+                PsFitResult* r = out.mutable_data();
                 const double* pr = ra.data();
                 const double* pd = dec.data();
                 const std::int32_t* c = cls.data();
                 {
                     py::gil_scoped_release release;
-                    self.scan(pr, pd, c, n, r.data(), threads);
+                    self.scan(pr, pd, c, n, r, threads);
                 }
-                return results_to_dict(r);
+                return out;
             },
             py::arg("ra"), py::arg("dec"), py::arg("cls"), py::arg("threads") = 0,
-            "Fit at many positions (rad); cls is (n, n_seasons) int32. Returns a dict of arrays like fit().")
+            (std::string("Fit at many positions [rad]; cls is (n, n_seasons) int32. Returns a ") + kResultsDoc +
+             ".")
+                .c_str())
         .def(
             "log_lambda",
             [](const PsModel& self, double ra, double dec, const carray<std::int32_t>& cls, double ns, double gamma) {
                 check_cls(self, cls, 1, "cls");
-                return self.log_lambda(ra, dec, cls.data(), ns, gamma);
+                check_position(ra, dec);
+                const std::int32_t* c = cls.data();
+                py::gil_scoped_release release;
+                return self.log_lambda(ra, dec, c, ns, gamma);
             },
             py::arg("ra"), py::arg("dec"), py::arg("cls"), py::arg("ns"), py::arg("gamma"),
-            "log of the likelihood ratio at (ns, gamma) for the stored events (for tests).");
+            "log of the likelihood ratio at (ns, gamma) for the stored events, every term exact (for tests).");
 }
 
 }  // namespace icecore::python

@@ -4,47 +4,20 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
+#include "icecore/optimize.hpp"
 #include "icecore/parallel.hpp"
+#include "icecore/random.hpp"
 
 namespace icecore {
 
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-
-// xoshiro256** seeded through splitmix64 (public-domain algorithms by Blackman & Vigna).
-class Xoshiro {
-public:
-    explicit Xoshiro(std::uint64_t seed) {
-        for (auto& v : s_) v = splitmix(seed);
-    }
-    std::uint64_t next() {
-        const std::uint64_t result = rotl(s_[1] * 5u, 7) * 9u;
-        const std::uint64_t t = s_[1] << 17;
-        s_[2] ^= s_[0];
-        s_[3] ^= s_[1];
-        s_[1] ^= s_[2];
-        s_[0] ^= s_[3];
-        s_[2] ^= t;
-        s_[3] = rotl(s_[3], 45);
-        return result;
-    }
-    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
-private:
-    static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-    static std::uint64_t splitmix(std::uint64_t& x) {
-        std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    std::uint64_t s_[4]{};
-};
 
 // Rayleigh spatial signal PDF [1/sr] from cos(psi): exp(-psi^2 / 2 sigma^2) / (2 pi sigma^2) * psi / sin(psi)
 inline double spatial_pdf_cos(double cpsi, double sigma) {
@@ -69,7 +42,27 @@ inline std::pair<std::size_t, std::size_t> band(const std::vector<double>& dec, 
     return {static_cast<std::size_t>(b - dec.begin()), static_cast<std::size_t>(e - dec.begin())};
 }
 
+// |a - b| folded into [0, pi] (difference of two right ascensions)
+inline double wrap_abs_dra(double a, double b) {
+    double d = std::fabs(a - b);
+    d = std::fmod(d, 2.0 * kPi);
+    return d >= kPi ? 2.0 * kPi - d : d;
+}
+
 }  // namespace
+
+void PsSeason::validate_events() const {
+    const std::size_t n = dec.size();
+    if (ra.size() != n || sin_dec.size() != n || cos_dec.size() != n || sigma.size() != n || inv_b.size() != n ||
+        efrac.size() != n || ebin.size() != n || cos_r.size() != n)
+        throw std::invalid_argument("PsSeason: event arrays differ in length");
+    if (!(n_total >= static_cast<double>(n))) throw std::invalid_argument("PsSeason: n_total < stored events");
+    for (std::size_t i = 0; i < n; ++i) {
+        if (ebin[i] < 0 || static_cast<std::size_t>(ebin[i]) + 1 >= n_e)
+            throw std::invalid_argument("PsSeason: event energy bin out of range");
+        if (i && dec[i] < dec[i - 1]) throw std::invalid_argument("PsSeason: events not sorted by dec");
+    }
+}
 
 PsModel::PsModel(std::vector<PsSeason> seasons, PsSettings settings)
     : seasons_(std::move(seasons)), settings_(settings) {
@@ -85,21 +78,15 @@ PsModel::PsModel(std::vector<PsSeason> seasons, PsSettings settings)
         throw std::invalid_argument("PsModel: gamma range must lie inside the table grid (one extra point each side)");
     if (!(settings_.ns_max > 0)) throw std::invalid_argument("PsModel: ns_max must be > 0");
     if (!(settings_.cone_rad > 0)) throw std::invalid_argument("PsModel: cone_rad must be > 0");
+    if (!(settings_.coarse_step > 0)) throw std::invalid_argument("PsModel: coarse_step must be > 0");
+    if (!(settings_.gamma_tol > 0)) throw std::invalid_argument("PsModel: gamma_tol must be > 0");
     for (auto& s : seasons_) {
+        s.validate_events();
         const std::size_t n = s.dec.size();
-        if (s.ra.size() != n || s.sin_dec.size() != n || s.cos_dec.size() != n || s.sigma.size() != n ||
-            s.inv_b.size() != n || s.efrac.size() != n || s.ebin.size() != n || s.cos_r.size() != n)
-            throw std::invalid_argument("PsModel: event arrays of a season differ in length");
         if (s.n_class == 0 || s.n_e < 2 || s.etable.size() != s.n_class * settings_.n_gamma_grid * s.n_e)
             throw std::invalid_argument("PsModel: energy table has the wrong size");
         if (s.acc_x_lo.size() != s.acc_x_hi.size() || s.acc.size() != s.n_class * s.acc_x_lo.size())
             throw std::invalid_argument("PsModel: acceptance table has the wrong size");
-        if (!(s.n_total >= static_cast<double>(n))) throw std::invalid_argument("PsModel: n_total < stored events");
-        for (std::size_t i = 0; i < n; ++i) {
-            if (s.ebin[i] < 0 || static_cast<std::size_t>(s.ebin[i]) + 1 >= s.n_e)
-                throw std::invalid_argument("PsModel: event energy bin out of range");
-            if (i && s.dec[i] < s.dec[i - 1]) throw std::invalid_argument("PsModel: events not sorted by dec");
-        }
         s.ux.resize(n);
         s.uy.resize(n);
         s.uz.resize(n);
@@ -137,12 +124,6 @@ double PsModel::ra_half_width(double dec) const {
     const double cosfact = std::min(std::cos(lo), std::cos(hi));
     if (!(cosfact > 0)) return 4.0 * kPi;
     return std::min(2.0 * kPi, c / cosfact);
-}
-
-inline double wrap_abs_dra(double a, double b) {
-    double d = std::fabs(a - b);
-    d = std::fmod(d, 2.0 * kPi);
-    return d >= kPi ? 2.0 * kPi - d : d;
 }
 
 void PsModel::select_fixed(double ra, double dec, Work& work) const {
@@ -188,36 +169,98 @@ void PsModel::add_injected(double ra, double dec, const PsInjected& inj, std::si
     }
 }
 
-double PsModel::profile(double gamma, const std::int32_t* cls, Work& work, double& ns_io, int& status) const {
+// ------------------------------------------------------------------------------------------
+// The fit. maximise() = coarse_scan() over gamma, then refine_gamma() (Brent); at each gamma,
+// profile() = the season shares, collect_terms() (S/B of every selected event, Taylor sums) and
+// maximise_ns() (safeguarded Newton on d log L / d ns).
+
+// Nearest gamma-grid node i1 (kept one node away from both ends) and the weights of the parabola
+// through the nodes i1 - 1, i1, i1 + 1 at gamma.
+struct PsModel::GammaNodes {
+    long i1 = 1;
+    double t = 0.0;  // (gamma - node i1) / step, in [-0.5, 0.5] inside the grid
+    double w0 = 0.0, w1 = 1.0, w2 = 0.0;
+};
+
+PsModel::GammaNodes PsModel::gamma_nodes(double gamma) const {
     const auto& st = settings_;
-    ++work.n_eval;
-    season_shares(gamma, cls, work.shares);
-    // gamma-grid parabola weights (nearest grid point and its two neighbours)
+    GammaNodes gn;
     const double u = (gamma - st.gamma_grid0) / st.gamma_grid_step;
     const auto ng = static_cast<long>(st.n_gamma_grid);
-    const long i1 = std::clamp(std::lround(u), 1L, ng - 2);
-    const double t = u - static_cast<double>(i1);
-    const double w0 = 0.5 * t * t - 0.5 * t, w1 = 1.0 - t * t, w2 = 0.5 * t * t + 0.5 * t;
+    gn.i1 = std::clamp(std::lround(u), 1L, ng - 2);
+    const double t = u - static_cast<double>(gn.i1);
+    gn.t = t;
+    gn.w0 = 0.5 * t * t - 0.5 * t;
+    gn.w1 = 1.0 - t * t;
+    gn.w2 = 0.5 * t * t + 0.5 * t;
+    return gn;
+}
 
-    auto& c = work.c;
-    c.clear();
-    const std::size_t nseason = seasons_.size();
-    double dsum_m[64];
+// log L(ns) at fixed gamma, in three parts: the power sums p1..p4 of the events summed by their
+// Taylor series, the coefficients c_i of the events evaluated exactly (in Work::c), and per season
+// the events outside the selection (count n_rest_j, coefficient d_j = -f_j / N_j).
+struct PsModel::ProfileTerms {
+    double p1 = 0.0, p2 = 0.0, p3 = 0.0, p4 = 0.0;
+    const std::vector<double>* c = nullptr;
+    std::size_t n_season = 0;
     double dj[64];
-    double ns_hi = st.ns_max;
-    for (std::size_t j = 0; j < nseason; ++j) {
+    double n_rest[64];
+
+    // d log L / d ns at ns; the second derivative goes to h
+    double gradient(double ns, double& h) const {
+        double g = p1 - ns * p2 + ns * ns * p3 - ns * ns * ns * p4;
+        h = -p2 + 2.0 * ns * p3 - 3.0 * ns * ns * p4;
+        for (double ci : *c) {
+            const double q = ci / (1.0 + ns * ci);
+            g += q;
+            h -= q * q;
+        }
+        for (std::size_t j = 0; j < n_season; ++j) {
+            const double q = dj[j] / (1.0 + ns * dj[j]);
+            g += n_rest[j] * q;
+            h -= n_rest[j] * q * q;
+        }
+        return g;
+    }
+
+    double loglike(double ns) const {
+        const double nsq = ns * ns;
+        double l = ns * p1 - 0.5 * nsq * p2 + nsq * ns * p3 / 3.0 - 0.25 * nsq * nsq * p4;
+        for (double ci : *c) l += std::log1p(ns * ci);
+        for (std::size_t j = 0; j < n_season; ++j) l += n_rest[j] * std::log1p(ns * dj[j]);
+        return l;
+    }
+};
+
+// Largest ns allowed: ns_max, and ns f_j < N_j in every season (log(1 - n_j / N_j) finite).
+double PsModel::ns_upper_bound(const Work& work) const {
+    double ns_hi = settings_.ns_max;
+    for (std::size_t j = 0; j < seasons_.size(); ++j) {
         const double fj = work.shares[j];
         if (fj > 0) ns_hi = std::min(ns_hi, 0.999999 * work.sel[j].n_total / fj);
     }
-    // Events with S/B <= 2 have |ns c_i| <= ns f_j / N_j; where that is <= 0.05 over the whole ns
-    // range their log(1 + ns c_i) is summed through the Taylor series to 4th order (power sums of
-    // c_i; truncation error < 0.05^5 / 5 per event). The others are kept for exact evaluation.
-    double p1 = 0.0, p2 = 0.0, p3 = 0.0, p4 = 0.0;
-    const bool on_node = std::fabs(t) < 1e-9;
+    return ns_hi;
+}
+
+// S/B of every selected event at gamma (into Work::x) and the terms of log L(ns).
+//
+// Events with S/B <= 2 have |ns c_i| <= ns f_j / N_j; where that is <= 0.05 over the whole ns
+// range their log(1 + ns c_i) is summed through the Taylor series to 4th order (power sums of
+// c_i; truncation error < 0.05^5 / 5 per event). The others are kept for exact evaluation.
+void PsModel::collect_terms(const GammaNodes& gn, const std::int32_t* cls, double ns_hi, Work& work,
+                            ProfileTerms& terms) const {
+    auto& c = work.c;
+    c.clear();
+    const std::size_t nseason = seasons_.size();
+    terms = ProfileTerms{};
+    terms.c = &c;
+    terms.n_season = nseason;
+    const long i1 = gn.i1;
+    const bool on_node = std::fabs(gn.t) < 1e-9;
     const double* n0 = on_node ? nullptr : node_values(static_cast<std::size_t>(i1 - 1), cls, work);
     const double* n1 = node_values(static_cast<std::size_t>(i1), cls, work);
     const double* n2 = on_node ? nullptr : node_values(static_cast<std::size_t>(i1 + 1), cls, work);
-    // S/B of every selected event at this gamma
+    // signal energy PDF of every selected event at this gamma
     std::size_t ntot = 0;
     for (std::size_t j = 0; j < nseason; ++j) ntot += work.sel[j].w.size();
     work.x.resize(ntot);
@@ -225,7 +268,7 @@ double PsModel::profile(double gamma, const std::int32_t* cls, Work& work, doubl
     if (on_node) {
         for (std::size_t i = 0; i < ntot; ++i) xs[i] = n1[i];
     } else {
-        for (std::size_t i = 0; i < ntot; ++i) xs[i] = w0 * n0[i] + w1 * n1[i] + w2 * n2[i];
+        for (std::size_t i = 0; i < ntot; ++i) xs[i] = gn.w0 * n0[i] + gn.w1 * n1[i] + gn.w2 * n2[i];
     }
     std::size_t off = 0;
     for (std::size_t j = 0; j < nseason; ++j) {
@@ -252,80 +295,63 @@ double PsModel::profile(double gamma, const std::int32_t* cls, Work& work, doubl
             q4 += y2 * y2;
             n_exact += taylor ? 0u : 1u;
         }
-        p1 += q1;
-        p2 += q2;
-        p3 += q3;
-        p4 += q4;
+        terms.p1 += q1;
+        terms.p2 += q2;
+        terms.p3 += q3;
+        terms.p4 += q4;
         if (n_exact)
             for (std::size_t i = 0; i < n; ++i)
                 if (xj[i] > x_taylor) c.push_back(a * (xj[i] - 1.0));
         off += n;
-        dj[j] = -a;
-        dsum_m[j] = N - static_cast<double>(n);
+        terms.dj[j] = -a;
+        terms.n_rest[j] = N - static_cast<double>(n);
     }
-    auto grad = [&](double ns, double& h) {
-        double g = p1 - ns * p2 + ns * ns * p3 - ns * ns * ns * p4;
-        h = -p2 + 2.0 * ns * p3 - 3.0 * ns * ns * p4;
-        for (double ci : c) {
-            const double q = ci / (1.0 + ns * ci);
-            g += q;
-            h -= q * q;
-        }
-        for (std::size_t j = 0; j < nseason; ++j) {
-            const double q = dj[j] / (1.0 + ns * dj[j]);
-            g += dsum_m[j] * q;
-            h -= dsum_m[j] * q * q;
-        }
-        return g;
-    };
-    auto loglike = [&](double ns) {
-        const double nsq = ns * ns;
-        double l = ns * p1 - 0.5 * nsq * p2 + nsq * ns * p3 / 3.0 - 0.25 * nsq * nsq * p4;
-        for (double ci : c) l += std::log1p(ns * ci);
-        for (std::size_t j = 0; j < nseason; ++j) l += dsum_m[j] * std::log1p(ns * dj[j]);
-        return l;
-    };
+}
+
+// Maximum of log L(ns) on [0, ns_hi] (log L is concave in ns); ns_io: warm start in, ns out.
+double PsModel::maximise_ns(const ProfileTerms& terms, double ns_hi, Work& work, double& ns_io, int& status) const {
     double h0 = 0.0;
-    const double g0 = grad(0.0, h0);
+    const double g0 = terms.gradient(0.0, h0);
     work.g0 = g0;
     if (!std::isfinite(g0)) {
         status = 3;
         ns_io = 0.0;
         return 0.0;
     }
-    if (g0 <= 0.0) {
+    if (g0 <= 0.0) {  // maximum at the boundary ns = 0
         ns_io = 0.0;
         return 0.0;
     }
     double h = 0.0;
-    if (grad(ns_hi, h) >= 0.0) {
+    if (terms.gradient(ns_hi, h) >= 0.0) {  // maximum at the upper bound
         ns_io = ns_hi;
         status = 1;
-        return loglike(ns_hi);
+        return terms.loglike(ns_hi);
     }
-    double lo = 0.0, hi = ns_hi;
+    const double lo = 0.0, hi = ns_hi;
     double x = ns_io;
     if (!(x > lo && x < hi)) x = std::min(0.5 * hi, h0 < 0 ? g0 / -h0 : 0.5 * hi);
-    for (int it = 0; it < 200; ++it) {
-        const double g = grad(x, h);
-        ++work.n_newton;
-        if (g > 0)
-            lo = x;
-        else
-            hi = x;
-        double xn = (h < 0) ? x - g / h : 0.5 * (lo + hi);
-        if (!(xn > lo && xn < hi)) xn = 0.5 * (lo + hi);
-        const bool done = std::fabs(xn - x) <= 1e-9 * std::max(1.0, x) || (hi - lo) <= 1e-12 * std::max(1.0, x);
-        x = xn;
-        if (done) break;
-    }
+    const Root1D root = safeguarded_newton([&](double ns, double& dg) { return terms.gradient(ns, dg); }, lo, hi, x);
+    work.n_newton += root.n_iter;
+    x = root.x;
     ns_io = x;
-    const double l = loglike(x);
+    const double l = terms.loglike(x);
     if (!std::isfinite(l)) {
         status = 3;
         return 0.0;
     }
     return l;
+}
+
+// Profile log-likelihood ratio max_ns log L(ns, gamma); ns_io: warm start in, fitted ns out.
+double PsModel::profile(double gamma, const std::int32_t* cls, Work& work, double& ns_io, int& status) const {
+    ++work.n_eval;
+    season_shares(gamma, cls, work.shares);
+    const GammaNodes gn = gamma_nodes(gamma);
+    const double ns_hi = ns_upper_bound(work);
+    ProfileTerms terms;
+    collect_terms(gn, cls, ns_hi, work, terms);
+    return maximise_ns(terms, ns_hi, work, ns_io, status);
 }
 
 const double* PsModel::node_values(std::size_t g, const std::int32_t* cls, Work& work) const {
@@ -348,6 +374,88 @@ const double* PsModel::node_values(std::size_t g, const std::int32_t* cls, Work&
     return out.data();
 }
 
+// Best point of the coarse scan (and, after refine_gamma, of the whole fit).
+struct PsModel::CoarseBest {
+    std::size_t n_coarse = 1;
+    double span = 0.0;  // gamma_max - gamma_min
+    double l = -1.0, gamma = 0.0, ns = 0.0;
+    int status = 0;
+    std::size_t k = 0;          // index of the best coarse point
+    double gamma_at_best_g0 = 0.0;  // where d log L / d ns at 0 is largest (reported when TS = 0)
+};
+
+// Profile likelihood at n_coarse evenly spaced gammas over [gamma_min, gamma_max]; false when a
+// likelihood is not finite.
+bool PsModel::coarse_scan(const std::int32_t* cls, Work& work, CoarseBest& best) const {
+    const auto& st = settings_;
+    best.span = st.gamma_max - st.gamma_min;
+    const double span = best.span;
+    best.n_coarse = span > 0 ? static_cast<std::size_t>(std::ceil(span / st.coarse_step - 1e-9)) + 1 : std::size_t{1};
+    const std::size_t ncoarse = best.n_coarse;
+    best.l = -1.0;
+    best.gamma = st.gamma_min;
+    best.ns = 0.0;
+    best.status = 0;
+    best.k = 0;
+    best.gamma_at_best_g0 = st.gamma_min;
+    double best_g0 = -std::numeric_limits<double>::infinity();
+    double ns_warm = 0.0;
+    for (std::size_t k = 0; k < ncoarse; ++k) {
+        const double g = ncoarse > 1 ? st.gamma_min + span * static_cast<double>(k) / static_cast<double>(ncoarse - 1)
+                                     : st.gamma_min;
+        int status = 0;
+        const double l = profile(g, cls, work, ns_warm, status);
+        if (status == 3) return false;
+        if (work.g0 > best_g0) {
+            best_g0 = work.g0;
+            best.gamma_at_best_g0 = g;
+        }
+        if (l > best.l) {
+            best.l = l;
+            best.gamma = g;
+            best.ns = ns_warm;
+            best.k = k;
+            best.status = status;
+        }
+    }
+    return true;
+}
+
+// Brent's method on -log L within the two coarse cells around the best coarse point; false when a
+// likelihood is not finite.
+bool PsModel::refine_gamma(const std::int32_t* cls, Work& work, CoarseBest& best) const {
+    const auto& st = settings_;
+    const std::size_t ncoarse = best.n_coarse;
+    const double step = best.span / static_cast<double>(ncoarse - 1);
+    const double a = std::max(st.gamma_min, best.gamma - (best.k > 0 ? step : 0.0));
+    const double b = std::min(st.gamma_max, best.gamma + (best.k + 1 < ncoarse ? step : 0.0));
+    // ns and status at Brent's current point: each profile starts from the ns found there
+    double ns_x = best.ns;
+    int status_x = best.status;
+    double f_x = -best.l;
+    auto objective = [&](double u) -> std::optional<double> {
+        double ns_u = ns_x;
+        int status_u = 0;
+        const double fu = -profile(u, cls, work, ns_u, status_u);
+        if (status_u == 3) return std::nullopt;
+        if (fu <= f_x) {  // brent_minimise moves its point to u exactly when fu <= f(x)
+            f_x = fu;
+            ns_x = ns_u;
+            status_x = status_u;
+        }
+        return fu;
+    };
+    const Minimum1D m = brent_minimise(objective, a, b, best.gamma, -best.l, st.gamma_tol);
+    if (m.stopped) return false;
+    if (-m.fx > best.l) {
+        best.l = -m.fx;
+        best.gamma = m.x;
+        best.ns = ns_x;
+        best.status = status_x;
+    }
+    return true;
+}
+
 PsFitResult PsModel::maximise(const std::int32_t* cls, Work& work) const {
     const auto& st = settings_;
     PsFitResult res;
@@ -358,130 +466,27 @@ PsFitResult PsModel::maximise(const std::int32_t* cls, Work& work) const {
     std::size_t nsel = 0;
     for (const auto& s : work.sel) nsel += s.w.size();
     res.n_selected = static_cast<std::int32_t>(nsel);
-    const double span = st.gamma_max - st.gamma_min;
-    const std::size_t ncoarse =
-        span > 0 ? static_cast<std::size_t>(std::ceil(span / st.coarse_step - 1e-9)) + 1 : std::size_t{1};
-    double best_l = -1.0, best_g = st.gamma_min, best_ns = 0.0, best_g0 = -std::numeric_limits<double>::infinity();
-    double g_at_best_g0 = st.gamma_min;
-    int best_status = 0;
-    double ns_warm = 0.0;
-    std::size_t best_k = 0;
-    std::vector<double> coarse_l(ncoarse, 0.0);
-    for (std::size_t k = 0; k < ncoarse; ++k) {
-        const double g = ncoarse > 1 ? st.gamma_min + span * static_cast<double>(k) / static_cast<double>(ncoarse - 1)
-                                     : st.gamma_min;
-        int status = 0;
-        const double l = profile(g, cls, work, ns_warm, status);
-        if (status == 3) {
-            res.status = 3;
-            return res;
-        }
-        coarse_l[k] = l;
-        if (work.g0 > best_g0) {
-            best_g0 = work.g0;
-            g_at_best_g0 = g;
-        }
-        if (l > best_l) {
-            best_l = l;
-            best_g = g;
-            best_ns = ns_warm;
-            best_k = k;
-            best_status = status;
-        }
+    CoarseBest best;
+    if (!coarse_scan(cls, work, best)) {
+        res.status = 3;
+        return res;
     }
-    if (best_l <= 0.0) {  // no signal-like fluctuation at any gamma
+    if (best.l <= 0.0) {  // no signal-like fluctuation at any gamma
         res.ts = 0.0;
         res.ns = 0.0;
-        res.gamma = g_at_best_g0;
+        res.gamma = best.gamma_at_best_g0;
         res.status = nsel == 0 ? 2 : 0;
         return res;
     }
-    if (ncoarse > 1) {
-        // Brent's method (parabolic interpolation with golden-section fallback) on -log L within
-        // the two coarse cells around the best coarse point
-        const double step = span / static_cast<double>(ncoarse - 1);
-        double a = std::max(st.gamma_min, best_g - (best_k > 0 ? step : 0.0));
-        double b = std::min(st.gamma_max, best_g + (best_k + 1 < ncoarse ? step : 0.0));
-        const double cgold = 0.3819660112501051;
-        double x = best_g, w = best_g, v = best_g;
-        double fx = -best_l, fw = fx, fv = fx;
-        double nsx = best_ns;
-        int sx = best_status;
-        double d = 0.0, e = 0.0;
-        const double tol1 = 0.5 * st.gamma_tol, tol2 = 2.0 * tol1;
-        for (int it = 0; it < 100; ++it) {
-            const double xm = 0.5 * (a + b);
-            if (std::fabs(x - xm) <= tol2 - 0.5 * (b - a)) break;
-            bool golden = true;
-            if (std::fabs(e) > tol1) {
-                double r = (x - w) * (fx - fv);
-                double q = (x - v) * (fx - fw);
-                double p = (x - v) * q - (x - w) * r;
-                q = 2.0 * (q - r);
-                if (q > 0) p = -p;
-                q = std::fabs(q);
-                const double etemp = e;
-                e = d;
-                if (!(std::fabs(p) >= std::fabs(0.5 * q * etemp) || p <= q * (a - x) || p >= q * (b - x))) {
-                    d = p / q;
-                    const double u = x + d;
-                    if (u - a < tol2 || b - u < tol2) d = xm - x >= 0 ? tol1 : -tol1;
-                    golden = false;
-                }
-            }
-            if (golden) {
-                e = (x >= xm) ? a - x : b - x;
-                d = cgold * e;
-            }
-            const double u = std::fabs(d) >= tol1 ? x + d : x + (d >= 0 ? tol1 : -tol1);
-            double nsu = nsx;
-            int su = 0;
-            const double fu = -profile(u, cls, work, nsu, su);
-            if (su == 3) {
-                res.status = 3;
-                return res;
-            }
-            if (fu <= fx) {
-                if (u >= x)
-                    a = x;
-                else
-                    b = x;
-                v = w;
-                fv = fw;
-                w = x;
-                fw = fx;
-                x = u;
-                fx = fu;
-                nsx = nsu;
-                sx = su;
-            } else {
-                if (u < x)
-                    a = u;
-                else
-                    b = u;
-                if (fu <= fw || w == x) {
-                    v = w;
-                    fv = fw;
-                    w = u;
-                    fw = fu;
-                } else if (fu <= fv || v == x || v == w) {
-                    v = u;
-                    fv = fu;
-                }
-            }
-        }
-        if (-fx > best_l) {
-            best_l = -fx;
-            best_g = x;
-            best_ns = nsx;
-            best_status = sx;
-        }
+    if (best.n_coarse > 1 && !refine_gamma(cls, work, best)) {
+        res.status = 3;
+        return res;
     }
     res.n_eval = work.n_eval * 1000 + std::min(work.n_newton, 999);
-    res.ts = 2.0 * best_l;
-    res.ns = best_ns;
-    res.gamma = best_g;
-    res.status = best_status;
+    res.ts = 2.0 * best.l;
+    res.ns = best.ns;
+    res.gamma = best.gamma;
+    res.status = best.status;
     return res;
 }
 
@@ -497,24 +502,20 @@ double PsModel::log_lambda(double ra, double dec, const std::int32_t* cls, doubl
     Work work;
     select_fixed(ra, dec, work);
     season_shares(gamma, cls, work.shares);
-    const auto& st = settings_;
-    const double u = (gamma - st.gamma_grid0) / st.gamma_grid_step;
-    const auto ng = static_cast<long>(st.n_gamma_grid);
-    const long i1 = std::clamp(std::lround(u), 1L, ng - 2);
-    const double t = u - static_cast<double>(i1);
-    const double w0 = 0.5 * t * t - 0.5 * t, w1 = 1.0 - t * t, w2 = 0.5 * t * t + 0.5 * t;
+    const std::size_t G = settings_.n_gamma_grid;
+    const GammaNodes gn = gamma_nodes(gamma);
+    const double wk[3] = {gn.w0, gn.w1, gn.w2};
     double l = 0.0;
     for (std::size_t j = 0; j < seasons_.size(); ++j) {
         const auto& s = seasons_[j];
         const auto& sel = work.sel[j];
         const double a = work.shares[j] / sel.n_total;
-        const std::size_t G = st.n_gamma_grid;
-        const double* tab = s.etable.data() + (static_cast<std::size_t>(cls[j]) * G + static_cast<std::size_t>(i1 - 1)) * s.n_e;
+        const double* tab =
+            s.etable.data() + (static_cast<std::size_t>(cls[j]) * G + static_cast<std::size_t>(gn.i1 - 1)) * s.n_e;
         for (std::size_t i = 0; i < sel.w.size(); ++i) {
             const auto k = static_cast<std::size_t>(sel.ebin[i]);
             const double fr = sel.efrac[i];
             double se = 0.0;
-            const double wk[3] = {w0, w1, w2};
             for (std::size_t q = 0; q < 3; ++q) {
                 const double* r = tab + q * s.n_e;
                 se += wk[q] * (r[k] + fr * (r[k + 1] - r[k]));
@@ -529,20 +530,31 @@ double PsModel::log_lambda(double ra, double dec, const std::int32_t* cls, doubl
     return l;
 }
 
-void PsModel::trials(double ra, double dec, const std::int32_t* cls, const std::uint64_t* seeds, std::size_t n_trials,
-                     const PsInjected& inj, PsFitResult* out, int threads) const {
+// Per trial position: the declination band of each season and, per band event, the largest
+// |RA - RA_src| at which it is still selected (its radius r_i, and the RA box).
+struct PsModel::ScramblePlan {
+    double sin_dec = 0.0, cos_dec = 1.0, half_width = 0.0;
+    std::vector<std::pair<std::size_t, std::size_t>> bands;
+    std::vector<std::vector<double>> amax;
+};
+
+PsModel::ScramblePlan PsModel::scramble_plan(double dec) const {
     const double cone = settings_.cone_rad;
+    ScramblePlan plan;
     const double ss = std::sin(dec), cs = std::cos(dec);
     const double hw = ra_half_width(dec);
-    // per season: band and the maximal |delta RA| that keeps an event inside the cone
-    std::vector<std::pair<std::size_t, std::size_t>> bands(seasons_.size());
-    std::vector<std::vector<double>> amax(seasons_.size());
+    plan.sin_dec = ss;
+    plan.cos_dec = cs;
+    plan.half_width = hw;
+    plan.bands.resize(seasons_.size());
+    plan.amax.resize(seasons_.size());
     for (std::size_t j = 0; j < seasons_.size(); ++j) {
         const auto& s = seasons_[j];
-        bands[j] = band(s.dec, dec - cone, dec + cone);
-        auto& am = amax[j];
-        am.resize(bands[j].second - bands[j].first);
-        for (std::size_t i = bands[j].first; i < bands[j].second; ++i) {
+        plan.bands[j] = band(s.dec, dec - cone, dec + cone);
+        const auto [b, e] = plan.bands[j];
+        auto& am = plan.amax[j];
+        am.resize(e - b);
+        for (std::size_t i = b; i < e; ++i) {
             const double den = cs * s.cos_dec[i];
             const double cos_r = s.cos_r[i];
             double a;
@@ -552,30 +564,44 @@ void PsModel::trials(double ra, double dec, const std::int32_t* cls, const std::
                 const double q = (cos_r - ss * s.sin_dec[i]) / den;
                 a = q <= -1.0 ? kPi : (q >= 1.0 ? (q == 1.0 ? 0.0 : -1.0) : std::acos(q));
             }
-            am[i - bands[j].first] = std::min(a, hw);
+            am[i - b] = std::min(a, hw);
         }
     }
+    return plan;
+}
+
+// Selection of one trial: every band event gets a uniform |RA - RA_src| from one xoshiro256**
+// stream seeded with `seed` (seasons in order, events in declination order).
+void PsModel::select_scrambled(const ScramblePlan& plan, std::uint64_t seed, Work& work) const {
+    const double ss = plan.sin_dec, cs = plan.cos_dec, hw = plan.half_width;
+    Xoshiro256 rng(seed);
+    for (std::size_t j = 0; j < seasons_.size(); ++j) {
+        const auto& s = seasons_[j];
+        auto& sel = work.sel[j];
+        sel.clear();
+        sel.n_total = s.n_total;
+        const auto& am = plan.amax[j];
+        const auto [b, e] = plan.bands[j];
+        for (std::size_t i = b; i < e; ++i) {
+            const double dra = kPi * rng.uniform();  // |RA - RA_src| of the scrambled event
+            if (!(dra <= am[i - b]) || (hw < kPi && !(dra < hw))) continue;
+            const double cpsi = ss * s.sin_dec[i] + cs * s.cos_dec[i] * std::cos(dra);
+            if (cpsi < s.cos_r[i]) continue;
+            sel.w.push_back(spatial_pdf_cos(cpsi, s.sigma[i]) * s.inv_b[i]);
+            sel.ebin.push_back(s.ebin[i]);
+            sel.efrac.push_back(s.efrac[i]);
+        }
+    }
+}
+
+void PsModel::trials(double ra, double dec, const std::int32_t* cls, const std::uint64_t* seeds, std::size_t n_trials,
+                     const PsInjected& inj, PsFitResult* out, int threads) const {
+    const ScramblePlan plan = scramble_plan(dec);
     parallel_for(n_trials, threads, [&](std::size_t begin, std::size_t end) {
         Work work;
         work.sel.resize(seasons_.size());
         for (std::size_t t = begin; t < end; ++t) {
-            Xoshiro rng(seeds[t]);
-            for (std::size_t j = 0; j < seasons_.size(); ++j) {
-                const auto& s = seasons_[j];
-                auto& sel = work.sel[j];
-                sel.clear();
-                sel.n_total = s.n_total;
-                const auto& am = amax[j];
-                for (std::size_t i = bands[j].first; i < bands[j].second; ++i) {
-                    const double dra = kPi * rng.uniform();  // |RA - RA_src| of the scrambled event
-                    if (!(dra <= am[i - bands[j].first]) || (hw < kPi && !(dra < hw))) continue;
-                    const double cpsi = ss * s.sin_dec[i] + cs * s.cos_dec[i] * std::cos(dra);
-                    if (cpsi < s.cos_r[i]) continue;
-                    sel.w.push_back(spatial_pdf_cos(cpsi, s.sigma[i]) * s.inv_b[i]);
-                    sel.ebin.push_back(s.ebin[i]);
-                    sel.efrac.push_back(s.efrac[i]);
-                }
-            }
+            select_scrambled(plan, seeds[t], work);
             add_injected(ra, dec, inj, t, work);
             out[t] = maximise(cls, work);
         }

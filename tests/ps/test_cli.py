@@ -45,3 +45,20 @@ def test_cli_errors(tmp_path, capsys):
     assert main(["ps", "fit", "--data", str(tmp_path / "missing"), "--ra", "1", "--dec", "2"]) == 2
     assert "error" in capsys.readouterr().err
     assert main(["ps", "simulate", "--out", str(tmp_path / "x"), "--seasons", "IC99"]) == 2
+
+
+def test_cli_scan_trials_json_and_lists(small_release, tmp_path, capsys):
+    out = tmp_path / "scan.npz"
+    assert main(["ps", "scan", "--data", str(small_release), "--seasons", "IC86_I,IC86_II", "--nside", "2",
+                 "--threads", "1", "--out", str(out), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    z = np.load(out)
+    assert len(z["ts"]) == 48 and s["max_ts"] == pytest.approx(z["ts"].max())
+    tj = tmp_path / "t.json"
+    assert main(["ps", "trials", "--data", str(small_release), "--seasons", "IC86_II", "--ra", "77.35", "--dec", "5.7",
+                 "--n", "20", "--out", str(tj)]) == 0
+    assert "20 trials" in capsys.readouterr().out
+    assert len(json.loads(tj.read_text())["ts"]) == 20
+    with pytest.raises(SystemExit):
+        main(["ps", "simulate", "--out", str(tmp_path / "x"), "--source", "1,2,x"])
+    assert "--source" in capsys.readouterr().err

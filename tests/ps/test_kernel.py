@@ -41,9 +41,14 @@ def _season(n=200, n_total=5000.0, seed=0, sigma_deg=1.0, flat=True):
     }
 
 
+def _model(seasons, settings=SETTINGS):
+    """The kernel from season dicts (typed PsSeason / PsSettings objects cross the binding)."""
+    return _core.ps.PsModel([_core.ps.PsSeason(**s) for s in seasons], _core.ps.PsSettings(**settings))
+
+
 def test_validation_errors():
     good = _season()
-    _core.ps.PsModel([good], SETTINGS)
+    _model([good])
     for key, val, match in [
         ("ra", np.zeros(3), "differ in length"),
         ("dec", good["dec"][::-1].copy(), "sorted"),
@@ -56,17 +61,18 @@ def test_validation_errors():
         bad = dict(good)
         bad[key] = val
         with pytest.raises(ValueError, match=match):
-            _core.ps.PsModel([bad], SETTINGS)
+            _model([bad])
     with pytest.raises(ValueError, match="gamma range"):
-        _core.ps.PsModel([good], {**SETTINGS, "gamma_max": 4.5})
-    m = _core.ps.PsModel([good], SETTINGS)
+        _model([good], {**SETTINGS, "gamma_max": 4.5})
+    m = _model([good])
     with pytest.raises(ValueError, match="cls"):
         m.fit(0.0, 0.0, np.zeros(2, np.int32))
     with pytest.raises(ValueError, match="offsets"):
         m.trials(0.0, 0.0, np.zeros(1, np.int32), np.arange(3, dtype=np.uint64),
-                 {"season": np.zeros(1, np.int32), "ebin": np.ones(1, np.int32), "ra": np.zeros(1),
-                  "sin_dec": np.zeros(1), "cos_dec": np.ones(1), "sigma": np.ones(1), "inv_b": np.ones(1),
-                  "efrac": np.zeros(1), "cos_r": np.zeros(1), "offsets": np.array([0, 1], np.int64)})
+                 _core.ps.PsInjected(**{"season": np.zeros(1, np.int32), "ebin": np.ones(1, np.int32),
+                                        "ra": np.zeros(1), "sin_dec": np.zeros(1), "cos_dec": np.ones(1),
+                                        "sigma": np.ones(1), "inv_b": np.ones(1), "efrac": np.zeros(1),
+                                        "cos_r": np.zeros(1), "offsets": np.array([0, 1], np.int64)}))
     with pytest.raises(ValueError, match="threads"):
         m.scan(np.zeros(2), np.zeros(2), np.zeros((2, 1), np.int32), -1)
 
@@ -84,7 +90,7 @@ def _numpy_x(season, ra=0.0, dec=0.0):
 def test_flat_energy_fit_matches_scipy_root(seed, n_total, sigma_deg):
     """With a gamma-independent energy PDF and one season the profile in ns is a 1-d root problem."""
     s = _season(n_total=n_total, seed=seed, sigma_deg=sigma_deg)
-    m = _core.ps.PsModel([s], SETTINGS)
+    m = _model([s])
     r = m.fit(0.0, 0.0, np.zeros(1, np.int32))
     x = _numpy_x(s)
     N, nsel = n_total, len(x)
@@ -112,7 +118,7 @@ def test_flat_energy_fit_matches_scipy_root(seed, n_total, sigma_deg):
 def test_fit_is_a_maximum(seed, ns, gamma):
     seasons = [_season(seed=seed, flat=False), _season(seed=seed + 1, n_total=9000.0, flat=False)]
     seasons[1]["acc"] = np.array([2.0])
-    m = _core.ps.PsModel(seasons, SETTINGS)
+    m = _model(seasons)
     cls = np.zeros(2, np.int32)
     r = m.fit(0.0, 0.0, cls)
     assert r["ts"][0] >= 0 and r["status"][0] in (0, 1)
@@ -122,7 +128,7 @@ def test_fit_is_a_maximum(seed, ns, gamma):
 
 def test_trials_thread_independent_and_injection_counts():
     s = _season(n=300)
-    m = _core.ps.PsModel([s], SETTINGS)
+    m = _model([s])
     cls = np.zeros(1, np.int32)
     seeds = np.arange(50, dtype=np.uint64) * 7919
     a = m.trials(0.0, 0.0, cls, seeds, None, 1)
@@ -134,5 +140,54 @@ def test_trials_thread_independent_and_injection_counts():
            "ra": np.zeros(50 * n_inj), "sin_dec": np.zeros(50 * n_inj), "cos_dec": np.ones(50 * n_inj),
            "sigma": np.full(50 * n_inj, 0.01), "inv_b": np.full(50 * n_inj, 10.0), "efrac": np.zeros(50 * n_inj),
            "cos_r": np.full(50 * n_inj, -2.0), "offsets": np.arange(51, dtype=np.int64) * n_inj}
-    c = m.trials(0.0, 0.0, cls, seeds, inj, 2)
+    c = m.trials(0.0, 0.0, cls, seeds, _core.ps.PsInjected(**inj), 2)
     assert np.all(c["ts"] > a["ts"]) and np.median(c["ns"]) > 3
+
+
+def test_typed_binding_objects():
+    """Settings, seasons and injected events are typed objects; results are structured arrays."""
+    st = _core.ps.PsSettings()
+    assert st.n_gamma_grid == 33 and st.gamma_tol == pytest.approx(1e-3) and st.ra_box is False
+    st.ns_max = 50.0
+    assert _core.ps.PsSettings(**SETTINGS).cone_rad == pytest.approx(math.radians(10.0))
+    season = _core.ps.PsSeason(**_season(n=20))
+    assert (season.n_events, season.n_total, season.n_class, season.n_e) == (20, 5000.0, 1, 12)
+    with pytest.raises(TypeError):
+        _core.ps.PsModel([_season()], _core.ps.PsSettings())  # a dict is not a season
+    with pytest.raises(ValueError, match="coarse_step"):
+        _model([_season()], {**SETTINGS, "coarse_step": 0.0})
+    m = _core.ps.PsModel([season], st)
+    assert m.n_seasons == 1
+    r = m.fit(0.0, 0.0, np.zeros(1, np.int32))
+    assert r.dtype.names == ("ts", "ns", "gamma", "status", "n_selected", "n_eval") and r.shape == (1,)
+    assert r["status"].dtype == np.int32 and r["ts"].dtype == np.float64
+    s = m.scan(np.zeros(3), np.zeros(3), np.zeros((3, 1), np.int32), 1)
+    assert s.shape == (3,) and np.all(s["ts"] == r["ts"][0])
+
+
+def _injected(n=4, **over):
+    cols = {"season": np.zeros(n, np.int32), "ebin": np.full(n, 5, np.int32), "ra": np.zeros(n),
+            "sin_dec": np.zeros(n), "cos_dec": np.ones(n), "sigma": np.full(n, 0.01), "inv_b": np.full(n, 10.0),
+            "efrac": np.zeros(n), "cos_r": np.full(n, -2.0), "offsets": np.array([0, n // 2, n], np.int64)}
+    cols.update(over)
+    return _core.ps.PsInjected(**cols)
+
+
+def test_injected_events_validation():
+    inj = _injected()
+    assert (inj.n_events, inj.n_trials) == (4, 2)
+    for over, match in [({"ra": np.zeros(3)}, "length"), ({"sigma": np.zeros(4)}, "sigma"),
+                        ({"inv_b": np.full(4, np.inf)}, "inv_b"), ({"offsets": np.array([0, 3, 2, 4])}, "offsets"),
+                        ({"offsets": np.array([0, 3], np.int64)}, "offsets"), ({"season": np.full(4, -1, np.int32)},
+                                                                                "season")]:
+        with pytest.raises(ValueError, match=match):
+            _injected(**over)
+    m = _model([_season()])
+    cls, seeds = np.zeros(1, np.int32), np.arange(2, dtype=np.uint64)
+    assert m.trials(0.0, 0.0, cls, seeds, inj, 1).shape == (2,)
+    with pytest.raises(ValueError, match="injected.season"):
+        m.trials(0.0, 0.0, cls, seeds, _injected(season=np.ones(4, np.int32)), 1)
+    with pytest.raises(ValueError, match="injected.ebin"):
+        m.trials(0.0, 0.0, cls, seeds, _injected(ebin=np.full(4, 11, np.int32)), 1)
+    with pytest.raises(ValueError, match="offsets"):
+        m.trials(0.0, 0.0, cls, np.arange(3, dtype=np.uint64), inj, 1)

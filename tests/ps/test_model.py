@@ -7,8 +7,9 @@ import pytest
 from scipy import integrate
 
 from icecore.ps import PointSourceAnalysis
-from icecore.ps.analysis import _settings
-from icecore.ps.model import SeasonModel, powerlaw_integral, true_energy_weights
+from icecore.ps.engine import kernel_settings
+from icecore.ps.flux import powerlaw_integral
+from icecore.ps.model import SeasonModel, true_energy_weights
 
 
 @pytest.mark.parametrize("gamma", [1.0, 2.0, 2.7, 3.9])
@@ -50,7 +51,7 @@ def test_flux_conversion_against_direct_computation(small_release, small_data, d
 
 @pytest.fixture(scope="module")
 def season_model(small_data):
-    _, grid = _settings((1.0, 4.0), 1000, 10)
+    _, grid = kernel_settings((1.0, 4.0), 1000, 10)
     return SeasonModel(small_data["IC86_II"], grid)
 
 
@@ -96,7 +97,7 @@ def test_true_energy_weights_exact_vs_skyllh(small_data):
 def test_sampled_signal_follows_the_irfs(small_data):
     """Injected events: PSF distribution matches the smearing table's psi marginal."""
     s = small_data["IC86_II"]
-    m = SeasonModel(s, _settings((1.0, 4.0), 1000, 10)[1])
+    m = SeasonModel(s, kernel_settings((1.0, 4.0), 1000, 10)[1])
     rng = np.random.default_rng(3)
     ev = m.sample_signal(rng, 20000, 120.0, 30.0, 2.0)
     psi = np.degrees(np.arccos(np.clip(

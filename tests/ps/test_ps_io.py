@@ -13,13 +13,12 @@ from icecore.errors import DataFormatError, InputError
 from icecore.ps import load_public_data, simulate_public_data
 from icecore.ps.io import (
     EVENT_COLUMNS,
-    EffectiveArea,
-    SmearingMatrix,
     available_seasons,
     irf_names,
     read_table,
     write_table,
 )
+from icecore.ps.irf import EffectiveArea, SmearingMatrix
 from icecore.ps.toy import toy_effective_area, toy_smearing
 
 

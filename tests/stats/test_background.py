@@ -126,3 +126,19 @@ def test_effective_trials():
     assert err == pytest.approx(n_eff / np.sqrt(4000))
     with pytest.raises(ValueError, match="local_p_of_maxima"):
         effective_trials([0.0, 0.5])
+
+
+def test_tail_curve_is_the_fitted_model():
+    rng = np.random.default_rng(5)
+    ts = np.where(rng.random(4000) < 0.5, 0.0, rng.chisquare(1.5, 4000))
+    bg = BackgroundTS().add(ts)
+    f = bg.fit_tail()
+    x = np.array([0.0, 1.0, 30.0])
+    np.testing.assert_allclose(bg.tail_curve(x), f["eta"] * stats.chi2.sf(x, f["ndof"]), rtol=1e-12)
+    assert bg.tail_curve(40.0) == pytest.approx(bg.pvalue(40.0))  # beyond the trials: the fitted tail
+    assert bg.max_ts == ts.max()
+    ex = BackgroundTS(tail="exponential").add(ts)
+    fe = ex.fit_tail()
+    c = ex.tail_curve(np.array([fe["x0"] - 1.0, fe["x0"] + 2.0]))
+    assert np.isnan(c[0]) and c[1] == pytest.approx(fe["p0"] * np.exp(-2.0 / fe["scale"]))
+    assert np.isnan(BackgroundTS().max_ts)

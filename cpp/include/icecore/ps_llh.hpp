@@ -17,8 +17,10 @@
 // S_energy  : tabulated per season, per energy-table class, on a gamma grid (step dgamma) x a fine
 //             log-energy grid; linear in log E, parabola through the three nearest gamma grid points.
 //
-// The fit profiles ns (log L is concave in ns: safeguarded Newton) and maximises over gamma by a
-// coarse scan followed by golden-section refinement, so the result does not depend on seeds.
+// The fit profiles ns (log L is concave in ns: safeguarded Newton, icecore/optimize.hpp) and
+// maximises over gamma by a coarse scan followed by Brent's method (parabolic interpolation with
+// golden-section steps, icecore/optimize.hpp) in the two coarse cells around the best coarse
+// point, so the result does not depend on seeds or starting values.
 #pragma once
 
 #include <cstddef>
@@ -41,6 +43,11 @@ struct PsSeason {
     // acceptance: n_class x n_acc, livetime * A_eff [cm^2 s] per energy bin; energy bins in E/E0
     std::vector<double> acc;
     std::vector<double> acc_x_lo, acc_x_hi;
+
+    std::size_t n_events() const { return dec.size(); }
+    /// Throws std::invalid_argument unless the event arrays have one length, dec is sorted, every
+    /// ebin indexes a table row (ebin + 1 < n_e) and n_total >= the stored events.
+    void validate_events() const;
 };
 
 struct PsSettings {
@@ -81,6 +88,7 @@ public:
     PsModel(std::vector<PsSeason> seasons, PsSettings settings);
 
     std::size_t n_seasons() const { return seasons_.size(); }
+    const PsSeason& season(std::size_t j) const { return seasons_.at(j); }
     const PsSettings& settings() const { return settings_; }
 
     /// Fit at one position with the stored right ascensions. `cls` holds one class per season.
@@ -123,14 +131,32 @@ private:
         std::vector<char> node_ok;
         std::vector<double> x;       // S/B of every selected event at the current gamma
     };
-    const double* node_values(std::size_t g, const std::int32_t* cls, Work& work) const;
+    struct GammaNodes;    // grid nodes and parabola weights of one gamma
+    struct ProfileTerms;  // log L(ns) and its derivatives at fixed gamma
+    struct CoarseBest;    // best point of the coarse gamma scan
+    struct ScramblePlan;  // per-season band of a trial position and the largest |delta RA| per event
 
+    // selection of the events that contribute at a position
     void select_fixed(double ra, double dec, Work& work) const;
+    void select_scrambled(const ScramblePlan& plan, std::uint64_t seed, Work& work) const;
     void add_injected(double ra, double dec, const PsInjected& inj, std::size_t t, Work& work) const;
-    PsFitResult maximise(const std::int32_t* cls, Work& work) const;
-    double profile(double gamma, const std::int32_t* cls, Work& work, double& ns_io, int& status) const;
-    void season_shares(double gamma, const std::int32_t* cls, std::vector<double>& f) const;
+    ScramblePlan scramble_plan(double dec) const;
     double ra_half_width(double dec) const;
+
+    // the fit: maximise over gamma of the profile likelihood in ns
+    PsFitResult maximise(const std::int32_t* cls, Work& work) const;
+    bool coarse_scan(const std::int32_t* cls, Work& work, CoarseBest& best) const;
+    bool refine_gamma(const std::int32_t* cls, Work& work, CoarseBest& best) const;
+    double profile(double gamma, const std::int32_t* cls, Work& work, double& ns_io, int& status) const;
+    double ns_upper_bound(const Work& work) const;
+    void collect_terms(const GammaNodes& gn, const std::int32_t* cls, double ns_hi, Work& work,
+                       ProfileTerms& terms) const;
+    double maximise_ns(const ProfileTerms& terms, double ns_hi, Work& work, double& ns_io, int& status) const;
+
+    // model ingredients at one gamma
+    GammaNodes gamma_nodes(double gamma) const;
+    const double* node_values(std::size_t g, const std::int32_t* cls, Work& work) const;
+    void season_shares(double gamma, const std::int32_t* cls, std::vector<double>& f) const;
 
     std::vector<PsSeason> seasons_;
     PsSettings settings_;

@@ -1,32 +1,40 @@
-"""``icecore ps``: simulate release-format data, fit a source, run trials, sensitivity, sky scan."""
+"""``icecore ps``: simulate release-format data, fit a source, run trials, sensitivity, sky scan.
+
+Flags are parsed here and handed to the library (:mod:`icecore.ps`); results are printed as text
+or, with ``--json``, through :func:`icecore._cli.emit`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["register", "plot_background"]
+from .._cli import emit, parse_list
 
-log = logging.getLogger(__name__)
+__all__ = ["register"]
 
 
 def _source(text: str) -> dict[str, float]:
-    parts = [p for p in text.replace(" ", "").split(",") if p]
-    if len(parts) not in (3, 4):
-        raise argparse.ArgumentTypeError("expected RA,DEC,N[,GAMMA] (degrees, mean events, index)")
+    """``RA,DEC,N[,GAMMA]`` -> {"ra", "dec", "n"[, "gamma"]} (argparse type)."""
     try:
-        vals = [float(p) for p in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not numbers: {text!r}") from None
+        vals = parse_list(text, float, flag="--source")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if len(vals) not in (3, 4):
+        raise argparse.ArgumentTypeError("expected RA,DEC,N[,GAMMA] (degrees, mean events, index)")
     out = {"ra": vals[0], "dec": vals[1], "n": vals[2]}
     if len(vals) == 4:
         out["gamma"] = vals[3]
     return out
+
+
+def _seasons(values: list[str] | None) -> list[str] | None:
+    """``--seasons A B`` or ``--seasons A,B`` -> [A, B]."""
+    if values is None:
+        return None
+    return [name for v in values for name in parse_list(v, str, flag="--seasons")]
 
 
 def _add_data(p: argparse.ArgumentParser, *, position: bool = True) -> None:
@@ -97,29 +105,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     ps.set_defaults(func=lambda a: (ps.print_help(), 2)[1])
 
 
-def _analysis(args: argparse.Namespace):
+def _analysis(args: argparse.Namespace) -> Any:
     from .analysis import PointSourceAnalysis
     from .io import load_public_data
 
-    data = load_public_data(args.data, args.seasons)
+    data = load_public_data(args.data, _seasons(args.seasons))
     return PointSourceAnalysis(data, args.ra, args.dec, gamma_range=tuple(args.gamma_range), threads=args.threads,
                                selection=args.selection, energy_weighting=args.energy_weighting)
-
-
-def _emit(args: argparse.Namespace, payload: dict[str, Any], lines: list[str]) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps(payload, indent=2, default=float))
-    else:
-        print("\n".join(lines))
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from .toy import simulate_public_data
 
-    out = simulate_public_data(args.out, seasons=args.seasons, n_events=args.n_events, sources=args.source,
+    seasons = _seasons(args.seasons) or []
+    out = simulate_public_data(args.out, seasons=seasons, n_events=args.n_events, sources=args.source,
                                release=args.release, seed=args.seed, overwrite=args.overwrite)
-    _emit(args, {"out": str(out), "seasons": args.seasons, "n_events": args.n_events, "sources": args.source},
-          [f"wrote {len(args.seasons)} seasons ({args.release} layout) to {out}"])
+    emit({"out": str(out), "seasons": seasons, "n_events": args.n_events, "sources": args.source},
+         [f"wrote {len(seasons)} seasons ({args.release} layout) to {out}"], as_json=args.json)
     return 0
 
 
@@ -131,79 +133,26 @@ def _fit(args: argparse.Namespace) -> int:
     lines = [f"point source at RA {ana.ra:.3f} deg, Dec {ana.dec:.3f} deg ({', '.join(ana.season_names)})",
              f"  TS    = {r.ts:.3f}", f"  ns    = {r.ns:.2f}", f"  gamma = {r.gamma:.3f}",
              f"  status: {r.status} ({r.n_selected} events in the fit)"]
-    _emit(args, payload, lines)
+    emit(payload, lines, as_json=args.json)
     return 0 if r.ok else 1
 
 
 def _trials(args: argparse.Namespace) -> int:
     ana = _analysis(args)
     t = ana.trials(args.n, seed=args.seed, ns_inject=args.ns_inject, gamma_inject=args.gamma_inject)
-    out = Path(args.out)
-    if out.suffix == ".json":
-        from .._io import atomic_write
-
-        atomic_write(out, json.dumps({"ts": t.ts.tolist(), "ns": t.ns.tolist(), "gamma": t.gamma.tolist(),
-                                      "status": t.status.tolist(), "n_injected": t.n_injected.tolist()}))
-    else:
-        t.to_npz(str(out))
-    summary = {"n": len(t), "out": str(out), "median_ts": float(np.median(t.ts)), "frac_zero": float(np.mean(t.ts == 0)),
-               "median_ns": float(np.median(t.ns)), "ns_inject": args.ns_inject}
-    _emit(args, summary, [f"{len(t)} trials -> {out}", f"  median TS {summary['median_ts']:.3f}, "
-                          f"TS = 0 in {100 * summary['frac_zero']:.1f} %, median ns {summary['median_ns']:.2f}"])
+    out = t.write(args.out)
+    summary = {"n": len(t), "out": str(out), "median_ts": float(np.median(t.ts)),
+               "frac_zero": float(np.mean(t.ts == 0)), "median_ns": float(np.median(t.ns)),
+               "ns_inject": args.ns_inject}
+    emit(summary, [f"{len(t)} trials -> {out}", f"  median TS {summary['median_ts']:.3f}, "
+                   f"TS = 0 in {100 * summary['frac_zero']:.1f} %, median ns {summary['median_ns']:.2f}"],
+         as_json=args.json)
     return 0
-
-
-def plot_background(bg, path: str, *, thresholds: dict[str, float] | None = None, title: str = "") -> Path:
-    """PNG of a background TS distribution (histogram as survival function) and its fitted tail."""
-    import io
-
-    from .._optional import require
-
-    matplotlib = require("matplotlib", "plot", "the background TS plot")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .._io import atomic_write
-
-    top = np.sort(np.asarray(bg._top))
-    xmax = max(float(top[-1]) if top.size else 1.0, 1.0) * 1.3
-    if thresholds:
-        xmax = max(xmax, 1.1 * max(thresholds.values()))
-    x = np.linspace(0.0, xmax, 400)
-    emp = np.array([bg.count_above(v) / bg.n for v in x])
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ok = emp > 0
-    ax.step(x[ok], emp[ok], where="post", label=f"background trials (n = {bg.n})")
-    try:
-        fit = bg.fit_tail()
-        from scipy import stats
-
-        if fit["model"] == "chi2":
-            tail = fit["eta"] * stats.chi2.sf(x, fit["ndof"])
-            label = f"fit: {fit['eta']:.2f} x chi2(ndof = {fit['ndof']:.2f})"
-        else:
-            tail = np.where(x > fit["x0"], fit["p0"] * np.exp(-(x - fit["x0"]) / fit["scale"]), np.nan)
-            label = f"fit: exponential tail (scale {fit['scale']:.2f})"
-        ax.plot(x, tail, "--", label=label)
-    except Exception as exc:  # plot what we have
-        log.warning("tail fit failed: %s", exc)
-    for name, v in (thresholds or {}).items():
-        ax.axvline(v, color="grey", lw=0.8, ls=":")
-        ax.text(v, 0.5, f" {name}", rotation=90, va="center", fontsize=8)
-    ax.set_yscale("log")
-    ax.set_xlabel("TS")
-    ax.set_ylabel("P(TS' >= TS)")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return atomic_write(path, buf.getvalue())
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
     from .._validation import rng_from_seed
+    from ..errors import FitError
 
     ana = _analysis(args)
     rng = rng_from_seed(args.seed)
@@ -226,34 +175,31 @@ def _sensitivity(args: argparse.Namespace) -> int:
                      f"ns = {disc.ns:.2f}, phi0 = {disc.flux:.3e} GeV^-1 cm^-2 s^-1")
     try:
         payload["tail_fit"] = bg.fit_tail()
-    except Exception as exc:
+    except FitError as exc:
         payload["tail_fit"] = {"error": str(exc)}
     if args.plot:
+        from .plots import plot_background
+
         plot_background(bg, args.plot, thresholds=thresholds,
                         title=f"background TS at RA {ana.ra:.1f}, Dec {ana.dec:.1f}")
         payload["plot"] = args.plot
         lines.append(f"  plot: {args.plot}")
-    _emit(args, payload, lines)
+    emit(payload, lines, as_json=args.json)
     return 0
 
 
 def _scan(args: argparse.Namespace) -> int:
-    import io
-
-    from .._io import atomic_write
     from .analysis import sky_scan
     from .io import load_public_data
 
-    out = sky_scan(load_public_data(args.data, args.seasons), nside=args.nside, gamma_range=tuple(args.gamma_range),
-                   threads=args.threads, selection=args.selection,
+    sky = sky_scan(load_public_data(args.data, _seasons(args.seasons)), nside=args.nside,
+                   gamma_range=tuple(args.gamma_range), threads=args.threads, selection=args.selection,
                    energy_weighting=args.energy_weighting)
-    buf = io.BytesIO()
-    np.savez(buf, **{k: v for k, v in out.items() if k != "seconds"})
-    atomic_write(args.out, buf.getvalue())
-    hot = int(np.argmax(out["ts"]))
-    summary = {"nside": args.nside, "out": args.out, "seconds": float(out["seconds"]), "max_ts": float(out["ts"][hot]),
-               "max_ra": float(out["ra"][hot]), "max_dec": float(out["dec"][hot])}
-    _emit(args, summary, [f"scanned {len(out['ts'])} pixels in {summary['seconds']:.1f} s -> {args.out}",
-                          f"  hottest: TS {summary['max_ts']:.2f} at RA {summary['max_ra']:.2f}, "
-                          f"Dec {summary['max_dec']:.2f}"])
+    sky.to_npz(args.out)
+    hot = sky.hottest()
+    summary = {"nside": args.nside, "out": args.out, "seconds": sky.seconds, "max_ts": float(sky.ts[hot]),
+               "max_ra": float(sky.ra[hot]), "max_dec": float(sky.dec[hot])}
+    emit(summary, [f"scanned {len(sky)} pixels in {summary['seconds']:.1f} s -> {args.out}",
+                   f"  hottest: TS {summary['max_ts']:.2f} at RA {summary['max_ra']:.2f}, "
+                   f"Dec {summary['max_dec']:.2f}"], as_json=args.json)
     return 0

@@ -1,5 +1,8 @@
 """Reading and writing IceCube public point-source track data in the release layout.
 
+The data model lives beside this module: :mod:`icecore.ps.irf` (effective area, smearing matrix)
+and :mod:`icecore.ps.dataset` (seasons, releases); here are only the file formats and the loaders.
+
 Two releases share one layout (``path`` holds ``events/``, ``uptime/`` and ``irfs/``):
 
 * the 10-year release (doi:10.7910/DVN/VKL316): seasons IC40, IC59, IC79, IC86_I and IC86_II ...
@@ -26,26 +29,28 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .._io import atomic_write
 from ..errors import DataFormatError, InputError
+from .dataset import PublicData, Season
+from .irf import EffectiveArea, SmearingMatrix
 
 __all__ = [
     "EVENT_COLUMNS",
     "UPTIME_COLUMNS",
     "AEFF_COLUMNS",
     "SMEARING_COLUMNS",
-    "Season",
-    "PublicData",
-    "EffectiveArea",
-    "SmearingMatrix",
     "load_public_data",
+    "available_seasons",
     "read_table",
     "write_table",
+    "read_effective_area",
+    "write_effective_area",
+    "read_smearing",
+    "write_smearing",
     "irf_names",
 ]
 
@@ -146,7 +151,8 @@ def read_table(path: str | os.PathLike[str], columns: Sequence[str]) -> np.ndarr
     return data
 
 
-def write_table(path: str | os.PathLike[str], columns: Sequence[str], data: np.ndarray, fmt: str | Sequence[str]) -> Path:
+def write_table(path: str | os.PathLike[str], columns: Sequence[str], data: np.ndarray,
+                fmt: str | Sequence[str]) -> Path:
     """Write a table in the release format (``# header`` then whitespace rows), atomically."""
     data = np.asarray(data, dtype=np.float64)
     if data.ndim != 2 or data.shape[1] != len(columns):
@@ -163,286 +169,142 @@ def write_table(path: str | os.PathLike[str], columns: Sequence[str], data: np.n
 
 
 # --------------------------------------------------------------------------------------------
-# instrument response functions
+# instrument response functions: the release file formats
 
 
-@dataclass
-class EffectiveArea:
-    """A binned muon-neutrino effective area A_eff(E_nu, dec_nu).
+def read_effective_area(path: str | os.PathLike[str]) -> EffectiveArea:
+    """Read ``*_effectiveArea.csv``.
 
-    Attributes
-    ----------
-    log10_e_edges : (n_e + 1,) array
-        Bin edges in log10(E_nu/GeV).
-    dec_edges_deg : (n_dec + 1,) array
-        Bin edges of the true neutrino declination in degrees.
-    aeff_cm2 : (n_dec, n_e) array
-        Bin-averaged effective area in cm^2.
-    path : str or None
-        File it was read from.
+    Raises
+    ------
+    DataFormatError
+        Naming the file (and line) when bins are empty, inverted, duplicated, missing or not
+        contiguous, or an effective area is negative.
     """
-
-    log10_e_edges: np.ndarray
-    dec_edges_deg: np.ndarray
-    aeff_cm2: np.ndarray
-    path: str | None = None
-
-    def dec_index(self, dec_deg: float | np.ndarray) -> np.ndarray:
-        """Index of the declination bin holding ``dec_deg`` (upper edge belongs to the last bin)."""
-        d = np.asarray(dec_deg, dtype=np.float64)
-        idx = np.searchsorted(self.dec_edges_deg, d, side="right") - 1
-        return np.clip(idx, 0, len(self.dec_edges_deg) - 2)
-
-    def row(self, dec_deg: float) -> np.ndarray:
-        """A_eff in cm^2 versus energy at the declination bin holding ``dec_deg``."""
-        return self.aeff_cm2[int(self.dec_index(dec_deg))]
-
-    @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> EffectiveArea:
-        """Read ``*_effectiveArea.csv``; raises DataFormatError (file, line) when inconsistent."""
-        path = str(path)
-        t = read_table(path, AEFF_COLUMNS)
-        if len(t) == 0:
-            raise DataFormatError("contains no rows", path)
-        elo, ehi, dlo, dhi, a = t.T
-        bad = np.flatnonzero((ehi <= elo) | (dhi <= dlo) | (a < 0) | (dlo < -90.0001) | (dhi > 90.0001))
-        if bad.size:
-            raise DataFormatError("empty/inverted bin or negative effective area", path, int(bad[0]) + 2)
-        e_lo, e_hi = np.unique(elo), np.unique(ehi)
-        d_lo, d_hi = np.unique(dlo), np.unique(dhi)
-        if len(e_lo) != len(e_hi) or np.any(e_lo[1:] != e_hi[:-1]):
-            raise DataFormatError("energy bins are not contiguous", path)
-        if len(d_lo) != len(d_hi) or np.any(d_lo[1:] != d_hi[:-1]):
-            raise DataFormatError("declination bins are not contiguous", path)
-        ie = np.searchsorted(e_lo, elo)
-        idd = np.searchsorted(d_lo, dlo)
-        grid = np.full((len(d_lo), len(e_lo)), np.nan)
-        seen = np.zeros(grid.shape, dtype=bool)
-        flat = idd * len(e_lo) + ie
-        _, first, counts = np.unique(flat, return_index=True, return_counts=True)
-        if np.any(counts > 1):
-            dup = np.flatnonzero(np.bincount(flat) > 1)[0]
-            line = int(np.flatnonzero(flat == dup)[1]) + 2
-            raise DataFormatError("duplicate (energy, declination) bin", path, line)
-        grid[idd, ie] = a
-        seen[idd, ie] = True
-        if not seen.all():
-            raise DataFormatError(f"{int((~seen).sum())} (energy, declination) bins are missing", path)
-        return cls(np.append(e_lo, e_hi[-1]), np.append(d_lo, d_hi[-1]), grid, path)
-
-    def to_file(self, path: str | os.PathLike[str]) -> Path:
-        """Write in the release format."""
-        rows = []
-        ne = len(self.log10_e_edges) - 1
-        for i in range(len(self.dec_edges_deg) - 1):
-            for j in range(ne):
-                rows.append((self.log10_e_edges[j], self.log10_e_edges[j + 1], self.dec_edges_deg[i],
-                             self.dec_edges_deg[i + 1], self.aeff_cm2[i, j]))
-        return write_table(path, AEFF_COLUMNS, np.array(rows), ["%.2f", "%.2f", "%.2f", "%.2f", "%.6e"])
+    path = str(path)
+    t = read_table(path, AEFF_COLUMNS)
+    if len(t) == 0:
+        raise DataFormatError("contains no rows", path)
+    elo, ehi, dlo, dhi, a = t.T
+    bad = np.flatnonzero((ehi <= elo) | (dhi <= dlo) | (a < 0) | (dlo < -90.0001) | (dhi > 90.0001))
+    if bad.size:
+        raise DataFormatError("empty/inverted bin or negative effective area", path, int(bad[0]) + 2)
+    e_lo, e_hi = np.unique(elo), np.unique(ehi)
+    d_lo, d_hi = np.unique(dlo), np.unique(dhi)
+    if len(e_lo) != len(e_hi) or np.any(e_lo[1:] != e_hi[:-1]):
+        raise DataFormatError("energy bins are not contiguous", path)
+    if len(d_lo) != len(d_hi) or np.any(d_lo[1:] != d_hi[:-1]):
+        raise DataFormatError("declination bins are not contiguous", path)
+    ie = np.searchsorted(e_lo, elo)
+    idd = np.searchsorted(d_lo, dlo)
+    grid = np.full((len(d_lo), len(e_lo)), np.nan)
+    seen = np.zeros(grid.shape, dtype=bool)
+    flat = idd * len(e_lo) + ie
+    _, first, counts = np.unique(flat, return_index=True, return_counts=True)
+    if np.any(counts > 1):
+        dup = np.flatnonzero(np.bincount(flat) > 1)[0]
+        line = int(np.flatnonzero(flat == dup)[1]) + 2
+        raise DataFormatError("duplicate (energy, declination) bin", path, line)
+    grid[idd, ie] = a
+    seen[idd, ie] = True
+    if not seen.all():
+        raise DataFormatError(f"{int((~seen).sum())} (energy, declination) bins are missing", path)
+    return EffectiveArea(np.append(e_lo, e_hi[-1]), np.append(d_lo, d_hi[-1]), grid, path)
 
 
-@dataclass
-class SmearingMatrix:
-    """The 5-d smearing table P(log10 E_reco, psi, AngErr | E_nu, dec_nu) of a public release.
+def write_effective_area(aeff: EffectiveArea, path: str | os.PathLike[str]) -> Path:
+    """Write an effective area in the release format (atomically)."""
+    rows = []
+    ne = len(aeff.log10_e_edges) - 1
+    for i in range(len(aeff.dec_edges_deg) - 1):
+        for j in range(ne):
+            rows.append((aeff.log10_e_edges[j], aeff.log10_e_edges[j + 1], aeff.dec_edges_deg[i],
+                         aeff.dec_edges_deg[i + 1], aeff.aeff_cm2[i, j]))
+    return write_table(path, AEFF_COLUMNS, np.array(rows), ["%.2f", "%.2f", "%.2f", "%.2f", "%.6e"])
 
-    Bins of the reconstructed quantities are nested: each (true energy, true declination) bin has
-    its own reco-energy edges, each reco-energy bin its own PSF edges, each PSF bin its own AngErr
-    edges. Bins of zero width are padding.
 
-    Attributes
-    ----------
-    log10_e_true_edges : (n_t + 1,) array
-    dec_true_edges_deg : (n_d + 1,) array
-    reco_lo, reco_hi : (n_t, n_d, n_r) arrays, log10(E/GeV)
-    psi_lo, psi_hi : (n_t, n_d, n_r, n_p) arrays, degrees
-    angerr_lo, angerr_hi : (n_t, n_d, n_r, n_p, n_a) arrays, degrees
-    frac : (n_t, n_d, n_r, n_p, n_a) array
-        Fraction of the simulated events of each (true energy, true dec) bin in each cell.
+def read_smearing(path: str | os.PathLike[str]) -> SmearingMatrix:
+    """Read ``*_smearing.csv`` (rows ordered true E, true dec, reco E, PSF, AngErr).
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file (and line) when edges are inverted, a fraction is negative, or the rows do
+        not form regular nested blocks.
     """
+    path = str(path)
+    t = read_table(path, SMEARING_COLUMNS)
+    if len(t) == 0:
+        raise DataFormatError("contains no rows", path)
+    te_edges = np.union1d(t[:, 0], t[:, 1])
+    td_edges = np.union1d(t[:, 2], t[:, 3])
+    nt, nd = len(te_edges) - 1, len(td_edges) - 1
+    bad = np.flatnonzero((t[:, 1] <= t[:, 0]) | (t[:, 3] <= t[:, 2]) | (t[:, 10] < 0)
+                         | (t[:, 5] < t[:, 4]) | (t[:, 7] < t[:, 6]) | (t[:, 9] < t[:, 8]))
+    if bad.size:
+        raise DataFormatError("inverted bin edges or negative fractional count", path, int(bad[0]) + 2)
+    if len(t) % (nt * nd):
+        raise DataFormatError(f"{len(t)} rows do not split into {nt}x{nd} (E_nu, dec_nu) blocks", path)
+    per_parent = len(t) // (nt * nd)
+    # rows are ordered (true_e, true_dec, reco_e, psi, ang_err); find the nesting sizes from the first block
+    blk = t[:per_parent]
+    # number of ang_err bins: run length of identical (reco, psi) bins at the start
+    key_rp = blk[:, 4:8]
+    change = np.flatnonzero(np.any(key_rp[1:] != key_rp[:-1], axis=1))
+    na = int(change[0] + 1) if change.size else per_parent
+    key_r = blk[:, 4:6]
+    change = np.flatnonzero(np.any(key_r[1:] != key_r[:-1], axis=1))
+    npa = int(change[0] + 1) if change.size else per_parent
+    if npa % na or per_parent % npa:
+        raise DataFormatError("nested bins are not regular (each parent must have the same number of children)",
+                              path)
+    npsi, nr = npa // na, per_parent // npa
+    shape = (nt, nd, nr, npsi, na)
+    try:
+        arr = t.reshape(shape + (11,))
+    except ValueError:  # pragma: no cover - guarded above
+        raise DataFormatError("cannot reshape into nested bins", path) from None
+    # consistency: true bins constant within a block and in the expected order
+    exp_te = te_edges[:-1][:, None, None, None, None]
+    exp_td = td_edges[:-1][None, :, None, None, None]
+    ok = np.isclose(arr[..., 0], exp_te) & np.isclose(arr[..., 2], exp_td)
+    if not ok.all():
+        line = int(np.flatnonzero(~ok.ravel())[0]) + 2
+        raise DataFormatError("rows are not ordered by (E_nu, dec_nu, E_reco, PSF, AngErr) blocks", path, line)
+    reco_lo = arr[:, :, :, 0, 0, 4]
+    reco_hi = arr[:, :, :, 0, 0, 5]
+    okr = np.isclose(arr[..., 4], reco_lo[..., None, None]) & np.isclose(arr[..., 6], arr[:, :, :, :, :1, 6])
+    if not okr.all():
+        line = int(np.flatnonzero(~okr.ravel())[0]) + 2
+        raise DataFormatError("nested reco-energy/PSF bins are not constant within their parent", path, line)
+    return SmearingMatrix(te_edges, td_edges, reco_lo, reco_hi, arr[:, :, :, :, 0, 6], arr[:, :, :, :, 0, 7],
+                          arr[..., 8], arr[..., 9], arr[..., 10].copy(), path)
 
-    log10_e_true_edges: np.ndarray
-    dec_true_edges_deg: np.ndarray
-    reco_lo: np.ndarray
-    reco_hi: np.ndarray
-    psi_lo: np.ndarray
-    psi_hi: np.ndarray
-    angerr_lo: np.ndarray
-    angerr_hi: np.ndarray
-    frac: np.ndarray
-    path: str | None = None
 
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.frac.shape)
-
-    def dec_index(self, dec_deg: float) -> int:
-        """Index of the true-declination bin holding ``dec_deg``."""
-        e = self.dec_true_edges_deg
-        return int(np.clip(np.searchsorted(e, dec_deg, side="right") - 1, 0, len(e) - 2))
-
-    def reco_energy_pdf(self, dec_idx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Marginal density of log10(E_reco) for every true-energy bin of a declination bin.
-
-        Returns
-        -------
-        density : (n_t, n_r) array
-            Fraction per unit log10 E in each reco bin (PSF and AngErr summed out).
-        lo, hi : (n_t, n_r) arrays
-            The reco bin edges.
-        """
-        lo = self.reco_lo[:, dec_idx]
-        hi = self.reco_hi[:, dec_idx]
-        w = hi - lo
-        f = self.frac[:, dec_idx].sum(axis=(-2, -1))
-        dens = np.zeros_like(f)
-        np.divide(f, w, out=dens, where=w > 0)
-        return dens, lo, hi
-
-    @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> SmearingMatrix:
-        """Read ``*_smearing.csv``; raises DataFormatError (file, line) when inconsistent."""
-        path = str(path)
-        t = read_table(path, SMEARING_COLUMNS)
-        if len(t) == 0:
-            raise DataFormatError("contains no rows", path)
-        te_edges = np.union1d(t[:, 0], t[:, 1])
-        td_edges = np.union1d(t[:, 2], t[:, 3])
-        nt, nd = len(te_edges) - 1, len(td_edges) - 1
-        bad = np.flatnonzero((t[:, 1] <= t[:, 0]) | (t[:, 3] <= t[:, 2]) | (t[:, 10] < 0)
-                             | (t[:, 5] < t[:, 4]) | (t[:, 7] < t[:, 6]) | (t[:, 9] < t[:, 8]))
-        if bad.size:
-            raise DataFormatError("inverted bin edges or negative fractional count", path, int(bad[0]) + 2)
-        if len(t) % (nt * nd):
-            raise DataFormatError(f"{len(t)} rows do not split into {nt}x{nd} (E_nu, dec_nu) blocks", path)
-        per_parent = len(t) // (nt * nd)
-        # rows are ordered (true_e, true_dec, reco_e, psi, ang_err); find the nesting sizes from the first block
-        blk = t[:per_parent]
-        # number of ang_err bins: run length of identical (reco, psi) bins at the start
-        key_rp = blk[:, 4:8]
-        change = np.flatnonzero(np.any(key_rp[1:] != key_rp[:-1], axis=1))
-        na = int(change[0] + 1) if change.size else per_parent
-        key_r = blk[:, 4:6]
-        change = np.flatnonzero(np.any(key_r[1:] != key_r[:-1], axis=1))
-        npa = int(change[0] + 1) if change.size else per_parent
-        if npa % na or per_parent % npa:
-            raise DataFormatError("nested bins are not regular (each parent must have the same number of children)",
-                                  path)
-        npsi, nr = npa // na, per_parent // npa
-        shape = (nt, nd, nr, npsi, na)
-        try:
-            arr = t.reshape(shape + (11,))
-        except ValueError:  # pragma: no cover - guarded above
-            raise DataFormatError("cannot reshape into nested bins", path) from None
-        # consistency: true bins constant within a block and in the expected order
-        exp_te = te_edges[:-1][:, None, None, None, None]
-        exp_td = td_edges[:-1][None, :, None, None, None]
-        ok = np.isclose(arr[..., 0], exp_te) & np.isclose(arr[..., 2], exp_td)
-        if not ok.all():
-            line = int(np.flatnonzero(~ok.ravel())[0]) + 2
-            raise DataFormatError("rows are not ordered by (E_nu, dec_nu, E_reco, PSF, AngErr) blocks", path, line)
-        reco_lo = arr[:, :, :, 0, 0, 4]
-        reco_hi = arr[:, :, :, 0, 0, 5]
-        okr = np.isclose(arr[..., 4], reco_lo[..., None, None]) & np.isclose(arr[..., 6], arr[:, :, :, :, :1, 6])
-        if not okr.all():
-            line = int(np.flatnonzero(~okr.ravel())[0]) + 2
-            raise DataFormatError("nested reco-energy/PSF bins are not constant within their parent", path, line)
-        return cls(te_edges, td_edges, reco_lo, reco_hi, arr[:, :, :, :, 0, 6], arr[:, :, :, :, 0, 7],
-                   arr[..., 8], arr[..., 9], arr[..., 10].copy(), path)
-
-    def to_file(self, path: str | os.PathLike[str]) -> Path:
-        """Write in the release format (rows ordered true E, true dec, reco E, PSF, AngErr)."""
-        nt, nd, nr, npsi, na = self.frac.shape
-        te, td = self.log10_e_true_edges, self.dec_true_edges_deg
-        cols = [
-            np.broadcast_to(te[:-1][:, None, None, None, None], self.frac.shape),
-            np.broadcast_to(te[1:][:, None, None, None, None], self.frac.shape),
-            np.broadcast_to(td[:-1][None, :, None, None, None], self.frac.shape),
-            np.broadcast_to(td[1:][None, :, None, None, None], self.frac.shape),
-            np.broadcast_to(self.reco_lo[..., None, None], self.frac.shape),
-            np.broadcast_to(self.reco_hi[..., None, None], self.frac.shape),
-            np.broadcast_to(self.psi_lo[..., None], self.frac.shape),
-            np.broadcast_to(self.psi_hi[..., None], self.frac.shape),
-            self.angerr_lo,
-            self.angerr_hi,
-            self.frac,
-        ]
-        data = np.stack([np.asarray(c, dtype=np.float64).ravel() for c in cols], axis=1)
-        fmt = ["%.2f", "%.2f", "%.2f", "%.2f", "%.6f", "%.6f", "%.6f", "%.6f", "%.6f", "%.6f", "%.6e"]
-        return write_table(path, SMEARING_COLUMNS, data, fmt)
+def write_smearing(sm: SmearingMatrix, path: str | os.PathLike[str]) -> Path:
+    """Write a smearing matrix in the release format (atomically)."""
+    shape = sm.frac.shape
+    te, td = sm.log10_e_true_edges, sm.dec_true_edges_deg
+    cols = [
+        np.broadcast_to(te[:-1][:, None, None, None, None], shape),
+        np.broadcast_to(te[1:][:, None, None, None, None], shape),
+        np.broadcast_to(td[:-1][None, :, None, None, None], shape),
+        np.broadcast_to(td[1:][None, :, None, None, None], shape),
+        np.broadcast_to(sm.reco_lo[..., None, None], shape),
+        np.broadcast_to(sm.reco_hi[..., None, None], shape),
+        np.broadcast_to(sm.psi_lo[..., None], shape),
+        np.broadcast_to(sm.psi_hi[..., None], shape),
+        sm.angerr_lo,
+        sm.angerr_hi,
+        sm.frac,
+    ]
+    data = np.stack([np.asarray(c, dtype=np.float64).ravel() for c in cols], axis=1)
+    fmt = ["%.2f", "%.2f", "%.2f", "%.2f", "%.6f", "%.6f", "%.6f", "%.6f", "%.6f", "%.6f", "%.6e"]
+    return write_table(path, SMEARING_COLUMNS, data, fmt)
 
 
 # --------------------------------------------------------------------------------------------
 # seasons
-
-
-@dataclass
-class Season:
-    """One data-taking season of a public release.
-
-    Attributes
-    ----------
-    name : str
-        Season name (``IC86_II`` ...).
-    mjd, log10_e, angerr_deg, ra_deg, dec_deg, azimuth_deg, zenith_deg : (n,) arrays
-        Event columns (events outside the good runs already removed).
-    uptime_mjd : (n_runs, 2) array
-        Good-run start/stop times (MJD).
-    livetime_days : float
-        Sum of the good-run lengths.
-    aeff : EffectiveArea
-    smearing : SmearingMatrix
-    release : {"10y", "14y"}
-    """
-
-    name: str
-    mjd: np.ndarray
-    log10_e: np.ndarray
-    angerr_deg: np.ndarray
-    ra_deg: np.ndarray
-    dec_deg: np.ndarray
-    azimuth_deg: np.ndarray
-    zenith_deg: np.ndarray
-    uptime_mjd: np.ndarray
-    aeff: EffectiveArea
-    smearing: SmearingMatrix
-    release: str = "10y"
-    n_cut: int = 0
-
-    @property
-    def livetime_days(self) -> float:
-        return float(np.sum(self.uptime_mjd[:, 1] - self.uptime_mjd[:, 0]))
-
-    @property
-    def livetime_s(self) -> float:
-        return self.livetime_days * 86400.0
-
-    def __len__(self) -> int:
-        return len(self.mjd)
-
-
-@dataclass
-class PublicData:
-    """A set of seasons read from one release folder (see :func:`load_public_data`)."""
-
-    path: str
-    release: str
-    seasons: list[Season] = field(default_factory=list)
-
-    @property
-    def names(self) -> list[str]:
-        return [s.name for s in self.seasons]
-
-    def __getitem__(self, name: str) -> Season:
-        for s in self.seasons:
-            if s.name == name:
-                return s
-        raise KeyError(name)
-
-    def __len__(self) -> int:
-        return len(self.seasons)
-
-    def __iter__(self):
-        return iter(self.seasons)
 
 
 def _detect_release(irfs: Path) -> str:
@@ -500,7 +362,8 @@ def load_public_data(path: str | os.PathLike[str], seasons: Iterable[str] | str 
         raise InputError(f"argument 'path': no events/*_exp.csv files in {root}", "path")
     irfs = root / "irfs"
     release = _detect_release(irfs)
-    cache: dict[str, object] = {}
+    aeffs: dict[str, EffectiveArea] = {}
+    smearings: dict[str, SmearingMatrix] = {}
     out = PublicData(str(root), release)
     for name in sorted(wanted, key=_season_key):
         stem = irf_names(name, release)
@@ -509,11 +372,11 @@ def load_public_data(path: str | os.PathLike[str], seasons: Iterable[str] | str 
         for p in (aeff_path, sm_path, root / "uptime" / f"{name}_exp.csv"):
             if not p.exists():
                 raise DataFormatError(f"season {name} needs this file, which is missing", str(p))
-        if str(aeff_path) not in cache:
-            cache[str(aeff_path)] = EffectiveArea.from_file(aeff_path)
-        if str(sm_path) not in cache:
-            cache[str(sm_path)] = SmearingMatrix.from_file(sm_path)
-        out.seasons.append(_load_season(root, name, cache[str(aeff_path)], cache[str(sm_path)], release))  # type: ignore[arg-type]
+        if str(aeff_path) not in aeffs:
+            aeffs[str(aeff_path)] = read_effective_area(aeff_path)
+        if str(sm_path) not in smearings:
+            smearings[str(sm_path)] = read_smearing(sm_path)
+        out.seasons.append(_load_season(root, name, aeffs[str(aeff_path)], smearings[str(sm_path)], release))
     return out
 
 
@@ -546,8 +409,9 @@ def _load_season(root: Path, name: str, aeff: EffectiveArea, sm: SmearingMatrix,
     if n_cut:
         log.info("%s: %d events outside the good-run list were cut", name, n_cut)
     ev = ev[inside]
-    return Season(name, *(np.ascontiguousarray(ev[:, i]) for i in range(7)), uptime_mjd=up, aeff=aeff,
-                  smearing=sm, release=release, n_cut=n_cut)
+    mjd, log10_e, angerr, ra, dec, az, zen = (np.ascontiguousarray(ev[:, i]) for i in range(7))
+    return Season(name, mjd, log10_e, angerr, ra, dec, az, zen, uptime_mjd=up, aeff=aeff, smearing=sm,
+                  release=release, n_cut=n_cut)
 
 
 def _data_line(path: Path, row: int) -> int:

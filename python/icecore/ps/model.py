@@ -22,7 +22,8 @@ Modelling choices (the standard public-data point-source likelihood, as in SkyLL
   step 0.1 (one extra point beyond each end of the fit range), interpolated by a parabola through
   the three nearest grid points, and on a fine log-energy grid (step 0.005) interpolated linearly.
 * **Season shares of ns**: ``f_j = Y_j / sum Y``, ``Y_j = livetime_j * sum_k A_eff,j(delta, k)
-  * integral_k E^-gamma dE`` exactly, using the effective-area declination bin that contains delta.
+  * integral_k E^-gamma dE`` exactly, using the effective-area declination bin that contains delta
+  (:func:`icecore.ps.flux.flux_to_mu` per unit flux).
   (SkyLLH 26.1.0 interpolates a spline built on declination at sin(declination); we do not.)
 """
 
@@ -31,18 +32,19 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import interpolate
 
 from ..errors import InputError
 from .binning import season_binning
-from .io import EffectiveArea, Season, SmearingMatrix
+from .dataset import Season
+from .flux import E0_DEFAULT, flux_to_mu, powerlaw_integral
+from .irf import EffectiveArea, SmearingMatrix
 
 __all__ = [
     "GAMMA_GRID_STEP",
     "FINE_LOGE_STEP",
-    "powerlaw_integral",
     "SeasonModel",
-    "flux_to_mu",
     "true_energy_weights",
     "sample_signal",
     "offset_directions",
@@ -51,36 +53,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 GAMMA_GRID_STEP = 0.1
+"""Step of the gamma grid on which the signal energy PDFs are tabulated."""
 FINE_LOGE_STEP = 0.005
-E0_DEFAULT = 1000.0
-
-
-def powerlaw_integral(e_lo: np.ndarray, e_hi: np.ndarray, gamma: float, e0: float = E0_DEFAULT) -> np.ndarray:
-    """Integral of (E/e0)^-gamma dE over [e_lo, e_hi] (GeV), exact (log form at gamma = 1)."""
-    e_lo = np.asarray(e_lo, dtype=np.float64)
-    e_hi = np.asarray(e_hi, dtype=np.float64)
-    g = 1.0 - gamma
-    if abs(g) < 1e-9:
-        return e0 * np.log(e_hi / e_lo)
-    return e0 * ((e_hi / e0) ** g - (e_lo / e0) ** g) / g
-
-
-def flux_to_mu(aeff: EffectiveArea, livetime_s: float, dec_deg: float, phi0: float, gamma: float,
-               e0: float = E0_DEFAULT, e_range: tuple[float, float] | None = None) -> float:
-    """Expected signal events of one season: livetime x sum_k A_eff(dec, k) x integral_k Phi dE.
-
-    ``Phi(E) = phi0 (E/e0)^-gamma`` in GeV^-1 cm^-2 s^-1; A_eff is the bin of the
-    effective-area file containing ``dec_deg``; ``e_range`` (GeV) optionally clips the energies.
-    """
-    lo = 10.0 ** aeff.log10_e_edges[:-1]
-    hi = 10.0 ** aeff.log10_e_edges[1:]
-    if e_range is not None:
-        lo = np.clip(lo, *e_range)
-        hi = np.clip(hi, *e_range)
-    ok = hi > lo
-    integ = np.zeros_like(lo)
-    integ[ok] = powerlaw_integral(lo[ok], hi[ok], gamma, e0)
-    return float(livetime_s * phi0 * np.sum(aeff.row(dec_deg) * integ))
+"""Step of the fine log10(E/GeV) grid of the signal energy tables."""
 
 
 def _pchip(x: np.ndarray, y: np.ndarray) -> interpolate.PchipInterpolator:
@@ -226,7 +201,7 @@ class SeasonModel:
             self._sm_cache[sm_dec] = r
         return self._sm_cache[sm_dec]
 
-    def true_energy_weights(self, dec_deg: float, gammas: np.ndarray) -> np.ndarray:
+    def true_energy_weights(self, dec_deg: float, gammas: ArrayLike) -> np.ndarray:
         """(G, n_true) weights p_j(gamma), see :func:`true_energy_weights`."""
         return true_energy_weights(self.season.aeff, self.season.smearing, dec_deg, gammas, self.weighting)
 
@@ -268,8 +243,8 @@ class SeasonModel:
         return sample_signal(self.season.aeff, self.season.smearing, rng, n, ra_deg, dec_deg, gamma)
 
 
-def true_energy_weights(aeff: EffectiveArea, sm: SmearingMatrix, dec_deg: float, gammas: np.ndarray,
-                    weighting: str = "exact") -> np.ndarray:
+def true_energy_weights(aeff: EffectiveArea, sm: SmearingMatrix, dec_deg: float, gammas: ArrayLike,
+                        weighting: str = "exact") -> np.ndarray:
     """(G, n_true) weights p_j(gamma) of the smearing matrix's true-energy bins (rows sum to 1).
 
     ``weighting="exact"``: ``p_j ∝ sum_k A_eff(dec, k) * integral_{j ∩ k} E^-gamma dE``, the
@@ -335,7 +310,7 @@ def _skyllh_det_prob(aeff: EffectiveArea, a_row: np.ndarray, edges_gev: np.ndarr
 
 
 def sample_signal(aeff: EffectiveArea, sm: SmearingMatrix, rng: np.random.Generator, n: int, ra_deg: float,
-              dec_deg: float, gamma: float) -> dict[str, np.ndarray]:
+                  dec_deg: float, gamma: float) -> dict[str, np.ndarray]:
     """Draw ``n`` signal events of a power-law source from the IRFs.
 
     True energy bin from :meth:`true_energy_weights`, then a (reco energy, PSF, AngErr) cell

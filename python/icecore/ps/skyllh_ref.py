@@ -16,12 +16,22 @@ from typing import Any
 
 import numpy as np
 
+from .._optional import require
+
 __all__ = ["skyllh_analysis", "skyllh_unblind"]
+
+_PURPOSE = "the SkyLLH cross-check (icecore.ps.skyllh_ref)"
+
+
+def _skyllh() -> None:
+    """Raise the standard ImportError (naming the extra) when SkyLLH is not installed."""
+    require("skyllh", "test", _PURPOSE)
 
 
 def skyllh_analysis(path: str, seasons: Sequence[str], ra_deg: float, dec_deg: float, *, release: str | None = None,
                     construct_sig_generator: bool = False, **kwargs: Any):
     """Build SkyLLH's time-integrated analysis on a release folder; returns (analysis, seconds)."""
+    _skyllh()
     from skyllh.analyses.i3.publicdata_ps.time_integrated_ps import create_analysis
     from skyllh.core.config import Config
     from skyllh.core.source_model import PointLikeSource
@@ -46,6 +56,7 @@ def skyllh_analysis(path: str, seasons: Sequence[str], ra_deg: float, dec_deg: f
 def skyllh_unblind(path: str, seasons: Sequence[str], ra_deg: float, dec_deg: float, *, seed: int = 1,
                    release: str | None = None) -> dict[str, float]:
     """TS, ns, gamma from SkyLLH's ``create_analysis`` + ``unblind`` (and the seconds taken)."""
+    _skyllh()
     from skyllh.core.random import RandomStateService
 
     ana, t_build = skyllh_analysis(path, seasons, ra_deg, dec_deg, release=release)

@@ -40,21 +40,17 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import stats
 
 from .._validation import check_positive, rng_from_seed
 from ..errors import InputError
-from .io import (
-    EVENT_COLUMNS,
-    UPTIME_COLUMNS,
-    EffectiveArea,
-    SmearingMatrix,
-    irf_names,
-    write_table,
-)
+from .flux import flux_to_mu
+from .io import EVENT_COLUMNS, UPTIME_COLUMNS, irf_names, write_table
+from .irf import EffectiveArea, SmearingMatrix
+from .model import sample_signal
 
 __all__ = ["simulate_public_data", "toy_effective_area", "toy_smearing", "TOY_SEASONS_10Y", "TOY_SEASONS_14Y"]
 
@@ -239,22 +235,61 @@ def simulate_public_data(
     Files are written atomically one by one. The toy detector is described in the module
     docstring of :mod:`icecore.ps.toy`.
     """
-    from .model import flux_to_mu, sample_signal
+    names = _check_seasons(seasons, release)
+    counts = _check_counts(n_events, len(names))
+    srcs = _check_sources(sources)
+    root = Path(out)
+    if (root / "events").exists() and not overwrite:
+        raise InputError(f"argument 'out': {root} already holds data (pass overwrite=True)", "out")
+    rng = rng_from_seed(seed)
 
+    irfs: dict[str, tuple[EffectiveArea, SmearingMatrix]] = {}
+    ups: dict[str, np.ndarray] = {}
+    for name in names:
+        stem = irf_names(name, release)
+        if stem not in irfs:
+            irfs[stem] = (toy_effective_area(stem), toy_smearing(stem))
+        ups[name] = _uptime(name)
+    per_season_events: dict[str, list[np.ndarray]] = {s: [] for s in names}
+    for name, nb in zip(names, counts):
+        per_season_events[name].append(_background(rng, int(nb), ups[name], _config(name)))
+    for src in srcs:
+        season_irfs = [irfs[irf_names(name, release)] for name in names]
+        for name, ev in zip(names, _source_events(rng, src, season_irfs, [ups[s] for s in names])):
+            if ev is not None:
+                per_season_events[name].append(ev)
+    _write_release(root, irfs, ups, per_season_events)
+    log.info("simulated %s seasons into %s", names, root)
+    return root
+
+
+def _check_seasons(seasons: Sequence[str] | str, release: str) -> list[str]:
     if release not in ("10y", "14y"):
         raise InputError(f"argument 'release': must be '10y' or '14y', got {release!r}", "release")
-    seasons = [seasons] if isinstance(seasons, str) else list(seasons)
-    if not seasons:
+    names = [seasons] if isinstance(seasons, str) else list(seasons)
+    if not names:
         raise InputError("argument 'seasons': is empty", "seasons")
     allowed = TOY_SEASONS_14Y if release == "14y" else TOY_SEASONS_10Y
-    bad = [s for s in seasons if s not in allowed]
+    bad = [s for s in names if s not in allowed]
     if bad:
         raise InputError(f"argument 'seasons': {bad} are not seasons of the {release} release {allowed}", "seasons")
-    counts = [n_events] * len(seasons) if np.isscalar(n_events) else list(n_events)  # type: ignore[list-item]
-    if len(counts) != len(seasons):
+    return names
+
+
+def _check_counts(n_events: int | Sequence[int], n_seasons: int) -> list[int]:
+    if np.isscalar(n_events):
+        counts = [cast(int, n_events)] * n_seasons
+    else:
+        counts = list(cast(Sequence[int], n_events))
+    if len(counts) != n_seasons:
         raise InputError("argument 'n_events': needs one count per season", "n_events")
     for c in counts:
         check_positive(c, "n_events", integer=True)
+    return [int(c) for c in counts]
+
+
+def _check_sources(sources: Iterable[dict[str, Any]]) -> list[tuple[float, float, float, float]]:
+    """(ra mod 360, dec, n, gamma) of each source, checked."""
     srcs = []
     for k, s in enumerate(sources):
         try:
@@ -265,52 +300,45 @@ def simulate_public_data(
         if not (-90 <= dec <= 90) or n < 0 or not np.isfinite(ra + dec + n + g):
             raise InputError(f"argument 'sources': entry {k} out of range ({s})", "sources")
         srcs.append((ra % 360.0, dec, n, g))
-    root = Path(out)
-    if (root / "events").exists() and not overwrite:
-        raise InputError(f"argument 'out': {root} already holds data (pass overwrite=True)", "out")
-    rng = rng_from_seed(seed)
+    return srcs
 
-    irfs: dict[str, tuple[EffectiveArea, SmearingMatrix]] = {}
-    ups: dict[str, np.ndarray] = {}
-    for name in seasons:
-        stem = irf_names(name, release)
-        if stem not in irfs:
-            irfs[stem] = (toy_effective_area(stem), toy_smearing(stem))
-        ups[name] = _uptime(name)
-    # signal shares: expected counts for a unit flux of each source in each season
-    gamma_grid = np.round(np.arange(0.9, 4.1 + 1e-9, 0.1), 10)
-    per_season_events: dict[str, list[np.ndarray]] = {s: [] for s in seasons}
-    for name, nb in zip(seasons, counts):
-        per_season_events[name].append(_background(rng, int(nb), ups[name], _config(name)))
-    for ra, dec, n, g in srcs:
-        mus = []
-        for name in seasons:
-            aeff, _ = irfs[irf_names(name, release)]
-            lt = float(np.sum(np.diff(ups[name], axis=1))) * 86400.0
-            mus.append(flux_to_mu(aeff, lt, dec, 1.0, g))
-        mus_arr = np.array(mus)
-        shares = mus_arr / mus_arr.sum() if mus_arr.sum() > 0 else np.full(len(seasons), 1.0 / len(seasons))
-        for name, share in zip(seasons, shares):
-            k = int(rng.poisson(n * share))
-            if k == 0:
-                continue
-            aeff, sm = irfs[irf_names(name, release)]
-            ev = sample_signal(aeff, sm, rng, k, ra, dec, g)
-            t = _times(rng, k, ups[name])
-            per_season_events[name].append(
-                np.column_stack([t, ev["log10_e"], ev["angerr_deg"], ev["ra_deg"], ev["dec_deg"]]))
-    del gamma_grid
+
+def _source_events(rng: np.random.Generator, src: tuple[float, float, float, float],
+                   irfs: list[tuple[EffectiveArea, SmearingMatrix]],
+                   uptimes: list[np.ndarray]) -> list[np.ndarray | None]:
+    """Per season: the events (t, log10 E, AngErr, RA, Dec) of one source, or None when it has none.
+
+    The mean ``n`` is shared among seasons by their expected events for a unit flux; the count per
+    season is Poisson.
+    """
+    ra, dec, n, g = src
+    mus = np.array([flux_to_mu(aeff, float(np.sum(np.diff(up, axis=1))) * 86400.0, dec, 1.0, g)
+                    for (aeff, _), up in zip(irfs, uptimes)])
+    shares = mus / mus.sum() if mus.sum() > 0 else np.full(len(irfs), 1.0 / len(irfs))
+    out: list[np.ndarray | None] = []
+    for (aeff, sm), up, share in zip(irfs, uptimes, shares):
+        k = int(rng.poisson(n * share))
+        if k == 0:
+            out.append(None)
+            continue
+        ev = sample_signal(aeff, sm, rng, k, ra, dec, g)
+        t = _times(rng, k, up)
+        out.append(np.column_stack([t, ev["log10_e"], ev["angerr_deg"], ev["ra_deg"], ev["dec_deg"]]))
+    return out
+
+
+def _write_release(root: Path, irfs: dict[str, tuple[EffectiveArea, SmearingMatrix]], ups: dict[str, np.ndarray],
+                   events: dict[str, list[np.ndarray]]) -> None:
+    """Write the IRFs, events (sorted by time, with azimuth/zenith) and uptime files, each atomically."""
     root.mkdir(parents=True, exist_ok=True)
     for stem, (aeff, sm) in irfs.items():
         aeff.to_file(root / "irfs" / f"{stem}_effectiveArea.csv")
         sm.to_file(root / "irfs" / f"{stem}_smearing.csv")
-    for name in seasons:
-        ev = np.concatenate(per_season_events[name])
+    for name, parts in events.items():
+        ev = np.concatenate(parts)
         ev = ev[np.argsort(ev[:, 0], kind="stable")]
         az, zen = _local_coords(ev[:, 0], ev[:, 3], ev[:, 4])
         table = np.column_stack([ev, az, zen])
         write_table(root / "events" / f"{name}_exp.csv", EVENT_COLUMNS, table,
                     ["%.8f", "%.4f", "%.4f", "%.4f", "%.4f", "%.4f", "%.4f"])
         write_table(root / "uptime" / f"{name}_exp.csv", UPTIME_COLUMNS, ups[name], ["%.8f", "%.8f"])
-    log.info("simulated %s seasons into %s", seasons, root)
-    return root

@@ -265,6 +265,29 @@ class BackgroundTS:
             raise FitError("exponential tail fit: degenerate tail (all values equal)")
         return {"model": "exponential", "x0": x0, "p0": m / self.n, "scale": lam, "n_trials": float(self.n)}
 
+    def tail_curve(self, ts: Any) -> np.ndarray:
+        """Survival function P(TS' >= ts) of the fitted tail model alone (for plots and checks).
+
+        ``tail="chi2"``: ``eta * chi2.sf(ts, ndof)`` at every ts; ``tail="exponential"``:
+        ``p0 * exp(-(ts - x0) / scale)`` above x0 and NaN below it (the model describes only the
+        stored upper tail). Unlike :meth:`pvalue`, the trials themselves are not used.
+
+        Raises
+        ------
+        FitError
+            If the tail cannot be fitted (see :meth:`fit_tail`).
+        """
+        f = self.fit_tail()
+        x = as_array(ts, "ts", allow_empty=True)
+        if f["model"] == "chi2":
+            return f["eta"] * stats.chi2.sf(x, f["ndof"])
+        return np.where(x > f["x0"], f["p0"] * np.exp(-(x - f["x0"]) / f["scale"]), np.nan)
+
+    @property
+    def max_ts(self) -> float:
+        """Largest trial TS added so far (NaN before any trial)."""
+        return float(max(self._top)) if self._top else float("nan")
+
     def _tail_sf(self, x: float) -> float:
         f = self.fit_tail()
         if f["model"] == "chi2":

@@ -1,0 +1,89 @@
+"""A loaded public release: its seasons (events, good runs, IRFs), as :func:`icecore.ps.load_public_data`
+returns them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .irf import EffectiveArea, SmearingMatrix
+
+__all__ = ["Season", "PublicData"]
+
+
+@dataclass
+class Season:
+    """One data-taking season of a public release.
+
+    Attributes
+    ----------
+    name : str
+        Season name (``IC86_II`` ...).
+    mjd, log10_e, angerr_deg, ra_deg, dec_deg, azimuth_deg, zenith_deg : (n,) arrays
+        Event columns (events outside the good runs already removed).
+    uptime_mjd : (n_runs, 2) array
+        Good-run start/stop times (MJD).
+    aeff : EffectiveArea
+    smearing : SmearingMatrix
+    release : {"10y", "14y"}
+    n_cut : int
+        Events of the file outside every good run (removed).
+    """
+
+    name: str
+    mjd: np.ndarray
+    log10_e: np.ndarray
+    angerr_deg: np.ndarray
+    ra_deg: np.ndarray
+    dec_deg: np.ndarray
+    azimuth_deg: np.ndarray
+    zenith_deg: np.ndarray
+    uptime_mjd: np.ndarray
+    aeff: EffectiveArea
+    smearing: SmearingMatrix
+    release: str = "10y"
+    n_cut: int = 0
+
+    @property
+    def livetime_days(self) -> float:
+        """Sum of the good-run lengths [days]."""
+        return float(np.sum(self.uptime_mjd[:, 1] - self.uptime_mjd[:, 0]))
+
+    @property
+    def livetime_s(self) -> float:
+        """Sum of the good-run lengths [s]."""
+        return self.livetime_days * 86400.0
+
+    def __len__(self) -> int:
+        return len(self.mjd)
+
+
+@dataclass
+class PublicData:
+    """A set of seasons read from one release folder (see :func:`icecore.ps.load_public_data`)."""
+
+    path: str
+    release: str
+    seasons: list[Season] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.seasons]
+
+    def __getitem__(self, name: str) -> Season:
+        for s in self.seasons:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def __len__(self) -> int:
+        return len(self.seasons)
+
+    def __iter__(self) -> Iterator[Season]:
+        return iter(self.seasons)
+
+    def select(self, names: list[str] | tuple[str, ...]) -> PublicData:
+        """The same release restricted to the seasons ``names`` (in that order; KeyError if absent)."""
+        return PublicData(self.path, self.release, [self[s] for s in names])
