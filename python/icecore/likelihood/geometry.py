@@ -95,7 +95,7 @@ def track_geometry(
     azimuth_deg: float,
     *,
     ice: IceModel | None = None,
-) -> dict[str, np.ndarray]:
+) -> np.ndarray:
     """Cherenkov geometry of an infinite track for DOM positions (C++ kernel).
 
     Parameters
@@ -108,10 +108,10 @@ def track_geometry(
 
     Returns
     -------
-    dict with ``distance`` (closest approach, m), ``t_geo`` (direct Cherenkov photon arrival time,
-    ns), ``cos_eta`` (cosine of the angle between the down-facing PMT axis and the incoming
-    photon direction), ``along`` (closest-approach point along the direction of travel from the
-    vertex, m).
+    (n,) numpy structured array with float64 fields ``distance`` (closest approach, m), ``t_geo``
+    (direct Cherenkov photon arrival time, ns), ``cos_eta`` (cosine of the angle between the
+    down-facing PMT axis and the incoming photon direction) and ``along`` (closest-approach point
+    along the direction of travel from the vertex, m); ``out["distance"]`` etc. are (n,) arrays.
     """
     ice = DEFAULT_ICE if ice is None else ice
     pos = as_array(positions, "positions", ndim=2)
@@ -122,7 +122,6 @@ def track_geometry(
         raise InputError("argument 'vertex': expected (x, y, z, t)", "vertex")
     zen = float(as_degrees(zenith_deg, "zenith_deg", ndim=0))
     azi = float(as_degrees(azimuth_deg, "azimuth_deg", ndim=0))
-    out = _core.likelihood.track_geometry(
+    return _core.likelihood.track_geometry(
         pos, v[0], v[1], v[2], v[3], np.radians(zen), np.radians(azi), ice.n_phase, ice.n_group, ice.c_m_per_ns
     )
-    return dict(out)

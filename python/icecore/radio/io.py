@@ -21,7 +21,8 @@ key                    dtype / shape                meaning
 
 (antenna, polarisation) pairs are unique. The HDF5 variant (``.h5``/``.hdf5``, needs the
 ``hdf5`` extra) stores the arrays as datasets of the same names and the 0-d values as root
-attributes (chunked, compressible storage for other tools; :func:`load` reads it whole).
+attributes (for tools that prefer HDF5; the datasets are written contiguous and uncompressed,
+and :func:`load` reads them whole).
 
 Noise tables (``icecore-radio-noise-v1``, written by :func:`save_noise_table`) hold the result of
 cleaning and filtering: per channel and event the RMS amplitude, RMS spread and cleaning flags.
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write
+from .._optional import require
 from ..errors import DataFormatError, InputError
 
 __all__ = [
@@ -181,8 +183,12 @@ def save(data: RadioData, path: Any) -> Path:
     return atomic_write(path, buf.getvalue())
 
 
+def _h5py() -> Any:
+    return require("h5py", "hdf5", "HDF5 radio files")
+
+
 def _save_h5(fields: dict[str, np.ndarray], path: Path) -> Path:
-    import h5py
+    h5py = _h5py()
 
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
@@ -196,10 +202,7 @@ def _save_h5(fields: dict[str, np.ndarray], path: Path) -> Path:
 
 def _read_fields(path: Path) -> dict[str, Any]:
     if path.suffix.lower() in _H5_SUFFIXES:
-        try:
-            import h5py
-        except ImportError:  # pragma: no cover - extra not installed
-            raise DataFormatError("reading HDF5 needs h5py (pip install icecore[hdf5])", path=str(path)) from None
+        h5py = _h5py()
         try:
             with h5py.File(path, "r") as f:
                 out: dict[str, Any] = {k: f[k][()] for k in f.keys()}
