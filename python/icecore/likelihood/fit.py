@@ -153,6 +153,10 @@ class LineFitResult:
     vertex: np.ndarray
     speed_m_per_ns: float
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"zenith_deg": self.zenith_deg, "azimuth_deg": self.azimuth_deg,
+                "vertex": [float(x) for x in self.vertex], "speed_m_per_ns": self.speed_m_per_ns}
+
 
 def _dir_to_angles(v: np.ndarray) -> tuple[float, float]:
     """(zenith, azimuth) in degrees of the source direction of a particle travelling along v."""
@@ -162,7 +166,9 @@ def _dir_to_angles(v: np.ndarray) -> tuple[float, float]:
     return zen, azi
 
 
-def linefit(event: Event, *, huber_m: float = 153.0, iterations: int = 10, geometry: DetectorGeometry | None = None) -> LineFitResult:
+def linefit(
+    event: Event, *, huber_m: float = 153.0, iterations: int = 10, geometry: DetectorGeometry | None = None
+) -> LineFitResult:
     """Improved LineFit (Aartsen et al., NIM A 736 (2014) 143): least squares of the first-hit
     positions against time, ``r_i = r0 + v t_i``, re-weighted with a Huber penalty of scale
     ``huber_m`` (robust against noise and scattered hits). Charge-independent."""
@@ -201,6 +207,23 @@ class TrackFitResult:
     linefit: LineFitResult
     spe: dict = field(default_factory=dict)
     mpe: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: the MPE direction, vertex and -ln L, and the LineFit and SPE stages."""
+
+        def stage(d: dict) -> dict[str, Any]:
+            return {k: ([float(x) for x in v] if k == "vertex" else v) for k, v in d.items()}
+
+        return {
+            "zenith_deg": self.zenith_deg,
+            "azimuth_deg": self.azimuth_deg,
+            "ra_deg": self.ra_deg,
+            "dec_deg": self.dec_deg,
+            "vertex": [float(x) for x in self.vertex],
+            "neg_llh": self.neg_llh,
+            "linefit": self.linefit.to_dict(),
+            "spe": stage(self.spe),
+        }
 
 
 def _tangent_basis(zen: float, azi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

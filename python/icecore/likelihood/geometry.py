@@ -61,7 +61,9 @@ class DetectorGeometry:
         idx = self._index[s, d]  # type: ignore[attr-defined]
         if np.any(idx < 0):
             i = int(np.flatnonzero(idx.ravel() < 0)[0])
-            raise InputError(f"argument 'pulses': DOM ({s.ravel()[i]}, {d.ravel()[i]}) is not in the geometry", "pulses")
+            raise InputError(
+                f"argument 'pulses': DOM ({s.ravel()[i]}, {d.ravel()[i]}) is not in the geometry", "pulses"
+            )
         return idx
 
     def position(self, string: Any, dom: Any) -> np.ndarray:

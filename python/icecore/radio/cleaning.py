@@ -70,7 +70,8 @@ def _int_traces(traces: Any, name: str = "traces", min_ndim: int = 1) -> np.ndar
 
 
 def _check_k(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value) or value <= 0:
+    number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    if not number or not np.isfinite(value) or value <= 0:
         raise InputError(f"argument '{name}': expected a finite number > 0, got {value!r}", name)
     return float(value)
 
@@ -198,7 +199,8 @@ def correct_spikes(
         flat, m.reshape(flat.shape), int(adc_bits) - 2, k, check_threads(threads)
     )
     lead = arr.shape[:-1]
-    counts = {"flipped": flipped.reshape(lead), "replaced": replaced.reshape(lead), "unresolved": unresolved.reshape(lead)}
+    counts = {"flipped": flipped.reshape(lead), "replaced": replaced.reshape(lead),
+              "unresolved": unresolved.reshape(lead)}
     return out.reshape(arr.shape), counts
 
 
