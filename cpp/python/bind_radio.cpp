@@ -173,25 +173,27 @@ py::tuple robust_stats_impl(const carray<T>& traces) {
 // overload and is used without a copy; overloads are tried in registration order.
 template <class T>
 void def_cleaning(py::module_& m) {
+    const bool first = std::is_same_v<T, std::int16_t>;  // docstrings on the first overload only
     m.def("compare_copies", &compare_copies_impl<T>, py::arg("traces").noconvert(), py::arg("threads") = 0,
-          R"doc(Repair disagreeing samples of the read-out copies by majority (see radio_cleaning.hpp).
+          first ? R"doc(Repair disagreeing samples of the read-out copies by majority (see radio_cleaning.hpp).
 
 traces : (events, copies, samples) C-contiguous int16 or int32 array (copies >= 2); not modified.
-Returns (repaired copy, changed (events, copies) int32, unresolved (events,) int32).)doc");
+Returns (repaired copy, changed (events, copies) int32, unresolved (events,) int32).)doc" : "");
     m.def("find_spikes", &find_spikes_impl<T>, py::arg("traces").noconvert(), py::arg("amp_k"), py::arg("jump_k"),
           py::arg("threads") = 0,
-          R"doc(Spike mask of each trace: bit 1 amplitude outlier (|x - median| > amp_k MAD), bit 2 jump
+          first ? R"doc(Spike mask of each trace: bit 1 amplitude outlier (|x - median| > amp_k MAD), bit 2 jump
 (two opposite jumps > jump_k MAD of the differences). traces : (rows, samples >= 3) C-contiguous
-int16 or int32. Returns a (rows, samples) uint8 mask.)doc");
+int16 or int32. Returns a (rows, samples) uint8 mask.)doc" : "");
     m.def("correct_spikes", &correct_spikes_impl<T>, py::arg("traces").noconvert(), py::arg("mask"),
           py::arg("msb_bit"), py::arg("keep_k"), py::arg("threads") = 0,
-          R"doc(Correct flagged samples: flip bit msb_bit if the result is within keep_k MAD of the median,
+          first ? R"doc(Correct flagged samples: flip bit msb_bit if the result is within keep_k MAD of the median,
 else the mean of the nearest non-spike neighbours (two inner ones at trace ends), rounded half
 away from zero. traces : (rows, samples) C-contiguous int16 or int32; mask : (rows, samples)
-uint8, non-zero = spike. Returns (corrected copy, flipped, replaced, unresolved), counts per row.)doc");
+uint8, non-zero = spike. Returns (corrected copy, flipped, replaced, unresolved), counts per row.)doc"
+                : "");
     m.def("robust_stats", &robust_stats_impl<T>, py::arg("traces").noconvert(),
-          R"doc(Median and robust sigma (1.4826 MAD, floored at 1 count) of each row of a C-contiguous
-(rows, samples) int16 or int32 array. Returns two (rows,) float64 arrays.)doc");
+          first ? R"doc(Median and robust sigma (1.4826 MAD, floored at 1 count) of each row of a C-contiguous
+(rows, samples) int16 or int32 array. Returns two (rows,) float64 arrays.)doc" : "");
 }
 
 constexpr const char* kRmsDoc = R"doc(Minimum sliding-window RMS of each row of a 2-d array.
