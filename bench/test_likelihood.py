@@ -120,8 +120,8 @@ def test_event_llh_numpy(benchmark, record, event, llh):
     t = event.meta["truth"]
     v = np.array(t["vertex"])
     h = llh.hits
-    record(benchmark, role="baseline", baseline="numpy + scipy.special.pbdv", size=f"{llh.n_doms} hit DOMs, SPE, value only",
-           items=llh.n_doms)
+    record(benchmark, role="baseline", baseline="numpy + scipy.special.pbdv",
+           size=f"{llh.n_doms} hit DOMs, SPE, value only", items=llh.n_doms)
     benchmark.group = "likelihood.event_llh"
     ref = benchmark(neg_llh_numpy, h["position"], h["first_time_ns"], v, t["zenith_deg"], t["azimuth_deg"])
     f, _ = llh.neg_llh(*v, np.radians(t["zenith_deg"]), np.radians(t["azimuth_deg"]))
@@ -139,7 +139,8 @@ def baseline_fits(event, llh, fit_dirs):
     """scipy fits of the first two directions, computed once (the baseline is slow)."""
     h = llh.hits
     seed = np.array(event.meta["truth"]["vertex"])
-    return [fit_direction_scipy(h["position"], h["first_time_ns"], z, a, seed) for z, a in zip(*[d[:2] for d in fit_dirs])]
+    return [fit_direction_scipy(h["position"], h["first_time_ns"], z, a, seed)
+            for z, a in zip(*[d[:2] for d in fit_dirs])]
 
 
 @pytest.mark.parametrize("threads", [1, None])
@@ -148,7 +149,8 @@ def test_direction_fit_icecore(benchmark, record, event, llh, fit_dirs, baseline
     seed = np.array(event.meta["truth"]["vertex"])
     out = llh.fit_directions(zen, azi, seed, threads=threads)
     dom_evals = int(out["n_eval"].sum()) * llh.n_doms
-    record(benchmark, role="icecore", size=f"{zen.size} directions x 7 seeds, {llh.n_doms} hit DOMs, SPE, threads={threads}",
+    record(benchmark, role="icecore",
+           size=f"{zen.size} directions x 7 seeds, {llh.n_doms} hit DOMs, SPE, threads={threads}",
            items=zen.size, dom_hit_evaluations=dom_evals)
     benchmark.group = "likelihood.direction_fit"
     out = benchmark(llh.fit_directions, zen, azi, seed, threads=threads)

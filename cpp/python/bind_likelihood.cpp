@@ -54,19 +54,121 @@ py::tuple pandel_eval(int kind, const carray<double>& t, const carray<double>& n
     return py::make_tuple(val, dnu, dt);
 }
 
-IceParams ice_from_args(double absorption_m, double tau_ns, double scattering_m, double n_phase,
-                        double n_group, double c_m_per_ns, const std::vector<double>& deff) {
-    if (deff.size() != 4) fail("deff_coefficients", "expected 4 coefficients (a0, a1, a2, a3)");
-    IceParams ice{absorption_m, tau_ns, scattering_m, n_phase, n_group, c_m_per_ns,
-                  deff[0],      deff[1], deff[2],      deff[3]};
-    const char* problem = ice.check();
-    if (problem) fail("ice", problem);
-    return ice;
+std::string mode_name(const LikelihoodOptions& o) { return o.mpe ? "mpe" : "spe"; }
+
+bool parse_mode(const std::string& mode) {
+    if (mode == "spe") return false;
+    if (mode == "mpe") return true;
+    fail("mode", "expected 'spe' or 'mpe', got '" + mode + "'");
+}
+
+py::array_t<TrackPoint> track_geometry(const carray<double>& pos, double x, double y, double z, double t0,
+                                       double zenith, double azimuth, double n_phase, double n_group, double c) {
+    require_ndim(pos, 2, "positions");
+    if (pos.shape(1) != 3) fail("positions", "expected shape (n, 3)");
+    require_finite(pos, "positions");
+    const auto n = static_cast<std::size_t>(pos.shape(0));
+    py::array_t<TrackPoint> out(static_cast<py::ssize_t>(n));
+    const double* p = pos.data();
+    TrackPoint* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        const TrackFrame fr(zenith, azimuth, n_phase, n_group, c);
+        for (std::size_t i = 0; i < n; ++i) o[i] = fr.point(p + 3 * i, x, y, z, t0, 0.0);
+    }
+    return out;
+}
+
+PandelTrackLikelihood* make_track_likelihood(const carray<double>& pos, const carray<double>& times,
+                                             const carray<double>& charges, const IceParams& ice,
+                                             const LikelihoodOptions& opt) {
+    require_ndim(pos, 2, "positions");
+    if (pos.shape(1) != 3) fail("positions", "expected shape (n, 3)");
+    require_ndim(times, 1, "times");
+    require_ndim(charges, 1, "charges");
+    require_nonempty(times, "times");
+    const auto n = static_cast<std::size_t>(times.shape(0));
+    if (static_cast<std::size_t>(pos.shape(0)) != n) fail("positions", "length differs from times");
+    if (static_cast<std::size_t>(charges.shape(0)) != n) fail("charges", "length differs from times");
+    require_finite(pos, "positions");
+    require_finite(times, "times");
+    require_finite(charges, "charges");
+    if (const char* problem = opt.check()) fail("options", problem);
+    if (const char* problem = ice.check()) fail("ice", problem);
+    return new PandelTrackLikelihood(pos.data(), times.data(), charges.data(), n, ice, opt);
+}
+
+void bind_ice_params(py::module_& m) {
+    py::class_<IceParams>(m, "IceParams",
+                          R"doc(Ice model of the Pandel likelihood; the default constructor gives the "H2" bulk-ice
+defaults (track_llh.hpp is the one place they are written). Lengths in m, times in ns.)doc")
+        .def(py::init<>())
+        .def_readwrite("absorption_m", &IceParams::absorption_m, "absorption length lambda_a (m)")
+        .def_readwrite("tau_ns", &IceParams::tau_ns, "Pandel tau (ns)")
+        .def_readwrite("scattering_m", &IceParams::scattering_m, "effective scattering length lambda (m)")
+        .def_readwrite("n_phase", &IceParams::n_phase, "phase refractive index")
+        .def_readwrite("n_group", &IceParams::n_group, "group refractive index")
+        .def_readwrite("c_m_per_ns", &IceParams::c_m_per_ns, "speed of light in vacuum (m/ns)")
+        .def_property(
+            "deff_coefficients",
+            [](const IceParams& p) { return py::make_tuple(p.deff_a0, p.deff_a1, p.deff_a2, p.deff_a3); },
+            [](IceParams& p, const std::vector<double>& c) {
+                if (c.size() != 4) fail("deff_coefficients", "expected 4 coefficients (a0, a1, a2, a3)");
+                p.deff_a0 = c[0];
+                p.deff_a1 = c[1];
+                p.deff_a2 = c[2];
+                p.deff_a3 = c[3];
+            },
+            "(a0, a1, a2, a3) of d_eff = a0 + a1 d + a2 cos(eta) + a3 cos(eta)**2 (m)")
+        .def_property_readonly("rho", &IceParams::rho, "Pandel rate 1/tau + c/(n_group lambda_a) (1/ns)")
+        .def_property_readonly(
+            "problem", [](const IceParams& p) -> py::object {
+                const char* problem = p.check();
+                return problem ? py::object(py::str(problem)) : py::object(py::none());
+            },
+            "None if the parameters are valid, else what is wrong with them");
+}
+
+void bind_likelihood_options(py::module_& m) {
+    py::class_<LikelihoodOptions>(m, "LikelihoodOptions",
+                                  R"doc(Options of PandelTrackLikelihood; LikelihoodOptions(mode) gives the defaults of that
+mode (track_llh.hpp is the one place they are written; SPE and MPE differ in sigma_ns).)doc")
+        .def(py::init([](const std::string& mode) { return LikelihoodOptions::for_mode(parse_mode(mode)); }),
+             py::arg("mode") = "mpe")
+        .def_property(
+            "mode", &mode_name, [](LikelihoodOptions& o, const std::string& mode) { o.mpe = parse_mode(mode); },
+            "'spe' or 'mpe' (setting it leaves sigma_ns unchanged)")
+        .def_readwrite("sigma_ns", &LikelihoodOptions::sigma_ns, "Gaussian jitter of the convolved Pandel (ns)")
+        .def_readwrite("noise_rate_hz", &LikelihoodOptions::noise_rate_hz, "DOM dark rate (Hz)")
+        .def_readwrite("window_ns", &LikelihoodOptions::window_ns, "readout window (ns)")
+        .def_readwrite("n_ring", &LikelihoodOptions::n_ring, "extra vertex seeds on a ring around each seed")
+        .def_readwrite("ring_radius_m", &LikelihoodOptions::ring_radius_m, "radius of that ring (m)")
+        .def_property(
+            "max_iter", [](const LikelihoodOptions& o) { return o.vertex_fit.max_iter; },
+            [](LikelihoodOptions& o, int v) { o.vertex_fit.max_iter = v; }, "BFGS iterations per seed")
+        .def_property(
+            "gtol", [](const LikelihoodOptions& o) { return o.vertex_fit.gtol; },
+            [](LikelihoodOptions& o, double v) { o.vertex_fit.gtol = v; },
+            "a seed has converged when the largest gradient component is below gtol (per m, per ns)")
+        .def_property(
+            "ftol", [](const LikelihoodOptions& o) { return o.vertex_fit.ftol; },
+            [](LikelihoodOptions& o, double v) { o.vertex_fit.ftol = v; },
+            "... or when an iteration improved -ln L by less than ftol")
+        .def_property_readonly(
+            "problem", [](const LikelihoodOptions& o) -> py::object {
+                const char* problem = o.check();
+                return problem ? py::object(py::str(problem)) : py::object(py::none());
+            },
+            "None if the options are valid, else what is wrong with them");
 }
 
 }  // namespace
 
 void bind_likelihood(py::module_& m) {
+    PYBIND11_NUMPY_DTYPE_EX(TrackPoint, d, "distance", t_geo, "t_geo", cos_eta, "cos_eta", along, "along");
+    bind_ice_params(m);
+    bind_likelihood_options(m);
+
     m.def("pandel_eval", &pandel_eval, py::arg("kind"), py::arg("t"), py::arg("nu"),
           py::arg("rho"), py::arg("sigma"), py::arg("n"), py::arg("threads") = 0,
           R"doc(ln f and its partials d/dnu, d/dt for Pandel-type distributions (1-d float64 arrays).
@@ -77,101 +179,27 @@ sigma: Gaussian width (ns, kinds 2-4); n: photon count (kind 4, >= 1).
 Returns (ln f, d ln f / d nu, d ln f / d t). Invalid inputs give NaN.
 )doc");
 
-    m.def(
-        "track_geometry",
-        [](const carray<double>& pos, double x, double y, double z, double t0, double zenith,
-           double azimuth, double n_phase, double n_group, double c) {
-            require_ndim(pos, 2, "positions");
-            if (pos.shape(1) != 3) fail("positions", "expected shape (n, 3)");
-            require_finite(pos, "positions");
-            const auto n = static_cast<std::size_t>(pos.shape(0));
-            py::array_t<double> dist(static_cast<py::ssize_t>(n)), tgeo(static_cast<py::ssize_t>(n)),
-                ceta(static_cast<py::ssize_t>(n)), along(static_cast<py::ssize_t>(n));
-            const double* p = pos.data();
-            double *pd = dist.mutable_data(), *pt = tgeo.mutable_data(), *pc = ceta.mutable_data(),
-                   *pl = along.mutable_data();
-            {
-                py::gil_scoped_release release;
-                const TrackFrame fr(zenith, azimuth, n_phase, n_group, c);
-                for (std::size_t i = 0; i < n; ++i) {
-                    const TrackPoint g = fr.point(p + 3 * i, x, y, z, t0, 0.0);
-                    pd[i] = g.d;
-                    pt[i] = g.t_geo;
-                    pc[i] = g.cos_eta;
-                    pl[i] = g.along;
-                }
-            }
-            py::dict out;
-            out["distance"] = dist;
-            out["t_geo"] = tgeo;
-            out["cos_eta"] = ceta;
-            out["along"] = along;
-            return out;
-        },
-        py::arg("positions"), py::arg("x"), py::arg("y"), py::arg("z"), py::arg("t"),
-        py::arg("zenith"), py::arg("azimuth"), py::arg("n_phase"), py::arg("n_group"),
-        py::arg("c"),
-        R"doc(Cherenkov geometry of an infinite track (vertex x, y, z in m at time t in ns; zenith,
-azimuth in radians, IceCube convention) for DOM positions (n, 3) in m. Returns a dict of
-'distance' (closest approach, m), 't_geo' (direct-light arrival time, ns), 'cos_eta' (cosine of
-the angle between the down-facing PMT axis and the direction the photon comes from) and 'along'
-(position of the closest-approach point along the direction of travel, m).
+    m.def("track_geometry", &track_geometry, py::arg("positions"), py::arg("x"), py::arg("y"), py::arg("z"),
+          py::arg("t"), py::arg("zenith"), py::arg("azimuth"), py::arg("n_phase"), py::arg("n_group"),
+          py::arg("c"),
+          R"doc(Cherenkov geometry of an infinite track (vertex x, y, z in m at time t in ns; zenith,
+azimuth in radians, IceCube convention) for DOM positions (n, 3) in m. Returns an (n,) structured
+array with float64 fields 'distance' (closest approach, m), 't_geo' (direct-light arrival time,
+ns), 'cos_eta' (cosine of the angle between the down-facing PMT axis and the direction the photon
+comes from) and 'along' (position of the closest-approach point along the direction of travel, m).
 )doc");
 
     py::class_<PandelTrackLikelihood, DirectionFitter>(
         m, "PandelTrackLikelihood",
         "Pandel (SPE/MPE) track likelihood of one event; a DirectionFitter for the sky scan.")
-        .def(py::init([](const carray<double>& pos, const carray<double>& times,
-                         const carray<double>& charges, const std::string& mode, double sigma_ns,
-                         double noise_rate_hz, double window_ns, double absorption_m, double tau_ns,
-                         double scattering_m, double n_phase, double n_group, double c_m_per_ns,
-                         const std::vector<double>& deff, int n_ring, double ring_radius_m,
-                         int max_iter, double gtol, double ftol) {
-                 require_ndim(pos, 2, "positions");
-                 if (pos.shape(1) != 3) fail("positions", "expected shape (n, 3)");
-                 require_ndim(times, 1, "times");
-                 require_ndim(charges, 1, "charges");
-                 require_nonempty(times, "times");
-                 const auto n = static_cast<std::size_t>(times.shape(0));
-                 if (static_cast<std::size_t>(pos.shape(0)) != n) fail("positions", "length differs from times");
-                 if (static_cast<std::size_t>(charges.shape(0)) != n) fail("charges", "length differs from times");
-                 require_finite(pos, "positions");
-                 require_finite(times, "times");
-                 require_finite(charges, "charges");
-                 LikelihoodOptions opt;
-                 if (mode == "spe") opt.mpe = false;
-                 else if (mode == "mpe") opt.mpe = true;
-                 else fail("mode", "expected 'spe' or 'mpe', got '" + mode + "'");
-                 opt.sigma_ns = sigma_ns;
-                 opt.noise_rate_per_ns = noise_rate_hz * 1e-9;
-                 opt.window_ns = window_ns;
-                 opt.n_ring = n_ring;
-                 opt.ring_radius_m = ring_radius_m;
-                 opt.max_iter = max_iter;
-                 opt.gtol = gtol;
-                 opt.ftol = ftol;
-                 const char* problem = opt.check();
-                 if (problem) fail("options", problem);
-                 const IceParams ice = ice_from_args(absorption_m, tau_ns, scattering_m, n_phase,
-                                                     n_group, c_m_per_ns, deff);
-                 return new PandelTrackLikelihood(pos.data(), times.data(), charges.data(), n, ice, opt);
-             }),
-             py::arg("positions"), py::arg("times"), py::arg("charges"), py::arg("mode") = "mpe",
-             py::arg("sigma_ns") = 4.0, py::arg("noise_rate_hz") = 500.0,
-             py::arg("window_ns") = 10000.0, py::arg("absorption_m") = 98.0,
-             py::arg("tau_ns") = 556.7, py::arg("scattering_m") = 33.29,
-             py::arg("n_phase") = 1.3195, py::arg("n_group") = 1.35634,
-             py::arg("c_m_per_ns") = 0.299792458,
-             py::arg("deff_coefficients") = std::vector<double>{3.094, 0.8395, -3.946, 4.636},
-             py::arg("n_ring") = 6, py::arg("ring_radius_m") = 150.0, py::arg("max_iter") = 100,
-             py::arg("gtol") = 1e-3, py::arg("ftol") = 1e-6,
+        .def(py::init(&make_track_likelihood), py::arg("positions"), py::arg("times"), py::arg("charges"),
+             py::arg_v("ice", IceParams(), "IceParams()"),
+             py::arg_v("options", LikelihoodOptions(), "LikelihoodOptions()"),
              R"doc(Build the likelihood from hit DOMs.
 
 positions (n, 3) m; times (n,) first-hit times ns; charges (n,) PE (MPE uses n = max(1, round(q)));
-mode 'spe' or 'mpe'; sigma_ns jitter; noise_rate_hz and window_ns give the per-DOM noise floor;
-ice parameters (H2 defaults); n_ring seeds on a ring of ring_radius_m around each given seed;
-max_iter BFGS iterations per seed; a seed has converged when the largest gradient component
-is below gtol (per m, per ns) or an iteration improved -ln L by less than ftol.
+ice: IceParams; options: LikelihoodOptions (mode, jitter, noise floor, vertex seeds and the BFGS
+tolerances of fit_batch).
 )doc")
         .def(
             "neg_llh",

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "icecore/radio_cleaning.hpp"
@@ -167,47 +168,40 @@ py::tuple robust_stats_impl(const carray<T>& traces) {
     return py::make_tuple(med, sig);
 }
 
+// One Python name per kernel, one overload per sample type. The array argument is marked
+// noconvert, so an array of exactly that dtype (C-contiguous, native byte order) picks its own
+// overload and is used without a copy; overloads are tried in registration order.
 template <class T>
-void def_cleaning(py::module_& m, const std::string& suffix) {
-    m.def(("compare_copies_" + suffix).c_str(), &compare_copies_impl<T>, py::arg("traces"), py::arg("threads") = 0,
-          R"doc(Repair disagreeing samples of the read-out copies by majority (see radio_cleaning.hpp).
+void def_cleaning(py::module_& m) {
+    const bool first = std::is_same_v<T, std::int16_t>;  // docstrings on the first overload only
+    m.def("compare_copies", &compare_copies_impl<T>, py::arg("traces").noconvert(), py::arg("threads") = 0,
+          first ? R"doc(Repair disagreeing samples of the read-out copies by majority (see radio_cleaning.hpp).
 
-traces : (events, copies, samples) integer array (copies >= 2); not modified.
-Returns (repaired copy, changed (events, copies) int32, unresolved (events,) int32).)doc");
-    m.def(("find_spikes_" + suffix).c_str(), &find_spikes_impl<T>, py::arg("traces"), py::arg("amp_k"),
-          py::arg("jump_k"), py::arg("threads") = 0,
-          R"doc(Spike mask of each trace: bit 1 amplitude outlier (|x - median| > amp_k MAD), bit 2 jump
-(two opposite jumps > jump_k MAD of the differences). traces : (rows, samples >= 3) integers.
-Returns a (rows, samples) uint8 mask.)doc");
-    m.def(("correct_spikes_" + suffix).c_str(), &correct_spikes_impl<T>, py::arg("traces"), py::arg("mask"),
+traces : (events, copies, samples) C-contiguous int16 or int32 array (copies >= 2); not modified.
+Returns (repaired copy, changed (events, copies) int32, unresolved (events,) int32).)doc" : "");
+    m.def("find_spikes", &find_spikes_impl<T>, py::arg("traces").noconvert(), py::arg("amp_k"), py::arg("jump_k"),
+          py::arg("threads") = 0,
+          first ? R"doc(Spike mask of each trace: bit 1 amplitude outlier (|x - median| > amp_k MAD), bit 2 jump
+(two opposite jumps > jump_k MAD of the differences). traces : (rows, samples >= 3) C-contiguous
+int16 or int32. Returns a (rows, samples) uint8 mask.)doc" : "");
+    m.def("correct_spikes", &correct_spikes_impl<T>, py::arg("traces").noconvert(), py::arg("mask"),
           py::arg("msb_bit"), py::arg("keep_k"), py::arg("threads") = 0,
-          R"doc(Correct flagged samples: flip bit msb_bit if the result is within keep_k MAD of the median,
+          first ? R"doc(Correct flagged samples: flip bit msb_bit if the result is within keep_k MAD of the median,
 else the mean of the nearest non-spike neighbours (two inner ones at trace ends), rounded half
-away from zero. Returns (corrected copy, flipped, replaced, unresolved), counts per row.)doc");
-    m.def(("robust_stats_" + suffix).c_str(), &robust_stats_impl<T>, py::arg("traces"),
-          R"doc(Median and robust sigma (1.4826 MAD, floored at 1 count) of each row of a 2-d array.)doc");
+away from zero. traces : (rows, samples) C-contiguous int16 or int32; mask : (rows, samples)
+uint8, non-zero = spike. Returns (corrected copy, flipped, replaced, unresolved), counts per row.)doc"
+                : "");
+    m.def("robust_stats", &robust_stats_impl<T>, py::arg("traces").noconvert(),
+          first ? R"doc(Median and robust sigma (1.4826 MAD, floored at 1 count) of each row of a C-contiguous
+(rows, samples) int16 or int32 array. Returns two (rows,) float64 arrays.)doc" : "");
 }
 
-template <class T>
-void def_spread(py::module_& m, const std::string& suffix) {
-    m.def(("windowed_rms_spread_" + suffix).c_str(), &windowed_rms_spread_impl<T>, py::arg("traces"),
-          py::arg("block"), py::arg("window"), py::arg("n_smallest"), py::arg("threads") = 0,
-          R"doc(RMS amplitude and RMS spread of each row of a 2-d array made of blocks of `block` samples.
-
-rms    : min over blocks of the minimum sliding-window RMS inside the block.
-spread : std (ddof=0) of the n_smallest smallest RMS values of the non-overlapping window-sample
-         sub-traces of all blocks (all of them if fewer).
-Returns (rms, spread), float64 arrays of shape (rows,).)doc");
-}
-
-}  // namespace
-
-void bind_radio(py::module_& m) {
-    const char* doc = R"doc(Minimum sliding-window RMS of each row of a 2-d array.
+constexpr const char* kRmsDoc = R"doc(Minimum sliding-window RMS of each row of a 2-d array.
 
 Parameters
 ----------
-traces : (rows, samples) array of int16, int32, float32 or float64 (C-contiguous copy made if needed)
+traces : (rows, samples) C-contiguous array of int16, int32, float32 or float64 (each its own
+         overload, used without a copy); any other array is converted to float64
 window : window length in samples (1 <= window <= samples)
 threads : worker threads, 0 = all cores
 
@@ -215,20 +209,38 @@ Returns
 -------
 (rows,) float64 array: min over offsets of sqrt(mean(x**2)) within the window, in input units.
 )doc";
-    m.def("windowed_rms_min_i16", &windowed_rms_impl<std::int16_t>, py::arg("traces"),
-          py::arg("window"), py::arg("threads") = 0, doc);
-    m.def("windowed_rms_min_i32", &windowed_rms_impl<std::int32_t>, py::arg("traces"),
-          py::arg("window"), py::arg("threads") = 0, doc);
-    m.def("windowed_rms_min_f32", &windowed_rms_impl<float>, py::arg("traces"), py::arg("window"),
-          py::arg("threads") = 0, doc);
-    m.def("windowed_rms_min_f64", &windowed_rms_impl<double>, py::arg("traces"), py::arg("window"),
-          py::arg("threads") = 0, doc);
-    def_spread<std::int16_t>(m, "i16");
-    def_spread<std::int32_t>(m, "i32");
-    def_spread<float>(m, "f32");
-    def_spread<double>(m, "f64");
-    def_cleaning<std::int16_t>(m, "i16");
-    def_cleaning<std::int32_t>(m, "i32");
+
+constexpr const char* kSpreadDoc = R"doc(RMS amplitude and RMS spread of each row of a 2-d array made of blocks of `block` samples.
+
+traces : (rows, samples) C-contiguous array of int16, int32, float32 or float64 (each its own
+         overload, used without a copy); any other array is converted to float64.
+rms    : min over blocks of the minimum sliding-window RMS inside the block.
+spread : std (ddof=0) of the n_smallest smallest RMS values of the non-overlapping window-sample
+         sub-traces of all blocks (all of them if fewer).
+Returns (rms, spread), float64 arrays of shape (rows,).)doc";
+
+// `exact`: the array must have dtype T already (noconvert); the last (float64) overload accepts
+// anything numpy can convert, so it is the fallback for other dtypes and layouts.
+// The docstring goes on the first overload only (pybind11 lists every overload's signature).
+template <class T>
+void def_rms(py::module_& m, bool exact) {
+    const bool first = std::is_same_v<T, std::int16_t>;
+    auto traces = exact ? py::arg("traces").noconvert() : py::arg("traces");
+    m.def("windowed_rms_min", &windowed_rms_impl<T>, traces, py::arg("window"), py::arg("threads") = 0,
+          first ? kRmsDoc : "");
+    m.def("windowed_rms_spread", &windowed_rms_spread_impl<T>, traces, py::arg("block"), py::arg("window"),
+          py::arg("n_smallest"), py::arg("threads") = 0, first ? kSpreadDoc : "");
+}
+
+}  // namespace
+
+void bind_radio(py::module_& m) {
+    def_rms<std::int16_t>(m, true);
+    def_rms<std::int32_t>(m, true);
+    def_rms<float>(m, true);
+    def_rms<double>(m, false);
+    def_cleaning<std::int16_t>(m);
+    def_cleaning<std::int32_t>(m);
 }
 
 }  // namespace icecore::python

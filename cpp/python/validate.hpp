@@ -48,9 +48,4 @@ inline int check_threads(int threads) {
     return threads;
 }
 
-inline void check_nside_py(std::int64_t nside, const char* name = "nside") {
-    if (nside < 1 || nside > (std::int64_t{1} << 29) || (nside & (nside - 1)) != 0)
-        fail(name, "must be a power of two in [1, 2^29], got " + std::to_string(nside));
-}
-
 }  // namespace icecore::python

@@ -1,4 +1,4 @@
-// Pandel track likelihood and per-direction vertex fit (BFGS with analytic gradients).
+// Pandel track likelihood and per-direction vertex fit (BFGS of optimize.hpp, analytic gradients).
 #include "icecore/track_llh.hpp"
 
 #include <algorithm>
@@ -39,12 +39,12 @@ const char* IceParams::check() const {
 
 const char* LikelihoodOptions::check() const {
     if (!(sigma_ns > 0.0) || !std::isfinite(sigma_ns)) return "sigma_ns must be finite and > 0";
-    if (!(noise_rate_per_ns > 0.0) || !std::isfinite(noise_rate_per_ns)) return "noise rate must be finite and > 0";
+    if (!(noise_rate_hz > 0.0) || !std::isfinite(noise_rate_hz)) return "noise rate must be finite and > 0";
     if (!(window_ns > 0.0) || !std::isfinite(window_ns)) return "window_ns must be finite and > 0";
     if (n_ring < 0 || n_ring > 64) return "n_ring must be in [0, 64]";
     if (!(ring_radius_m >= 0.0) || !std::isfinite(ring_radius_m)) return "ring_radius_m must be finite and >= 0";
-    if (max_iter < 1) return "max_iter must be >= 1";
-    if (!(gtol > 0.0) || !(ftol >= 0.0)) return "gtol must be > 0 and ftol >= 0";
+    if (vertex_fit.max_iter < 1) return "max_iter must be >= 1";
+    if (!(vertex_fit.gtol > 0.0) || !(vertex_fit.ftol >= 0.0)) return "gtol must be > 0 and ftol >= 0";
     return nullptr;
 }
 
@@ -98,7 +98,8 @@ PandelTrackLikelihood::PandelTrackLikelihood(const double* positions, const doub
         nphot_[i] = std::max(1.0, std::floor(charges[i] + 0.5));
     }
     rho_ = ice.rho();
-    const double f = std::min(opt.noise_rate_per_ns * opt.window_ns, 0.5);
+    const double noise_rate_per_ns = opt.noise_rate_hz * 1e-9;
+    const double f = std::min(noise_rate_per_ns * opt.window_ns, 0.5);
     log_noise_ = std::log(f / opt.window_ns);
     log_signal_ = std::log1p(-f);
     // ln(n cp) <= ln n - t^2/(2 sigma^2) - ln(sigma sqrt(2 pi)) for t < 0; skip the hit when this
@@ -192,23 +193,11 @@ double PandelTrackLikelihood::neg_llh(double x, double y, double z, double t, do
     return eval(fr, q, t, grad, grad + 3, grad + 4);
 }
 
-namespace {
-
-struct SeedFit {
-    double f;
-    double x[3];
-    int n_eval;
-    int status;
-};
-
-}  // namespace
-
 DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double azimuth,
                                                         const VertexSeed& seed) const {
     const TrackFrame fr(zenith, azimuth, ice_.n_phase, ice_.n_group, ice_.c_m_per_ns);
     const double base[3] = {seed.x, seed.y, seed.z};
     // objective in (alpha, beta, t0): q = base + alpha e1 + beta e2
-    int n_eval = 0;
     auto objective = [&](const double* x, double* grad) {
         const double q[3] = {base[0] + x[0] * fr.e1[0] + x[1] * fr.e2[0],
                              base[1] + x[0] * fr.e1[1] + x[1] * fr.e2[1],
@@ -218,117 +207,31 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
         grad[0] = dot3(gq, fr.e1);
         grad[1] = dot3(gq, fr.e2);
         grad[2] = gt;
-        ++n_eval;
         return fv;
     };
     // Minima already found from earlier seeds of this direction: a seed that walks into one of
     // them (within 0.5 m / 0.5 ns, not better) is stopped there, as it can only converge to it.
     std::vector<std::array<double, 4>> minima;
-    auto bfgs = [&](const double* x0) {
-        SeedFit res{};
-        double x[3] = {x0[0], x0[1], x0[2]}, g[3];
-        double f = objective(x, g);
-        double H[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
-        const double gn0 = std::max({std::fabs(g[0]), std::fabs(g[1]), std::fabs(g[2])});
-        const double h0 = gn0 > 0 ? std::min(1.0, 10.0 / gn0) : 1.0;
-        for (double& h : H) h *= h0;
-        int status = 1;
-        bool first = true;
-        for (int it = 0; it < opt_.max_iter; ++it) {
-            const double gmax = std::max({std::fabs(g[0]), std::fabs(g[1]), std::fabs(g[2])});
-            if (gmax < opt_.gtol) {
-                status = 0;
-                break;
-            }
-            double p[3];
-            for (int i = 0; i < 3; ++i) p[i] = -(H[3 * i] * g[0] + H[3 * i + 1] * g[1] + H[3 * i + 2] * g[2]);
-            double slope = dot3(p, g);
-            if (!(slope < 0.0)) {  // not a descent direction: reset
-                for (int i = 0; i < 9; ++i) H[i] = (i % 4 == 0) ? h0 : 0.0;
-                for (int i = 0; i < 3; ++i) p[i] = -h0 * g[i];
-                slope = dot3(p, g);
-            }
-            const double pmax = std::max({std::fabs(p[0]), std::fabs(p[1]), std::fabs(p[2])});
-            if (pmax > 50.0) {
-                const double s = 50.0 / pmax;
-                for (double& pi : p) pi *= s;
-                slope *= s;
-            }
-            double alpha = 1.0, xn[3], gn[3], fn = f;
-            bool ok = false;
-            for (int ls = 0; ls < 40; ++ls) {
-                for (int i = 0; i < 3; ++i) xn[i] = x[i] + alpha * p[i];
-                fn = objective(xn, gn);
-                if (std::isfinite(fn) && fn <= f + 1e-4 * alpha * slope) {
-                    ok = true;
-                    break;
-                }
-                alpha *= 0.5;
-            }
-            if (!ok) {
-                status = (gmax < 1e-2) ? 0 : 2;
-                break;
-            }
-            double s[3], y[3];
-            for (int i = 0; i < 3; ++i) {
-                s[i] = xn[i] - x[i];
-                y[i] = gn[i] - g[i];
-            }
-            const double df = f - fn;
-            for (int i = 0; i < 3; ++i) {
-                x[i] = xn[i];
-                g[i] = gn[i];
-            }
-            f = fn;
-            bool duplicate = false;
-            for (const auto& m : minima) {
-                if (std::fabs(x[0] - m[0]) < 0.5 && std::fabs(x[1] - m[1]) < 0.5 &&
-                    std::fabs(x[2] - m[2]) < 0.5 && f >= m[3] - 1e-3) {
-                    duplicate = true;
-                    break;
-                }
-            }
-            if (duplicate) {
-                status = 0;
-                break;
-            }
-            const double sy = dot3(s, y);
-            if (sy > 1e-12) {
-                if (first) {
-                    const double yy = dot3(y, y);
-                    for (int i = 0; i < 9; ++i) H[i] = (i % 4 == 0) ? sy / yy : 0.0;
-                    first = false;
-                }
-                double Hy[3];
-                for (int i = 0; i < 3; ++i) Hy[i] = H[3 * i] * y[0] + H[3 * i + 1] * y[1] + H[3 * i + 2] * y[2];
-                const double yHy = dot3(y, Hy);
-                const double rho = 1.0 / sy;
-                for (int i = 0; i < 3; ++i)
-                    for (int j = 0; j < 3; ++j)
-                        H[3 * i + j] += (1.0 + yHy * rho) * rho * s[i] * s[j] - rho * (Hy[i] * s[j] + s[i] * Hy[j]);
-            }
-            if (df >= 0.0 && df < opt_.ftol) {
-                status = 0;
-                break;
-            }
+    auto known_minimum = [&minima](const std::array<double, 3>& x, double f) {
+        for (const auto& m : minima) {
+            if (std::fabs(x[0] - m[0]) < 0.5 && std::fabs(x[1] - m[1]) < 0.5 && std::fabs(x[2] - m[2]) < 0.5 &&
+                f >= m[3] - 1e-3)
+                return true;
         }
-        res.f = f;
-        res.x[0] = x[0];
-        res.x[1] = x[1];
-        res.x[2] = x[2];
-        res.status = status;
-        return res;
+        return false;
     };
     DirectionFitResult best{std::numeric_limits<double>::infinity(), seed.x, seed.y, seed.z, seed.t, 0, 3};
+    int n_eval = 0;
     const int nseeds = 1 + opt_.n_ring;
     for (int k = 0; k < nseeds; ++k) {
-        double x0[3] = {0.0, 0.0, seed.t};
+        std::array<double, 3> x0 = {0.0, 0.0, seed.t};
         if (k > 0) {
             const double ang = 2.0 * kPi * (k - 1) / opt_.n_ring;
             x0[0] = opt_.ring_radius_m * std::cos(ang);
             x0[1] = opt_.ring_radius_m * std::sin(ang);
         }
-        const SeedFit r = bfgs(x0);
+        const BfgsResult<3> r = bfgs_minimize<3>(objective, x0, opt_.vertex_fit, known_minimum);
+        n_eval += r.n_eval;
         if (r.status == 0) minima.push_back({r.x[0], r.x[1], r.x[2], r.f});
         if (r.f < best.neg_llh) {
             best.neg_llh = r.f;

@@ -71,7 +71,8 @@ def test_direction_convention():
 
 
 def _event():
-    return Event.from_arrays([1, 1, 2], [10, 10, 5], [100.0, 150.0, 90.0], [1.0, 2.5, 0.5], run_id=7, event_id=9, mjd=60000.25)
+    return Event.from_arrays([1, 1, 2], [10, 10, 5], [100.0, 150.0, 90.0], [1.0, 2.5, 0.5], run_id=7, event_id=9,
+                             mjd=60000.25)
 
 
 def test_event_json_round_trip(tmp_path):
@@ -136,8 +137,10 @@ def test_simulation_seeded_and_documented_truth():
 
 
 def test_simulation_scales_with_energy_and_mismatch_changes_light():
-    lo = np.median([simulate_track(100, 60, 0, seed=s, impact_m=[0, 0, 0]).meta["truth"]["n_hit_doms"] for s in range(5)])
-    hi = np.median([simulate_track(1000, 60, 0, seed=s, impact_m=[0, 0, 0]).meta["truth"]["n_hit_doms"] for s in range(5)])
+    lo = np.median([simulate_track(100, 60, 0, seed=s, impact_m=[0, 0, 0]).meta["truth"]["n_hit_doms"]
+                    for s in range(5)])
+    hi = np.median([simulate_track(1000, 60, 0, seed=s, impact_m=[0, 0, 0]).meta["truth"]["n_hit_doms"]
+                    for s in range(5)])
     assert hi > 1.3 * lo > 50
     m = simulate_track(300, 60, 0, seed=1, impact_m=[0, 0, 0], mismatch=True)
     n = simulate_track(300, 60, 0, seed=1, impact_m=[0, 0, 0])

@@ -155,7 +155,8 @@ def test_mpe_pdf(n):
     for t in (-10.0, 0.0, 20.0, 150.0):
         ref = n * quad_cpandel_pdf(t, d, sigma) * quad_cpandel_sf(t, d, sigma) ** (n - 1)
         assert float(mpe_pdf(t, d, sigma, n)) == pytest.approx(ref, rel=1e-4)
-    tot = integrate.quad(lambda t: float(mpe_pdf(t, d, sigma, n)), -200, 6000, points=[0, 50, 300], limit=500, epsabs=0, epsrel=1e-10)[0]
+    tot = integrate.quad(lambda t: float(mpe_pdf(t, d, sigma, n)), -200, 6000, points=[0, 50, 300], limit=500,
+                         epsabs=0, epsrel=1e-10)[0]
     assert tot == pytest.approx(1.0, abs=1e-6)
 
 

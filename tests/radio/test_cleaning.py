@@ -30,7 +30,7 @@ def test_robust_stats_match_numpy():
 
     x = noise(50, 1001, seed=1)
     x[3] = 7  # constant trace: MAD 0 -> floored sigma 1
-    med, sig = _core.radio.robust_stats_i16(x)
+    med, sig = _core.radio.robust_stats(x)
     m2, s2 = ref.robust_stats(x)
     np.testing.assert_array_equal(med, m2[:, 0])
     np.testing.assert_array_equal(sig, s2[:, 0])
@@ -220,10 +220,10 @@ def test_bindings_validate_on_their_own():
     from icecore import _core
 
     with pytest.raises(ValueError, match="'msb_bit'"):
-        _core.radio.correct_spikes_i16(np.zeros((1, 8), np.int16), np.zeros((1, 8), np.uint8), 15, 5.0)
+        _core.radio.correct_spikes(np.zeros((1, 8), np.int16), np.zeros((1, 8), np.uint8), 15, 5.0)
     with pytest.raises(ValueError, match="'traces'"):
-        _core.radio.find_spikes_i16(np.zeros((1, 2), np.int16), 6.0, 6.0)
+        _core.radio.find_spikes(np.zeros((1, 2), np.int16), 6.0, 6.0)
     with pytest.raises(ValueError, match="'amp_k'"):
-        _core.radio.find_spikes_i16(np.zeros((1, 8), np.int16), -1.0, 6.0)
+        _core.radio.find_spikes(np.zeros((1, 8), np.int16), -1.0, 6.0)
     with pytest.raises(ValueError, match="'traces'"):
-        _core.radio.compare_copies_i16(np.zeros((2, 1, 8), np.int16))
+        _core.radio.compare_copies(np.zeros((2, 1, 8), np.int16))

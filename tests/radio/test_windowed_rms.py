@@ -99,11 +99,11 @@ def test_binding_validates_on_its_own():
     from icecore import _core
 
     with pytest.raises(ValueError, match="'traces'"):
-        _core.radio.windowed_rms_min_f64(np.ones(5), 2)
+        _core.radio.windowed_rms_min(np.ones(5), 2)
     with pytest.raises(ValueError, match="'window'"):
-        _core.radio.windowed_rms_min_f64(np.ones((1, 5)), 6)
+        _core.radio.windowed_rms_min(np.ones((1, 5)), 6)
     with pytest.raises(ValueError, match="NaN"):
-        _core.radio.windowed_rms_min_f64(np.array([[1.0, np.nan]]), 1)
+        _core.radio.windowed_rms_min(np.array([[1.0, np.nan]]), 1)
 
 
 @settings(max_examples=60, deadline=None)

@@ -7,14 +7,15 @@
 // Its convolution with a Gaussian of width sigma has the closed form
 //     cp(t) = (rho sigma)^nu / (sigma sqrt(2 pi)) exp(-t^2 / 2 sigma^2) exp(z^2/4) D_{-nu}(z),
 //     z = rho sigma - t / sigma,
-// with D the parabolic-cylinder function (a confluent hypergeometric function). It is evaluated
-// in logs from whichever representation is accurate for (nu, z): the large-|z| asymptotic
-// series, the Kummer (1F1) series, or Gauss-Legendre quadrature of the defining integral.
+// with D the parabolic-cylinder function (a confluent hypergeometric function), evaluated in logs
+// by special::log_pcf (special.hpp: the large-|z| asymptotic series, the Kummer (1F1) series, or
+// Gauss-Legendre quadrature of the defining integral, whichever is accurate for (nu, z)).
 // The survival function uses
 //     S(t) = 1 - sum_k cp_{nu+1+k}(t) / rho                (moderate t/sigma, recurrence in nu)
 //     S(t) = e^{-b^2/2} sum_k (b^2/2)^k/k! Q(nu-2k, rho(t - rho sigma^2)),  b = rho sigma  (large t/sigma)
-// Every function returns ln f and its partial derivatives with respect to nu and t, computed
-// by forward-mode differentiation through the same series (analytic gradients).
+// (Q the regularised upper incomplete gamma, special::gamma_q). Every function returns ln f and
+// its partial derivatives with respect to nu and t, computed by forward-mode differentiation
+// through the same series (analytic gradients; special::Dual).
 #pragma once
 
 namespace icecore {
@@ -36,10 +37,5 @@ LogGrad cpandel_log_pdf(double t, double nu, double rho, double sigma);
 LogGrad cpandel_log_sf(double t, double nu, double rho, double sigma);
 /// ln of the pdf of the first of n photons: n cp(t) S(t)^(n-1), n >= 1 (real).
 LogGrad mpe_log_pdf(double t, double nu, double rho, double sigma, double n);
-
-/// Regularised upper incomplete gamma Q(a, x) (a > 0), used by the tests and the simulator.
-double gamma_q(double a, double x);
-/// Digamma function psi(x), x > 0.
-double digamma(double x);
 
 }  // namespace icecore

@@ -14,17 +14,27 @@
 #include <vector>
 
 #include "icecore/direction_fit.hpp"
+#include "icecore/optimize.hpp"
 
 namespace icecore {
 
-/// Ice model ("H2" defaults) and effective-distance coefficients.
+// Defaults. The values below (IceParams, LikelihoodOptions) are the only place where the ice
+// model and likelihood defaults are written down: the binding exposes these structs with their
+// default constructors, and icecore.likelihood (IceModel, TrackLikelihood, fit_track) reads its
+// defaults from them.
+
+/// Gaussian jitter defaults of the two likelihood modes (ns): SPE uses a wider jitter than MPE.
+inline constexpr double kDefaultSigmaSpeNs = 15.0;
+inline constexpr double kDefaultSigmaMpeNs = 4.0;
+
+/// Ice model ("H2" bulk-ice defaults) and effective-distance coefficients.
 struct IceParams {
-    double absorption_m = 98.0;
-    double tau_ns = 556.7;
-    double scattering_m = 33.29;
-    double n_phase = 1.3195;
-    double n_group = 1.35634;
-    double c_m_per_ns = 0.299792458;
+    double absorption_m = 98.0;        ///< absorption length lambda_a (m)
+    double tau_ns = 556.7;             ///< Pandel tau (ns)
+    double scattering_m = 33.29;       ///< effective scattering length lambda (m): nu = d_eff / lambda
+    double n_phase = 1.3195;           ///< phase refractive index (Cherenkov angle)
+    double n_group = 1.35634;          ///< group refractive index (photon speed)
+    double c_m_per_ns = 0.299792458;   ///< speed of light in vacuum (m/ns)
     double deff_a0 = 3.094, deff_a1 = 0.8395, deff_a2 = -3.946, deff_a3 = 4.636;
 
     /// Pandel rate rho = 1/tau + c/(n_group lambda_a) (1/ns).
@@ -33,16 +43,25 @@ struct IceParams {
     const char* check() const;
 };
 
+/// Likelihood and vertex-fit options.
 struct LikelihoodOptions {
-    bool mpe = true;                  ///< MPE (first of n photons) or SPE
-    double sigma_ns = 4.0;            ///< Gaussian jitter of the convolved Pandel
-    double noise_rate_per_ns = 5e-7;  ///< dark rate (1/ns)
-    double window_ns = 10000.0;       ///< readout window (ns); noise probability = rate * window
-    int n_ring = 6;                   ///< extra seeds on a ring around each given seed
-    double ring_radius_m = 150.0;
-    int max_iter = 100;               ///< BFGS iterations per seed
-    double gtol = 1e-3;               ///< converged when |grad|_inf < gtol (per m / ns) ...
-    double ftol = 1e-6;               ///< ... or -ln L improved by < ftol over an iteration
+    bool mpe = true;                    ///< MPE (first of n photons) or SPE
+    double sigma_ns = kDefaultSigmaMpeNs;  ///< Gaussian jitter of the convolved Pandel
+    double noise_rate_hz = 500.0;       ///< DOM dark rate (Hz)
+    double window_ns = 10000.0;         ///< readout window (ns); noise probability = rate * window
+    int n_ring = 6;                     ///< extra seeds on a ring around each given seed
+    double ring_radius_m = 150.0;       ///< radius of that ring (m)
+    /// BFGS of the per-direction vertex fit (max_iter per seed; converged when |grad|_inf < gtol
+    /// per m / ns, or -ln L improved by < ftol over an iteration; see optimize.hpp).
+    BfgsOptions vertex_fit{};
+
+    /// Defaults of one mode (SPE: sigma_ns = kDefaultSigmaSpeNs; MPE: kDefaultSigmaMpeNs).
+    static LikelihoodOptions for_mode(bool use_mpe) {
+        LikelihoodOptions o;
+        o.mpe = use_mpe;
+        o.sigma_ns = use_mpe ? kDefaultSigmaMpeNs : kDefaultSigmaSpeNs;
+        return o;
+    }
     const char* check() const;
 };
 
@@ -72,7 +91,12 @@ public:
     double neg_llh(double x, double y, double z, double t, double zenith, double azimuth,
                    double* grad) const;
 
-    /// Vertex fit for one fixed direction from `seed` plus n_ring ring seeds.
+    /// Vertex fit for one fixed direction: BFGS (optimize.hpp, options opt.vertex_fit) over the
+    /// vertex offset in the plane transverse to the track and the time, from `seed` and from
+    /// n_ring points on a ring of ring_radius_m around it; a seed that walks into a minimum an
+    /// earlier seed found (within 0.5 m / 0.5 ns, not better by 1e-3) is stopped there. Returns
+    /// the best seed's result; n_eval sums all seeds; status 0 converged, 1 max_iter, 2 line
+    /// search failed, 3 no finite likelihood.
     DirectionFitResult fit_direction(double zenith, double azimuth, const VertexSeed& seed) const;
 
     void fit_batch(const double* zenith, const double* azimuth, const VertexSeed* seeds,

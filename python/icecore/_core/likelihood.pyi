@@ -4,6 +4,37 @@ import numpy.typing as npt
 
 from .scan import DirectionFitter
 
+class IceParams:
+    absorption_m: float
+    tau_ns: float
+    scattering_m: float
+    n_phase: float
+    n_group: float
+    c_m_per_ns: float
+    def __init__(self) -> None: ...
+    @property
+    def deff_coefficients(self) -> tuple[float, float, float, float]: ...
+    @deff_coefficients.setter
+    def deff_coefficients(self, value: list[float] | tuple[float, ...]) -> None: ...
+    @property
+    def rho(self) -> float: ...
+    @property
+    def problem(self) -> str | None: ...
+
+class LikelihoodOptions:
+    sigma_ns: float
+    noise_rate_hz: float
+    window_ns: float
+    n_ring: int
+    ring_radius_m: float
+    max_iter: int
+    gtol: float
+    ftol: float
+    mode: str
+    def __init__(self, mode: str = "mpe") -> None: ...
+    @property
+    def problem(self) -> str | None: ...
+
 def pandel_eval(
     kind: int,
     t: npt.ArrayLike,
@@ -24,7 +55,7 @@ def track_geometry(
     n_phase: float,
     n_group: float,
     c: float,
-) -> dict[str, npt.NDArray[np.float64]]: ...
+) -> npt.NDArray[np.void]: ...
 
 class PandelTrackLikelihood(DirectionFitter):
     def __init__(
@@ -32,26 +63,11 @@ class PandelTrackLikelihood(DirectionFitter):
         positions: npt.ArrayLike,
         times: npt.ArrayLike,
         charges: npt.ArrayLike,
-        mode: str = "mpe",
-        sigma_ns: float = 4.0,
-        noise_rate_hz: float = 500.0,
-        window_ns: float = 10000.0,
-        absorption_m: float = 98.0,
-        tau_ns: float = 556.7,
-        scattering_m: float = 33.29,
-        n_phase: float = 1.3195,
-        n_group: float = 1.35634,
-        c_m_per_ns: float = 0.299792458,
-        deff_coefficients: list[float] = ...,
-        n_ring: int = 6,
-        ring_radius_m: float = 150.0,
-        max_iter: int = 100,
-        gtol: float = 1e-3,
-        ftol: float = 1e-6,
+        ice: IceParams = ...,
+        options: LikelihoodOptions = ...,
     ) -> None: ...
     def neg_llh(
         self, x: float, y: float, z: float, t: float, zenith: float, azimuth: float
     ) -> tuple[float, npt.NDArray[np.float64]]: ...
     @property
     def n_doms(self) -> int: ...
-

@@ -1,14 +1,16 @@
-"""``icecore likelihood``: simulate a muon event, fit a track."""
+"""``icecore likelihood``: simulate a muon event, fit a track (flags and printing only)."""
 
 from __future__ import annotations
 
 import argparse
-import json
+from typing import Any
+
+from .._cli import emit
 
 __all__ = ["register"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser("likelihood", help="Pandel track likelihood: simulate and fit muon events")
     sub = p.add_subparsers(dest="likelihood_command", metavar="COMMAND")
 
@@ -32,7 +34,8 @@ def register(subparsers) -> None:
 def _simulate(args: argparse.Namespace) -> int:
     from .simulate import simulate_track
 
-    ev = simulate_track(args.energy_tev, args.zenith, args.azimuth, seed=args.seed, mjd=args.mjd, mismatch=args.mismatch)
+    ev = simulate_track(args.energy_tev, args.zenith, args.azimuth, seed=args.seed, mjd=args.mjd,
+                        mismatch=args.mismatch)
     ev.save(args.out)
     print(f"wrote {args.out}: {ev.n_pulses} pulses, {ev.meta['truth']['n_hit_doms']} DOMs with muon light")
     return 0
@@ -44,23 +47,9 @@ def _fit(args: argparse.Namespace) -> int:
 
     ev = Event.load(args.event)
     r = fit_track(ev, threads=args.threads)
-    out = {
-        "run_id": ev.run_id,
-        "event_id": ev.event_id,
-        "zenith_deg": r.zenith_deg,
-        "azimuth_deg": r.azimuth_deg,
-        "ra_deg": r.ra_deg,
-        "dec_deg": r.dec_deg,
-        "vertex": [float(x) for x in r.vertex],
-        "neg_llh": r.neg_llh,
-        "linefit": {"zenith_deg": r.linefit.zenith_deg, "azimuth_deg": r.linefit.azimuth_deg},
-        "spe": {"zenith_deg": r.spe["zenith_deg"], "azimuth_deg": r.spe["azimuth_deg"]},
-    }
-    if args.json:
-        print(json.dumps(out, indent=2))
-    else:
-        print(f"MPE track: zenith {r.zenith_deg:.3f} deg, azimuth {r.azimuth_deg:.3f} deg")
-        if r.ra_deg is not None:
-            print(f"           RA {r.ra_deg:.3f} deg, Dec {r.dec_deg:.3f} deg")
-        print(f"LineFit:   zenith {r.linefit.zenith_deg:.2f} deg, azimuth {r.linefit.azimuth_deg:.2f} deg")
+    lines = [f"MPE track: zenith {r.zenith_deg:.3f} deg, azimuth {r.azimuth_deg:.3f} deg"]
+    if r.ra_deg is not None:
+        lines.append(f"           RA {r.ra_deg:.3f} deg, Dec {r.dec_deg:.3f} deg")
+    lines.append(f"LineFit:   zenith {r.linefit.zenith_deg:.2f} deg, azimuth {r.linefit.azimuth_deg:.2f} deg")
+    emit({"run_id": ev.run_id, "event_id": ev.event_id, **r.to_dict()}, lines, as_json=args.json)
     return 0

@@ -26,7 +26,10 @@ __all__ = ["TrackLikelihood", "LineFitResult", "TrackFitResult", "linefit", "fit
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SIGMA_NS = {"spe": 15.0, "mpe": 4.0}
+# Defaults come from the C++ LikelihoodOptions (track_llh.hpp), read once at import.
+_CXX = _core.likelihood.LikelihoodOptions("mpe")
+#: Gaussian jitter (ns) used when ``sigma_ns`` is not given, per mode.
+DEFAULT_SIGMA_NS = {mode: float(_core.likelihood.LikelihoodOptions(mode).sigma_ns) for mode in ("spe", "mpe")}
 
 
 class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
@@ -37,12 +40,15 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
     first-of-n form ``n cp S**(n-1)`` (MPE, n = max(1, round(charge))), ``f = dark rate x T``
     the noise probability in the readout window T. Only hit DOMs enter.
 
+    Defaults are those of the C++ ``LikelihoodOptions`` (``cpp/include/icecore/track_llh.hpp``,
+    the one place they are written); the numbers below are quoted from there.
+
     Parameters
     ----------
     event : Event
     mode : {"mpe", "spe"}
     sigma_ns : float, optional
-        Gaussian jitter; default 15 ns (SPE) or 4 ns (MPE).
+        Gaussian jitter; default :data:`DEFAULT_SIGMA_NS` of the mode (15 ns SPE, 4 ns MPE).
     noise_rate_hz : float
         DOM dark rate (default 500 Hz).
     window_ns : float
@@ -52,7 +58,7 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         Vertex seeds of :meth:`fit_directions`: the given seed plus ``n_ring`` points on a ring of
         this radius in the plane transverse to the track (default 6 at 150 m).
     max_iter : int
-        BFGS iterations per seed.
+        BFGS iterations per seed (default 100).
     geometry : DetectorGeometry, optional
     """
 
@@ -62,44 +68,36 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         mode: str = "mpe",
         *,
         sigma_ns: float | None = None,
-        noise_rate_hz: float = 500.0,
-        window_ns: float = 10_000.0,
+        noise_rate_hz: float = _CXX.noise_rate_hz,
+        window_ns: float = _CXX.window_ns,
         ice: IceModel | None = None,
-        n_ring: int = 6,
-        ring_radius_m: float = 150.0,
-        max_iter: int = 100,
+        n_ring: int = _CXX.n_ring,
+        ring_radius_m: float = _CXX.ring_radius_m,
+        max_iter: int = _CXX.max_iter,
         geometry: DetectorGeometry | None = None,
     ) -> None:
         if not isinstance(event, Event):
             raise InputError(f"argument 'event': expected an Event, got {type(event).__name__}", "event")
         if mode not in DEFAULT_SIGMA_NS:
             raise InputError(f"argument 'mode': expected 'spe' or 'mpe', got {mode!r}", "mode")
-        sigma = DEFAULT_SIGMA_NS[mode] if sigma_ns is None else check_positive(sigma_ns, "sigma_ns")
-        check_positive(noise_rate_hz, "noise_rate_hz")
-        check_positive(window_ns, "window_ns")
+        opts = _core.likelihood.LikelihoodOptions(mode)
+        if sigma_ns is not None:
+            opts.sigma_ns = check_positive(sigma_ns, "sigma_ns")
+        opts.noise_rate_hz = check_positive(noise_rate_hz, "noise_rate_hz")
+        opts.window_ns = check_positive(window_ns, "window_ns")
         if isinstance(n_ring, bool) or not isinstance(n_ring, (int, np.integer)) or not 0 <= n_ring <= 64:
             raise InputError(f"argument 'n_ring': expected an int in [0, 64], got {n_ring!r}", "n_ring")
-        check_positive(ring_radius_m, "ring_radius_m", allow_zero=True)
-        check_positive(max_iter, "max_iter", integer=True)
+        opts.n_ring = int(n_ring)
+        opts.ring_radius_m = check_positive(ring_radius_m, "ring_radius_m", allow_zero=True)
+        opts.max_iter = int(check_positive(max_iter, "max_iter", integer=True))
         self.event = event
         self.mode = mode
-        self.sigma_ns = float(sigma)
+        self.options = opts
+        self.sigma_ns = float(opts.sigma_ns)
         self.ice = DEFAULT_ICE if ice is None else ice
         hits = event.hit_doms(geometry)
         self.hits = hits
-        super().__init__(
-            hits["position"],
-            hits["first_time_ns"],
-            hits["charge_pe"],
-            mode,
-            float(sigma),
-            float(noise_rate_hz),
-            float(window_ns),
-            n_ring=int(n_ring),
-            ring_radius_m=float(ring_radius_m),
-            max_iter=int(max_iter),
-            **self.ice.kwargs(),
-        )
+        super().__init__(hits["position"], hits["first_time_ns"], hits["charge_pe"], self.ice.to_params(), opts)
 
     def __reduce__(self):  # pragma: no cover - explicit: the compiled base cannot be pickled
         raise TypeError("TrackLikelihood cannot be pickled; ship the Event (Event.to_json) instead")
@@ -130,7 +128,8 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         Returns
         -------
         (n,) structured array (``icecore._core.scan.FIT_RESULT_DTYPE``) with fields ``neg_llh``,
-        ``vertex`` (4,), ``n_eval`` and ``status`` (0 = converged).
+        ``vertex`` (4,), ``n_eval`` and ``status``: 0 converged, 1 BFGS iteration limit, 2 line
+        search failed, 3 no finite likelihood from any seed.
         """
         zen = np.atleast_1d(as_degrees(zenith_deg, "zenith_deg", ndim=(0, 1)))
         azi = np.atleast_1d(as_degrees(azimuth_deg, "azimuth_deg", ndim=(0, 1)))
@@ -156,6 +155,10 @@ class LineFitResult:
     vertex: np.ndarray
     speed_m_per_ns: float
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"zenith_deg": self.zenith_deg, "azimuth_deg": self.azimuth_deg,
+                "vertex": [float(x) for x in self.vertex], "speed_m_per_ns": self.speed_m_per_ns}
+
 
 def _dir_to_angles(v: np.ndarray) -> tuple[float, float]:
     """(zenith, azimuth) in degrees of the source direction of a particle travelling along v."""
@@ -165,7 +168,9 @@ def _dir_to_angles(v: np.ndarray) -> tuple[float, float]:
     return zen, azi
 
 
-def linefit(event: Event, *, huber_m: float = 153.0, iterations: int = 10, geometry: DetectorGeometry | None = None) -> LineFitResult:
+def linefit(
+    event: Event, *, huber_m: float = 153.0, iterations: int = 10, geometry: DetectorGeometry | None = None
+) -> LineFitResult:
     """Improved LineFit (Aartsen et al., NIM A 736 (2014) 143): least squares of the first-hit
     positions against time, ``r_i = r0 + v t_i``, re-weighted with a Huber penalty of scale
     ``huber_m`` (robust against noise and scattered hits). Charge-independent."""
@@ -204,6 +209,23 @@ class TrackFitResult:
     linefit: LineFitResult
     spe: dict = field(default_factory=dict)
     mpe: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: the MPE direction, vertex and -ln L, and the LineFit and SPE stages."""
+
+        def stage(d: dict) -> dict[str, Any]:
+            return {k: ([float(x) for x in v] if k == "vertex" else v) for k, v in d.items()}
+
+        return {
+            "zenith_deg": self.zenith_deg,
+            "azimuth_deg": self.azimuth_deg,
+            "ra_deg": self.ra_deg,
+            "dec_deg": self.dec_deg,
+            "vertex": [float(x) for x in self.vertex],
+            "neg_llh": self.neg_llh,
+            "linefit": self.linefit.to_dict(),
+            "spe": stage(self.spe),
+        }
 
 
 def _tangent_basis(zen: float, azi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -296,11 +318,13 @@ def fit_track(
     *,
     ice: IceModel | None = None,
     threads: int | None = None,
-    noise_rate_hz: float = 500.0,
+    noise_rate_hz: float = _CXX.noise_rate_hz,
     n_ring: int = 0,
     geometry: DetectorGeometry | None = None,
 ) -> TrackFitResult:
     """Free-direction track fit: LineFit -> SPE (Pandel, 15 ns jitter) -> MPE (4 ns).
+
+    (The jitters are :data:`DEFAULT_SIGMA_NS`; ``noise_rate_hz`` defaults to the likelihood's 500 Hz.)
 
     Each likelihood stage fits the vertex for a pattern of directions around the previous
     result (SPE: 1 + 3 rings of 8 directions at 3, 7 and 14 deg; MPE: 1 + 2 rings at 1 and

@@ -61,7 +61,9 @@ class DetectorGeometry:
         idx = self._index[s, d]  # type: ignore[attr-defined]
         if np.any(idx < 0):
             i = int(np.flatnonzero(idx.ravel() < 0)[0])
-            raise InputError(f"argument 'pulses': DOM ({s.ravel()[i]}, {d.ravel()[i]}) is not in the geometry", "pulses")
+            raise InputError(
+                f"argument 'pulses': DOM ({s.ravel()[i]}, {d.ravel()[i]}) is not in the geometry", "pulses"
+            )
         return idx
 
     def position(self, string: Any, dom: Any) -> np.ndarray:
@@ -95,7 +97,7 @@ def track_geometry(
     azimuth_deg: float,
     *,
     ice: IceModel | None = None,
-) -> dict[str, np.ndarray]:
+) -> np.ndarray:
     """Cherenkov geometry of an infinite track for DOM positions (C++ kernel).
 
     Parameters
@@ -108,10 +110,10 @@ def track_geometry(
 
     Returns
     -------
-    dict with ``distance`` (closest approach, m), ``t_geo`` (direct Cherenkov photon arrival time,
-    ns), ``cos_eta`` (cosine of the angle between the down-facing PMT axis and the incoming
-    photon direction), ``along`` (closest-approach point along the direction of travel from the
-    vertex, m).
+    (n,) numpy structured array with float64 fields ``distance`` (closest approach, m), ``t_geo``
+    (direct Cherenkov photon arrival time, ns), ``cos_eta`` (cosine of the angle between the
+    down-facing PMT axis and the incoming photon direction) and ``along`` (closest-approach point
+    along the direction of travel from the vertex, m); ``out["distance"]`` etc. are (n,) arrays.
     """
     ice = DEFAULT_ICE if ice is None else ice
     pos = as_array(positions, "positions", ndim=2)
@@ -122,7 +124,6 @@ def track_geometry(
         raise InputError("argument 'vertex': expected (x, y, z, t)", "vertex")
     zen = float(as_degrees(zenith_deg, "zenith_deg", ndim=0))
     azi = float(as_degrees(azimuth_deg, "azimuth_deg", ndim=0))
-    out = _core.likelihood.track_geometry(
+    return _core.likelihood.track_geometry(
         pos, v[0], v[1], v[2], v[3], np.radians(zen), np.radians(azi), ice.n_phase, ice.n_group, ice.c_m_per_ns
     )
-    return dict(out)

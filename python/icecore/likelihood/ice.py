@@ -1,4 +1,10 @@
-"""Ice model of the Pandel likelihood (IceCube's standard "H2" bulk-ice defaults)."""
+"""Ice model of the Pandel likelihood (IceCube's standard "H2" bulk-ice defaults).
+
+Where the defaults live: the C++ struct ``IceParams`` (``cpp/include/icecore/track_llh.hpp``) is
+the one place the numbers are written. :class:`IceModel` takes its field defaults from
+``icecore._core.likelihood.IceParams()`` when this module is imported and hands the compiled
+likelihood an ``IceParams`` again (:meth:`IceModel.to_params`), so the two cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,20 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
 from ..errors import InputError
 
 __all__ = ["IceModel", "DEFAULT_ICE"]
+
+_CXX = _core.likelihood.IceParams()  # the defaults, read once
 
 
 @dataclass(frozen=True)
 class IceModel:
     """Pandel ice parameters.
+
+    Defaults are those of the C++ ``IceParams`` (see the module docstring); the values quoted
+    below are what they are at the time of writing.
 
     Parameters
     ----------
@@ -35,13 +47,13 @@ class IceModel:
         direction the photon comes from.
     """
 
-    absorption_m: float = 98.0
-    tau_ns: float = 556.7
-    scattering_m: float = 33.29
-    n_phase: float = 1.3195
-    n_group: float = 1.35634
-    c_m_per_ns: float = 0.299792458
-    deff_coefficients: tuple[float, float, float, float] = field(default=(3.094, 0.8395, -3.946, 4.636))
+    absorption_m: float = _CXX.absorption_m
+    tau_ns: float = _CXX.tau_ns
+    scattering_m: float = _CXX.scattering_m
+    n_phase: float = _CXX.n_phase
+    n_group: float = _CXX.n_group
+    c_m_per_ns: float = _CXX.c_m_per_ns
+    deff_coefficients: tuple[float, float, float, float] = field(default=_CXX.deff_coefficients)
 
     def __post_init__(self) -> None:
         for name in ("absorption_m", "tau_ns", "scattering_m", "c_m_per_ns"):
@@ -59,8 +71,8 @@ class IceModel:
 
     @property
     def rho(self) -> float:
-        """Pandel rate 1/tau + c/(n_group lambda_a) in 1/ns."""
-        return 1.0 / self.tau_ns + self.c_m_per_ns / (self.n_group * self.absorption_m)
+        """Pandel rate 1/tau + c/(n_group lambda_a) in 1/ns (computed by ``IceParams.rho``)."""
+        return float(self.to_params().rho)
 
     @property
     def cherenkov_angle_rad(self) -> float:
@@ -74,17 +86,17 @@ class IceModel:
         c = np.asarray(cos_eta, dtype=float)
         return a0 + a1 * d + a2 * c + a3 * c * c
 
-    def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of the compiled likelihood."""
-        return dict(
-            absorption_m=self.absorption_m,
-            tau_ns=self.tau_ns,
-            scattering_m=self.scattering_m,
-            n_phase=self.n_phase,
-            n_group=self.n_group,
-            c_m_per_ns=self.c_m_per_ns,
-            deff_coefficients=list(self.deff_coefficients),
-        )
+    def to_params(self) -> _core.likelihood.IceParams:
+        """The compiled likelihood's ``IceParams`` with these values."""
+        p = _core.likelihood.IceParams()
+        p.absorption_m = self.absorption_m
+        p.tau_ns = self.tau_ns
+        p.scattering_m = self.scattering_m
+        p.n_phase = self.n_phase
+        p.n_group = self.n_group
+        p.c_m_per_ns = self.c_m_per_ns
+        p.deff_coefficients = list(self.deff_coefficients)
+        return p
 
 
 DEFAULT_ICE = IceModel()

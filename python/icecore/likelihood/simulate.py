@@ -163,7 +163,11 @@ def simulate_track(
     n = nphot[idx]
     deff = ice.effective_distance(path[idx], cos_eta[idx])
     shape = deff / lam_s[idx]
-    rho = ice.rho if not mismatch else (1.0 / ice.tau_ns + ice.c_m_per_ns / (ice.n_group * ice.absorption_m * (lam_e[idx] / _LAMBDA_E)))
+    rho: float | np.ndarray
+    if mismatch:  # the absorption length scales with the local attenuation
+        rho = 1.0 / ice.tau_ns + ice.c_m_per_ns / (ice.n_group * ice.absorption_m * (lam_e[idx] / _LAMBDA_E))
+    else:
+        rho = ice.rho
     u = rng.random(idx.size)
     p_min = -np.expm1(np.log1p(-u) / n)  # CDF value of the earliest of n photons
     p_min = np.clip(p_min, 1e-300, 1 - 1e-16)

@@ -12,12 +12,15 @@ The chain, module by module:
 - :mod:`~icecore.radio.orientation`: sinusoid fits and yearly combination.
 - :mod:`~icecore.radio.pipeline`: :func:`process` (waveforms -> noise table) and :func:`orient`.
 - :mod:`~icecore.radio.plots`: PNG plots.
+- :mod:`~icecore.radio.dataset`: folders of files: :func:`simulate_dataset`, :func:`clean_files`,
+  :func:`load_noise_tables` (what ``icecore radio simulate|clean|orient`` run).
 """
 
 from __future__ import annotations
 
 from .cleaning import clean_events, compare_copies, correct_spikes, find_spikes, isolation_forest_spikes
 from .cuts import RmsCut, choose_cut
+from .dataset import CleanedFile, SimulatedDataset, clean_files, find_data_files, load_noise_tables, simulate_dataset
 from .galactic import gc_azimuth, gc_position
 from .io import NoiseTable, RadioData, load, load_noise_table, save, save_noise_table
 from .orientation import combine_axial, fit_sinusoid
@@ -53,4 +56,10 @@ __all__ = [
     "process",
     "orient",
     "OrientationResult",
+    "simulate_dataset",
+    "SimulatedDataset",
+    "find_data_files",
+    "clean_files",
+    "CleanedFile",
+    "load_noise_tables",
 ]

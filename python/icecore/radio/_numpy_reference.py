@@ -81,7 +81,8 @@ def correct_spikes(x: np.ndarray, mask: np.ndarray, msb_bit: int, keep_k: float)
     only_right = (prev < 0) & (nxt < n) & (right2 < n)
     only_left = (nxt >= n) & (prev >= 0) & (left2 >= 0)
     repl = np.where(both, _mean_half_away(val(prev), val(nxt)),
-                    np.where(only_right, _mean_half_away(val(nxt), val(right2)), _mean_half_away(val(prev), val(left2))))
+                    np.where(only_right, _mean_half_away(val(nxt), val(right2)),
+                             _mean_half_away(val(prev), val(left2))))
     can_replace = both | only_right | only_left
     new = np.where(keep, flipped, np.where(can_replace, repl, xi))
     out[spike] = new[spike].astype(x.dtype)

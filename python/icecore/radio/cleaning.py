@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from .._optional import require
 from .._validation import as_array, check_threads, rng_from_seed
 from ..errors import InputError
 
@@ -53,12 +54,13 @@ SPIKE_AMPLITUDE = 1
 SPIKE_JUMP = 2
 SPIKE_FOREST = 4
 
-_SUFFIX = {np.dtype(np.int16): "i16", np.dtype(np.int32): "i32"}
+#: Sample types with their own compiled overload; other integer types are converted to int32.
+_KERNEL_DTYPES = frozenset((np.dtype(np.int16), np.dtype(np.int32)))
 
 
 def _int_traces(traces: Any, name: str = "traces", min_ndim: int = 1) -> np.ndarray:
     arr = as_array(traces, name, dtype=None, kinds="iu")
-    if arr.dtype not in _SUFFIX:
+    if arr.dtype not in _KERNEL_DTYPES:
         if arr.size and (arr.min() < np.iinfo(np.int32).min or arr.max() > np.iinfo(np.int32).max):
             raise InputError(f"argument '{name}': values do not fit in int32", name)
         arr = np.asarray(arr, dtype=np.int32)
@@ -67,12 +69,9 @@ def _int_traces(traces: Any, name: str = "traces", min_ndim: int = 1) -> np.ndar
     return np.ascontiguousarray(arr)
 
 
-def _kernel(name: str, dtype: np.dtype):
-    return getattr(_core.radio, f"{name}_{_SUFFIX[np.dtype(dtype)]}")
-
-
 def _check_k(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value) or value <= 0:
+    number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    if not number or not np.isfinite(value) or value <= 0:
         raise InputError(f"argument '{name}': expected a finite number > 0, got {value!r}", name)
     return float(value)
 
@@ -99,7 +98,7 @@ def compare_copies(traces: Any, *, threads: int | None = None) -> tuple[np.ndarr
         raise InputError(f"argument 'traces': expected (events, copies, samples), got shape {arr.shape}", "traces")
     if arr.shape[1] < 2:
         raise InputError("argument 'traces': needs at least 2 copies on axis 1", "traces")
-    return _kernel("compare_copies", arr.dtype)(arr, check_threads(threads))
+    return _core.radio.compare_copies(arr, check_threads(threads))
 
 
 def find_spikes(traces: Any, amp_k: float = 6.0, jump_k: float = 6.0, *, threads: int | None = None) -> np.ndarray:
@@ -114,7 +113,7 @@ def find_spikes(traces: Any, amp_k: float = 6.0, jump_k: float = 6.0, *, threads
         raise InputError(f"argument 'traces': needs at least 3 samples per trace, got {arr.shape[-1]}", "traces")
     a, j = _check_k(amp_k, "amp_k"), _check_k(jump_k, "jump_k")
     flat = arr.reshape(-1, arr.shape[-1])
-    return _kernel("find_spikes", arr.dtype)(flat, a, j, check_threads(threads)).reshape(arr.shape)
+    return _core.radio.find_spikes(flat, a, j, check_threads(threads)).reshape(arr.shape)
 
 
 def isolation_forest_spikes(
@@ -137,10 +136,7 @@ def isolation_forest_spikes(
     only samples where some feature exceeds ``prefilter_k`` MAD are scored: ordinary noise
     samples cannot reach the threshold. Much slower than :func:`find_spikes`; seeded.
     """
-    try:
-        from sklearn.ensemble import IsolationForest
-    except ImportError:  # pragma: no cover - extra not installed
-        raise InputError("isolation forest needs scikit-learn: pip install icecore[ml]", "use_forest") from None
+    ensemble = require("sklearn.ensemble", "ml", "the isolation-forest spike finder")
     from ._numpy_reference import robust_stats
 
     arr = _int_traces(traces)
@@ -158,7 +154,7 @@ def isolation_forest_spikes(
     feats[:, :-1, 2] = -e
     flat = feats.reshape(-1, 3)
     take = rng.choice(flat.shape[0], size=min(fit_samples, flat.shape[0]), replace=False)
-    forest = IsolationForest(n_estimators=n_estimators, random_state=int(rng.integers(2**31 - 1)))
+    forest = ensemble.IsolationForest(n_estimators=n_estimators, random_state=int(rng.integers(2**31 - 1)))
     forest.fit(flat[take])
     cand = np.flatnonzero(np.any(np.abs(flat) > prefilter_k, axis=1))
     mask = np.zeros(flat.shape[0], dtype=np.uint8)
@@ -199,11 +195,12 @@ def correct_spikes(
         raise InputError(f"argument 'adc_bits': must be in [2, {maxbits}] for {arr.dtype}, got {adc_bits}", "adc_bits")
     k = _check_k(keep_k, "keep_k")
     flat = arr.reshape(-1, arr.shape[-1])
-    out, flipped, replaced, unresolved = _kernel("correct_spikes", arr.dtype)(
+    out, flipped, replaced, unresolved = _core.radio.correct_spikes(
         flat, m.reshape(flat.shape), int(adc_bits) - 2, k, check_threads(threads)
     )
     lead = arr.shape[:-1]
-    counts = {"flipped": flipped.reshape(lead), "replaced": replaced.reshape(lead), "unresolved": unresolved.reshape(lead)}
+    counts = {"flipped": flipped.reshape(lead), "replaced": replaced.reshape(lead),
+              "unresolved": unresolved.reshape(lead)}
     return out.reshape(arr.shape), counts
 
 

@@ -1,23 +1,16 @@
-"""``icecore radio``: simulate, clean and orient (a thin layer over :mod:`icecore.radio`)."""
+"""``icecore radio``: simulate, clean and orient (flags and printing only; the work is done by
+:mod:`icecore.radio.dataset`, :mod:`icecore.radio.pipeline` and :mod:`icecore.radio.plots`)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .._io import atomic_write
-from ..errors import InputError
+from .._cli import emit, parse_key_values, parse_list
 
 __all__ = ["register"]
-
-log = logging.getLogger(__name__)
-
-_DATA_SUFFIXES = (".npz", ".h5", ".hdf5")
 
 
 def register(subparsers: Any) -> None:
@@ -73,149 +66,77 @@ def _processing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
 
 
-def _files(items: list[str]) -> list[Path]:
-    out: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in _DATA_SUFFIXES and not f.name.startswith(".")))
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise FileNotFoundError(f"no such file or directory: {p}")
-    if not out:
-        raise InputError(f"argument 'data': no {'/'.join(_DATA_SUFFIXES)} files in {items}", "data")
-    return out
-
-
-def _simulate(args: argparse.Namespace) -> int:
-    from .io import save
-    from .simulate import simulate_months
-
-    start: Any = args.start
-    try:
-        start = float(start)
-    except ValueError:
-        pass
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    files, truth_arms, n_events, n_flips = [], None, 0, 0
-    for data, truth in simulate_months(start, args.days, seed=args.seed, antennas=args.antennas,
-                                       arm_azimuth_deg=args.arm, swapped=args.swapped,
-                                       events_per_hour=args.events_per_hour, msb_flip_rate=args.msb_flip_rate,
-                                       spike_rate=args.spike_rate):
-        from .orientation import month_labels
-
-        name = f"radio_{month_labels(data.times_mjd[:1])[0]}.{args.format}"
-        files.append(str(save(data, out / name)))
-        truth_arms = truth.arm_azimuth_deg
-        n_events += data.n_events
-        n_flips += len(truth.msb_flips)
-    summary = {
-        "files": files,
-        "events": n_events,
-        "msb_flips": n_flips,
-        "channels": {f"A{a // 2 + 1}P{a % 2}": float(v) for a, v in enumerate(truth_arms)},
-        "seed": args.seed,
-    }
-    atomic_write(out / "truth.json", json.dumps(summary, indent=2))
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(f"icecore radio simulate: wrote {len(files)} file(s), {n_events} events, to {out}")
-        for ch, arm in summary["channels"].items():
-            print(f"  {ch}: true arm azimuth {arm:.3f} deg")
-    return 0
-
-
-def _process_kwargs(args: argparse.Namespace) -> dict:
+def _process_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return dict(band_mhz=tuple(args.band), isf_passes=args.isf_passes, use_forest=args.forest, threads=args.threads)
 
 
-def _load_table(path: Path, args: argparse.Namespace):
-    from .io import NOISE_FORMAT, file_format, load, load_noise_table
-    from .pipeline import process
+def _start(text: str) -> Any:
+    """``--start``: an MJD number or an ISO time string."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
-    if file_format(path) == NOISE_FORMAT:
-        return load_noise_table(path)
-    return process(load(path), **_process_kwargs(args))  # a waveform file (load checks its format)
 
+def _simulate(args: argparse.Namespace) -> int:
+    from .dataset import simulate_dataset
 
-def _clean(args: argparse.Namespace) -> int:
-    from .io import load, save_noise_table
-    from .pipeline import process
-
-    out = Path(args.out)
-    summary = {}
-    for f in _files(args.data):
-        table = process(load(f), **_process_kwargs(args))
-        dest = save_noise_table(table, out / f"noise_{f.stem}.npz")
-        summary[str(f)] = {
-            "noise_table": str(dest),
-            "events": int(table.times_mjd.size),
-            "rejected": {table.channel_label(c): int(table.rejected[c].sum()) for c in range(table.n_channels)},
-            "msb_flips_undone": int(table.n_flipped.sum()),
-            "replaced_by_neighbours": int(table.n_replaced.sum()),
-            "copy_repaired_samples": int(table.n_copy_repaired.sum()),
-        }
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        for f, s in summary.items():
-            print(f"{f}: {s['events']} events -> {s['noise_table']}")
-            print(f"  rejected (> 5 spikes): {s['rejected']}; MSB flips undone {s['msb_flips_undone']}, "
-                  f"replaced {s['replaced_by_neighbours']}, copy-repaired samples {s['copy_repaired_samples']}")
+    ds = simulate_dataset(args.out, _start(args.start), args.days, file_format=args.format, seed=args.seed,
+                          antennas=args.antennas, arm_azimuth_deg=args.arm, swapped=args.swapped,
+                          events_per_hour=args.events_per_hour, msb_flip_rate=args.msb_flip_rate,
+                          spike_rate=args.spike_rate)
+    lines = [f"icecore radio simulate: wrote {len(ds.files)} file(s), {ds.events} events, to {Path(args.out)}"]
+    lines += [f"  {ch}: true arm azimuth {arm:.3f} deg" for ch, arm in ds.channels.items()]
+    emit(ds.to_dict(), lines, as_json=args.json)
     return 0
 
 
-def _parse_gps(values: list[str] | None) -> Any:
+def _clean(args: argparse.Namespace) -> int:
+    from .dataset import clean_files
+
+    done = clean_files(args.data, args.out, **_process_kwargs(args))
+    lines = []
+    for c in done:
+        lines.append(f"{c.source}: {c.events} events -> {c.noise_table}")
+        lines.append(f"  rejected (> 5 spikes): {c.rejected}; MSB flips undone {c.msb_flips_undone}, "
+                     f"replaced {c.replaced_by_neighbours}, copy-repaired samples {c.copy_repaired_samples}")
+    emit({str(c.source): c.to_dict() for c in done}, lines, as_json=args.json)
+    return 0
+
+
+def _gps(values: list[str] | None) -> float | dict[int, float] | None:
+    """``--gps DEG`` (all antennas) or repeated ``--gps ANT=DEG``."""
     if not values:
         return None
     if len(values) == 1 and "=" not in values[0]:
-        return float(values[0])
-    out = {}
-    for v in values:
-        if "=" not in v:
-            raise InputError(f"argument '--gps': mix of DEG and ANT=DEG forms: {v!r}", "gps")
-        a, d = v.split("=", 1)
-        out[int(a)] = float(d)
-    return out
+        degs = parse_list(values[0], float, flag="--gps")
+        if len(degs) != 1:
+            raise ValueError(f"--gps: expected one DEG or repeated ANT=DEG, got {values[0]!r}")
+        return degs[0]
+    by_antenna = parse_key_values(values, float, flag="--gps")
+    try:
+        return {int(a): d for a, d in by_antenna.items()}
+    except ValueError:
+        raise ValueError(f"--gps: antenna ids must be integers, got {sorted(by_antenna)}") from None
 
 
-def _orient(args: argparse.Namespace) -> int:
-    from .io import NoiseTable
-    from .pipeline import orient
-
-    gps = _parse_gps(args.gps)
-    tables = [_load_table(f, args) for f in _files(args.data)]
-    table = NoiseTable.concatenate(tables)
-    result = orient(table, cut=tuple(args.cut) if args.cut else None, cut_k=args.cut_k, gps_deg=gps,
-                    gps_sigma_deg=args.gps_sigma)
-    out = result.to_dict()
-    if args.plot:
-        from .plots import plot_monthly_fits, plot_summary
-
-        paths = plot_monthly_fits(table, result, args.plot)
-        paths.append(plot_summary(result, Path(args.plot) / "orientation_summary.png", gps_deg=gps))
-        out["plots"] = [str(p) for p in paths]
-    if args.json:
-        print(json.dumps(out, indent=2, default=_json_default))
-        return 0
+def _orient_lines(result: Any, plots: list[Any]) -> Iterator[str]:
     cut = result.cut_report["cut"]
-    print(f"cut: {cut['rms_min']:.4g} <= RMS <= {cut['rms_max']:.4g}, spread <= {cut['spread_max']:.4g} ({cut['source']})")
+    yield (f"cut: {cut['rms_min']:.4g} <= RMS <= {cut['rms_max']:.4g}, spread <= {cut['spread_max']:.4g} "
+           f"({cut['source']})")
     for label, ch in result.cut_report["channels"].items():
-        print(f"  {label}: cut removed {ch['removed']} of {ch['usable']} usable events; "
-              f"rejected by cleaning {result.cut_report['rejected_by_cleaning'][label]}")
+        yield (f"  {label}: cut removed {ch['removed']} of {ch['usable']} usable events; "
+               f"rejected by cleaning {result.cut_report['rejected_by_cleaning'][label]}")
     for label in sorted(result.monthly):
         for m, f in sorted(result.monthly[label].items()):
-            print(f"  {label} {m}: n={f.n:5d} arm {f.arm_deg:7.2f} ± {f.sigma_deg:.2f} deg "
-                  f"(max at GC azimuth {f.phi_max_deg:.2f}, amplitude {f.significance:.1f} sigma)")
+            yield (f"  {label} {m}: n={f.n:5d} arm {f.arm_deg:7.2f} ± {f.sigma_deg:.2f} deg "
+                   f"(max at GC azimuth {f.phi_max_deg:.2f}, amplitude {f.significance:.1f} sigma)")
     for label, months in sorted(result.skipped.items()):
         for m, why in sorted(months.items()):
-            print(f"  {label} {m}: not used ({why})")
+            yield f"  {label} {m}: not used ({why})"
     for label, y in sorted(result.yearly.items()):
-        print(f"{label}: arm {y.arm_deg:.2f} ± {y.sigma_deg:.2f} deg (scaled {y.sigma_scaled_deg:.2f}), "
-              f"chi2/ndof {y.chi2:.1f}/{y.ndof}, {y.n_months} months")
+        yield (f"{label}: arm {y.arm_deg:.2f} ± {y.sigma_deg:.2f} deg (scaled {y.sigma_scaled_deg:.2f}), "
+               f"chi2/ndof {y.chi2:.1f}/{y.ndof}, {y.n_months} months")
     for a, chk in sorted(result.antennas.items()):
         line = (f"antenna {a}: perpendicularity deviation {chk['perpendicular_deviation_deg']:+.2f} ± "
                 f"{chk['perpendicular_sigma_deg']:.2f} deg ({'ok' if chk['perpendicular'] else 'NOT perpendicular'})")
@@ -223,15 +144,25 @@ def _orient(args: argparse.Namespace) -> int:
             d0, d1 = chk["gps_difference_deg"]
             line += f"; vs GPS {chk['gps_deg']:.2f}: {d0:+.2f}, {d1:+.2f} deg"
             line += "; SWAPPED CABLES" if chk["swapped"] else ""
-        print(line)
-    for p in out.get("plots", []):
-        print(f"plot: {p}")
+        yield line
+    for p in plots:
+        yield f"plot: {p}"
+
+
+def _orient(args: argparse.Namespace) -> int:
+    from .dataset import load_noise_tables
+    from .pipeline import orient
+
+    gps = _gps(args.gps)
+    table = load_noise_tables(args.data, **_process_kwargs(args))
+    result = orient(table, cut=tuple(args.cut) if args.cut else None, cut_k=args.cut_k, gps_deg=gps,
+                    gps_sigma_deg=args.gps_sigma)
+    out = result.to_dict()
+    plots: list[Any] = []
+    if args.plot:
+        from .plots import plot_orientation
+
+        plots = plot_orientation(table, result, args.plot, gps_deg=gps)
+        out["plots"] = [str(p) for p in plots]
+    emit(out, _orient_lines(result, plots), as_json=args.json)
     return 0
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(type(obj).__name__)

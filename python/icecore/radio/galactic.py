@@ -37,7 +37,7 @@ def _gc_icrs() -> tuple[float, float]:
 GC_RA_DEG, GC_DEC_DEG = 266.40498829, -28.93617776  # astropy Galactic -> ICRS of (l, b) = (0, 0)
 
 
-def _mjd(times: Any) -> np.ndarray:
+def _mjd(times: Any) -> tuple[np.ndarray, bool]:
     t = as_time(times, "times")
     return np.atleast_1d(np.asarray(t.utc.mjd, dtype=np.float64)), t.isscalar
 

@@ -21,7 +21,8 @@ key                    dtype / shape                meaning
 
 (antenna, polarisation) pairs are unique. The HDF5 variant (``.h5``/``.hdf5``, needs the
 ``hdf5`` extra) stores the arrays as datasets of the same names and the 0-d values as root
-attributes (chunked, compressible storage for other tools; :func:`load` reads it whole).
+attributes (for tools that prefer HDF5; the datasets are written contiguous and uncompressed,
+and :func:`load` reads them whole).
 
 Noise tables (``icecore-radio-noise-v1``, written by :func:`save_noise_table`) hold the result of
 cleaning and filtering: per channel and event the RMS amplitude, RMS spread and cleaning flags.
@@ -33,11 +34,12 @@ import io
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from .._io import atomic_write
+from .._optional import require
 from ..errors import DataFormatError, InputError
 
 __all__ = [
@@ -99,7 +101,7 @@ class RadioData:
         )
 
 
-def _fail(name: str, problem: str, path: Any = None) -> None:
+def _fail(name: str, problem: str, path: Any = None) -> NoReturn:
     msg = f"'{name}': {problem}"
     if path is None:
         raise InputError(f"argument {msg}", name)
@@ -112,26 +114,8 @@ def validate(data: RadioData, path: Any = None) -> None:
     Raises :class:`~icecore.errors.InputError` for objects built in memory and
     :class:`~icecore.errors.DataFormatError` (with the file name) for loaded files.
     """
-    t = np.asarray(data.times_mjd)
-    if t.dtype.kind not in "iuf" or t.ndim != 1:
-        _fail("times_mjd", f"expected a 1-d float array, got dtype {t.dtype} shape {t.shape}", path)
-    t = t.astype(np.float64)
-    if t.size == 0:
-        _fail("times_mjd", "no events", path)
-    if not np.all(np.isfinite(t)):
-        _fail("times_mjd", "contains NaN or infinity", path)
-    if t.size > 1 and not np.all(np.diff(t) > 0):
-        k = int(np.flatnonzero(np.diff(t) <= 0)[0])
-        _fail("times_mjd", f"must be strictly increasing (event {k + 1}: {t[k + 1]!r} after {t[k]!r})", path)
-    tr = np.asarray(data.traces)
-    if tr.dtype not in (np.dtype(np.int16), np.dtype(np.int32)):
-        _fail("traces", f"expected int16 or int32 ADC counts, got dtype {tr.dtype}", path)
-    if tr.ndim != 4:
-        _fail("traces", f"expected shape (channels, events, copies, samples), got {tr.shape}", path)
-    if tr.shape[1] != t.size:
-        _fail("traces", f"has {tr.shape[1]} events but times_mjd has {t.size}", path)
-    if tr.shape[0] < 1 or tr.shape[2] < 1 or tr.shape[3] < 3:
-        _fail("traces", f"needs >= 1 channel, >= 1 copy and >= 3 samples, got shape {tr.shape}", path)
+    t = _checked_times(data.times_mjd, path)
+    tr = _checked_traces(data.traces, t.size, path)
     for name in ("antenna", "polarisation"):
         a = np.asarray(getattr(data, name))
         if a.dtype.kind not in "iu" or a.shape != (tr.shape[0],):
@@ -143,7 +127,8 @@ def validate(data: RadioData, path: Any = None) -> None:
     if len(pairs) != tr.shape[0]:
         _fail("antenna", "(antenna, polarisation) pairs must be unique", path)
     fs = data.sampling_rate_hz
-    if isinstance(fs, bool) or not np.isscalar(fs) or not np.isfinite(float(fs)) or float(fs) <= 0:
+    real = isinstance(fs, (int, float, np.integer, np.floating)) and not isinstance(fs, bool)
+    if not real or not np.isfinite(float(fs)) or float(fs) <= 0:
         _fail("sampling_rate_hz", f"expected a positive number, got {fs!r}", path)
     bits = data.adc_bits
     maxbits = 8 * tr.dtype.itemsize
@@ -161,10 +146,38 @@ def validate(data: RadioData, path: Any = None) -> None:
     data.station = str(data.station)
 
 
+def _checked_times(times_mjd: Any, path: Any) -> np.ndarray:
+    t = np.asarray(times_mjd)
+    if t.dtype.kind not in "iuf" or t.ndim != 1:
+        _fail("times_mjd", f"expected a 1-d float array, got dtype {t.dtype} shape {t.shape}", path)
+    t = t.astype(np.float64)
+    if t.size == 0:
+        _fail("times_mjd", "no events", path)
+    if not np.all(np.isfinite(t)):
+        _fail("times_mjd", "contains NaN or infinity", path)
+    if t.size > 1 and not np.all(np.diff(t) > 0):
+        k = int(np.flatnonzero(np.diff(t) <= 0)[0])
+        _fail("times_mjd", f"must be strictly increasing (event {k + 1}: {t[k + 1]!r} after {t[k]!r})", path)
+    return t
+
+
+def _checked_traces(traces: Any, n_events: int, path: Any) -> np.ndarray:
+    tr = np.asarray(traces)
+    if tr.dtype not in (np.dtype(np.int16), np.dtype(np.int32)):
+        _fail("traces", f"expected int16 or int32 ADC counts, got dtype {tr.dtype}", path)
+    if tr.ndim != 4:
+        _fail("traces", f"expected shape (channels, events, copies, samples), got {tr.shape}", path)
+    if tr.shape[1] != n_events:
+        _fail("traces", f"has {tr.shape[1]} events but times_mjd has {n_events}", path)
+    if tr.shape[0] < 1 or tr.shape[2] < 1 or tr.shape[3] < 3:
+        _fail("traces", f"needs >= 1 channel, >= 1 copy and >= 3 samples, got shape {tr.shape}", path)
+    return tr
+
+
 def save(data: RadioData, path: Any) -> Path:
     """Write ``data`` atomically as ``.npz`` (or ``.h5``/``.hdf5``); returns the path."""
     path = Path(path)
-    fields = {
+    fields: dict[str, Any] = {  # Any: numpy's stubs type savez(**kwds) against its allow_pickle flag
         "format": np.array(FORMAT),
         "times_mjd": data.times_mjd,
         "traces": data.traces,
@@ -181,8 +194,12 @@ def save(data: RadioData, path: Any) -> Path:
     return atomic_write(path, buf.getvalue())
 
 
+def _h5py() -> Any:
+    return require("h5py", "hdf5", "HDF5 radio files")
+
+
 def _save_h5(fields: dict[str, np.ndarray], path: Path) -> Path:
-    import h5py
+    h5py = _h5py()
 
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
@@ -196,10 +213,7 @@ def _save_h5(fields: dict[str, np.ndarray], path: Path) -> Path:
 
 def _read_fields(path: Path) -> dict[str, Any]:
     if path.suffix.lower() in _H5_SUFFIXES:
-        try:
-            import h5py
-        except ImportError:  # pragma: no cover - extra not installed
-            raise DataFormatError("reading HDF5 needs h5py (pip install icecore[hdf5])", path=str(path)) from None
+        h5py = _h5py()
         try:
             with h5py.File(path, "r") as f:
                 out: dict[str, Any] = {k: f[k][()] for k in f.keys()}

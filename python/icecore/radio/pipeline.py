@@ -89,8 +89,9 @@ def process(
                 median_width_mhz=median_width_mhz, window=window, n_smallest=n_smallest, amp_k=amp_k,
                 jump_k=jump_k, keep_k=keep_k, max_spikes=max_spikes, use_forest=use_forest,
                 sampling_rate_hz=data.sampling_rate_hz, adc_bits=data.adc_bits, station=data.station)
-    return NoiseTable(times_mjd=data.times_mjd.copy(), antenna=data.antenna.copy(), polarisation=data.polarisation.copy(),
-                      rms=rms, spread=spread, rejected=rejected, meta=meta, **counts)
+    return NoiseTable(times_mjd=data.times_mjd.copy(), antenna=data.antenna.copy(),
+                      polarisation=data.polarisation.copy(), rms=rms, spread=spread, rejected=rejected, meta=meta,
+                      **counts)
 
 
 @dataclass
@@ -162,7 +163,7 @@ def orient(
     elif not isinstance(cut, RmsCut):
         if len(cut) != 3:
             raise InputError("argument 'cut': expected (rms_min, rms_max, spread_max)", "cut")
-        cut = RmsCut(*(float(v) for v in cut))
+        cut = RmsCut(float(cut[0]), float(cut[1]), float(cut[2]))
     keep, report = apply_cut(cut, table.rms, table.spread, months, usable, labels)
     report["rejected_by_cleaning"] = {label: int(table.rejected[ch].sum()) for ch, label in enumerate(labels)}
     az = gc_azimuth(table.times_mjd)

@@ -14,7 +14,7 @@ from .galactic import gc_azimuth
 from .io import NoiseTable
 from .orientation import month_labels
 
-__all__ = ["plot_monthly_fits", "plot_summary"]
+__all__ = ["plot_monthly_fits", "plot_summary", "plot_orientation"]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ def plot_monthly_fits(table: NoiseTable, result: Any, outdir: Any, *, keep: np.n
     az = gc_azimuth(table.times_mjd)
     if keep is None:
         c = result.cut_report["cut"]
-        keep = (~table.rejected) & (table.rms >= c["rms_min"]) & (table.rms <= c["rms_max"]) & (table.spread <= c["spread_max"])
+        keep = ((~table.rejected) & (table.rms >= c["rms_min"]) & (table.rms <= c["rms_max"])
+                & (table.spread <= c["spread_max"]))
     paths = []
     grid = np.linspace(0, 360, 361)
     rng = np.random.default_rng(0)
@@ -115,3 +116,11 @@ def plot_summary(result: Any, path: Any, *, gps_deg: Any = None) -> Path:
         ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return _save(fig, Path(path))
+
+
+def plot_orientation(table: NoiseTable, result: Any, outdir: Any, *, gps_deg: Any = None) -> list[Path]:
+    """All plots of an orientation fit into ``outdir``: :func:`plot_monthly_fits` (one PNG per
+    channel) and :func:`plot_summary` (``orientation_summary.png``); returns their paths."""
+    paths = plot_monthly_fits(table, result, outdir)
+    paths.append(plot_summary(result, Path(outdir) / "orientation_summary.png", gps_deg=gps_deg))
+    return paths

@@ -12,19 +12,15 @@ from ..errors import InputError
 
 __all__ = ["windowed_rms", "rms_spread"]
 
-_KERNELS = {
-    np.dtype(np.int16): _core.radio.windowed_rms_min_i16,
-    np.dtype(np.int32): _core.radio.windowed_rms_min_i32,
-    np.dtype(np.float32): _core.radio.windowed_rms_min_f32,
-    np.dtype(np.float64): _core.radio.windowed_rms_min_f64,
-}
+#: Sample types with their own compiled overload (used without conversion); others become float64.
+_KERNEL_DTYPES = frozenset(np.dtype(t) for t in (np.int16, np.int32, np.float32, np.float64))
 
-_SPREAD_KERNELS = {
-    np.dtype(np.int16): _core.radio.windowed_rms_spread_i16,
-    np.dtype(np.int32): _core.radio.windowed_rms_spread_i32,
-    np.dtype(np.float32): _core.radio.windowed_rms_spread_f32,
-    np.dtype(np.float64): _core.radio.windowed_rms_spread_f64,
-}
+
+def _kernel_array(arr: np.ndarray) -> np.ndarray:
+    """C-contiguous array of a kernel dtype, so that the binding picks that dtype's overload."""
+    if arr.dtype not in _KERNEL_DTYPES:
+        return np.asarray(arr, dtype=np.float64, order="C")
+    return np.ascontiguousarray(arr)
 
 
 def windowed_rms(traces: Any, window: int = 120, *, threads: int | None = None) -> np.ndarray:
@@ -67,10 +63,9 @@ def windowed_rms(traces: Any, window: int = 120, *, threads: int | None = None) 
     if window < 1 or window > samples:
         raise InputError(f"argument 'window': must be in [1, {samples}] (trace length), got {window}", "window")
     nthreads = check_threads(threads)
-    if arr.dtype not in _KERNELS:
-        arr = np.asarray(arr, dtype=np.float64, order="C")
+    arr = _kernel_array(arr)
     flat = arr.reshape(-1, samples)
-    out = _KERNELS[arr.dtype](flat, int(window), nthreads)
+    out = _core.radio.windowed_rms_min(flat, int(window), nthreads)
     return out.reshape(arr.shape[:-1])
 
 
@@ -130,10 +125,9 @@ def rms_spread(
     if window > samples:
         raise InputError(f"argument 'window': must be in [1, {samples}] (trace length), got {window}", "window")
     nthreads = check_threads(threads)
-    if arr.dtype not in _SPREAD_KERNELS:
-        arr = np.asarray(arr, dtype=np.float64, order="C")
+    arr = _kernel_array(arr)
     lead = arr.shape[:-2] if combine_copies else arr.shape[:-1]
     rows = int(np.prod(lead)) if lead else 1
     flat = arr.reshape(rows, -1)
-    rms, spread = _SPREAD_KERNELS[arr.dtype](flat, int(samples), int(window), int(n_smallest), nthreads)
+    rms, spread = _core.radio.windowed_rms_spread(flat, int(samples), int(window), int(n_smallest), nthreads)
     return rms.reshape(lead), spread.reshape(lead)

@@ -93,6 +93,131 @@ def _event_times(rng: np.random.Generator, start_mjd: float, days: float, per_ho
     return start_mjd + t
 
 
+def _check_layout(start: Any, days: Any, antennas: Any, samples: Any, copies: Any, sampling_rate_mhz: Any,
+                  adc_bits: Any) -> tuple[float, float, int, int, int, float]:
+    """Validated (start_mjd, days, antennas, samples, copies, sampling rate in MHz)."""
+    t0 = as_time(start, "start")
+    if not t0.isscalar:
+        raise InputError("argument 'start': expected a single time", "start")
+    start_mjd = float(t0.utc.mjd)
+    n_days = float(check_positive(days, "days"))
+    n_antennas = int(check_positive(antennas, "antennas", integer=True))
+    n_samples = int(check_positive(samples, "samples", integer=True))
+    n_copies = int(check_positive(copies, "copies", integer=True))
+    if n_samples < 16:
+        raise InputError("argument 'samples': need at least 16 samples", "samples")
+    fs = float(check_positive(sampling_rate_mhz, "sampling_rate_mhz"))
+    if isinstance(adc_bits, bool) or not isinstance(adc_bits, (int, np.integer)) or not 4 <= adc_bits <= 16:
+        raise InputError(f"argument 'adc_bits': expected an integer in [4, 16], got {adc_bits!r}", "adc_bits")
+    return start_mjd, n_days, n_antennas, n_samples, n_copies, fs
+
+
+def _check_rates(rms_adc: Any, events_per_hour: Any, galactic_modulation: Any, common_fraction: Any,
+                 pulse_rate: Any, burst_rate: Any, noise_floor: Any, msb_flip_rate: Any, spike_rate: Any,
+                 daily_gap_hours: Any) -> None:
+    check_positive(rms_adc, "rms_adc")
+    check_positive(events_per_hour, "events_per_hour")
+    for name, val in (("galactic_modulation", galactic_modulation), ("common_fraction", common_fraction),
+                      ("pulse_rate", pulse_rate), ("burst_rate", burst_rate)):
+        if not (isinstance(val, (int, float, np.number)) and 0 <= float(val) <= 1) or isinstance(val, bool):
+            raise InputError(f"argument '{name}': expected a number in [0, 1], got {val!r}", name)
+    if galactic_modulation >= 1:
+        raise InputError("argument 'galactic_modulation': must be < 1 (power must stay positive)",
+                         "galactic_modulation")
+    for name, val in (("noise_floor", noise_floor), ("msb_flip_rate", msb_flip_rate), ("spike_rate", spike_rate),
+                      ("daily_gap_hours", daily_gap_hours)):
+        check_positive(val, name, allow_zero=True)
+    if daily_gap_hours >= 24:
+        raise InputError("argument 'daily_gap_hours': must be < 24", "daily_gap_hours")
+
+
+def _arm_azimuths(rng: np.random.Generator, arm_azimuth_deg: Any, antennas: int,
+                  swapped: Sequence[int]) -> tuple[np.ndarray, set[int]]:
+    """Arm azimuth of every channel (degrees, [0, 180)) and the set of swapped antennas."""
+    if arm_azimuth_deg is None:
+        arms0 = rng.uniform(0.0, 180.0, antennas)
+    else:
+        given = as_degrees(arm_azimuth_deg, "arm_azimuth_deg", ndim=(0, 1))
+        arms0 = np.broadcast_to(given, (antennas,)).astype(float)
+    swapped_set = {int(a) for a in swapped}
+    if any(a < 0 or a >= antennas for a in swapped_set):
+        raise InputError(f"argument 'swapped': antenna indices must be in [0, {antennas})", "swapped")
+    arm = np.empty(2 * antennas)
+    for a in range(antennas):
+        arm_a = (arms0[a], arms0[a] + 90.0)
+        arm[2 * a], arm[2 * a + 1] = (arm_a[1], arm_a[0]) if a in swapped_set else arm_a
+    return np.mod(arm, 180.0), swapped_set
+
+
+def _clean_traces(rng: np.random.Generator, power: np.ndarray, gal_psd: np.ndarray, floor_psd: np.ndarray,
+                  norm: float, samples: int, fs: float, lines: np.ndarray, line_amp: np.ndarray, pulse_rate: float,
+                  pulse_amplitude_adc: tuple[float, float], burst_rate: float,
+                  adc_bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Digitised traces before read-out corruption, (channels, events, samples) int16, and the
+    pulse/burst event flags. ``gal_psd``, ``floor_psd``: spectral densities, scaled by ``norm``."""
+    n_ch, n_ev = power.shape
+    lo_adc, hi_adc = -(1 << (adc_bits - 1)), (1 << (adc_bits - 1)) - 1
+    t_ns = np.arange(samples) / fs * 1e3
+    n_freq = gal_psd.size
+    clean = np.empty((n_ch, n_ev, samples), dtype=np.int16)
+    pulse_events = rng.random((n_ch, n_ev)) < pulse_rate
+    burst_events = rng.random((n_ch, n_ev)) < burst_rate
+    chunk = 4096
+    for ch in range(n_ch):
+        for b in range(0, n_ev, chunk):
+            e = slice(b, min(n_ev, b + chunk))
+            m = e.stop - e.start
+            psd = power[ch, e, None] * gal_psd[None, :] + floor_psd[None, :]
+            amp = np.sqrt(psd * norm / 2.0)
+            spec = amp * (rng.standard_normal((m, n_freq)) + 1j * rng.standard_normal((m, n_freq)))
+            x = np.fft.irfft(spec, n=samples, axis=-1)
+            # transient RFI bursts: louder noise over a random stretch
+            for k in np.flatnonzero(burst_events[ch, e]):
+                length = int(rng.integers(samples // 5, samples + 1))
+                first = int(rng.integers(0, samples - length + 1))
+                x[k, first:first + length] *= rng.uniform(2.0, 5.0)
+            if lines.size:
+                phase = rng.uniform(0, 2 * np.pi, (m, lines.size))
+                arg = 2 * np.pi * lines[None, :, None] * 1e-3 * t_ns[None, None, :] + phase[:, :, None]
+                x += np.einsum("l,mlt->mt", line_amp, np.sin(arg))
+            for k in np.flatnonzero(pulse_events[ch, e]):
+                tc = rng.uniform(0.1, 0.9) * t_ns[-1]
+                a = rng.uniform(*pulse_amplitude_adc) * rng.choice([-1.0, 1.0])
+                x[k] += a * np.exp(-0.5 * ((t_ns - tc) / 5.0) ** 2) * np.cos(2 * np.pi * 0.12 * (t_ns - tc))
+            clean[ch, e] = np.clip(np.rint(x), lo_adc, hi_adc).astype(np.int16)
+    return clean, pulse_events, burst_events
+
+
+def _corrupt(rng: np.random.Generator, clean: np.ndarray, copies: int, adc_bits: int, msb_flip_rate: float,
+             spike_rate: float, common_fraction: float,
+             spike_amplitude_adc: tuple[float, float]) -> tuple[np.ndarray, list, list]:
+    """The read-out copies with MSB flips and additive spikes, and where they were put."""
+    n_ch, n_ev, samples = clean.shape
+    lo_adc, hi_adc = -(1 << (adc_bits - 1)), (1 << (adc_bits - 1)) - 1
+    traces = np.repeat(clean[:, :, None, :], copies, axis=2)
+    flip_bit = np.int16(1 << (adc_bits - 2))
+    flips: list[tuple[int, int, int, int]] = []
+    spikes: list[tuple[int, int, int, int]] = []
+    n_flip = rng.poisson(msb_flip_rate, (n_ch, n_ev))
+    n_spike = rng.poisson(spike_rate, (n_ch, n_ev))
+    for ch, ev in zip(*np.nonzero((n_flip + n_spike) > 0)):
+        k1, k2 = int(n_flip[ch, ev]), int(n_spike[ch, ev])
+        pos = rng.choice(samples, size=min(samples, k1 + k2), replace=False)
+        for j, s in enumerate(pos):
+            common = rng.random() < common_fraction
+            cp = -1 if common else int(rng.integers(copies))
+            sel = slice(None) if common else cp
+            if j < k1:
+                traces[ch, ev, sel, s] ^= flip_bit
+                flips.append((ch, ev, cp, s))
+            else:
+                step = int(rng.choice([-1, 1]) * rng.uniform(*spike_amplitude_adc))
+                val = traces[ch, ev, sel, s].astype(np.int32) + step
+                traces[ch, ev, sel, s] = np.clip(val, lo_adc, hi_adc).astype(np.int16)
+                spikes.append((ch, ev, cp, s))
+    return traces, flips, spikes
+
+
 def simulate(
     start: Any = "2024-01-01",
     days: float = 30.0,
@@ -159,32 +284,10 @@ def simulate(
     truth : :class:`SimulationTruth`
     """
     rng = rng_from_seed(seed)
-    t0 = as_time(start, "start")
-    if not t0.isscalar:
-        raise InputError("argument 'start': expected a single time", "start")
-    start_mjd = float(t0.utc.mjd)
-    days = check_positive(days, "days")
-    antennas = check_positive(antennas, "antennas", integer=True)
-    samples = check_positive(samples, "samples", integer=True)
-    copies = check_positive(copies, "copies", integer=True)
-    if samples < 16:
-        raise InputError("argument 'samples': need at least 16 samples", "samples")
-    fs = check_positive(sampling_rate_mhz, "sampling_rate_mhz")
-    if isinstance(adc_bits, bool) or not isinstance(adc_bits, (int, np.integer)) or not 4 <= adc_bits <= 16:
-        raise InputError(f"argument 'adc_bits': expected an integer in [4, 16], got {adc_bits!r}", "adc_bits")
-    check_positive(rms_adc, "rms_adc")
-    check_positive(events_per_hour, "events_per_hour")
-    for name, val in (("galactic_modulation", galactic_modulation), ("common_fraction", common_fraction),
-                      ("pulse_rate", pulse_rate), ("burst_rate", burst_rate)):
-        if not (isinstance(val, (int, float, np.number)) and 0 <= float(val) <= 1) or isinstance(val, bool):
-            raise InputError(f"argument '{name}': expected a number in [0, 1], got {val!r}", name)
-    if galactic_modulation >= 1:
-        raise InputError("argument 'galactic_modulation': must be < 1 (power must stay positive)", "galactic_modulation")
-    for name, val in (("noise_floor", noise_floor), ("msb_flip_rate", msb_flip_rate), ("spike_rate", spike_rate),
-                      ("daily_gap_hours", daily_gap_hours)):
-        check_positive(val, name, allow_zero=True)
-    if daily_gap_hours >= 24:
-        raise InputError("argument 'daily_gap_hours': must be < 24", "daily_gap_hours")
+    start_mjd, days, antennas, samples, copies, fs = _check_layout(start, days, antennas, samples, copies,
+                                                                   sampling_rate_mhz, adc_bits)
+    _check_rates(rms_adc, events_per_hour, galactic_modulation, common_fraction, pulse_rate, burst_rate,
+                 noise_floor, msb_flip_rate, spike_rate, daily_gap_hours)
     lo_band, hi_band = (float(b) for b in band_mhz)
     if not 0 <= lo_band < hi_band <= fs / 2:
         raise InputError(f"argument 'band_mhz': expected 0 <= low < high <= {fs / 2}, got {band_mhz}", "band_mhz")
@@ -192,27 +295,16 @@ def simulate(
     line_amp = np.atleast_1d(np.asarray(rfi_amplitude_adc, dtype=float))
     if lines.shape != line_amp.shape:
         raise InputError("argument 'rfi_amplitude_adc': needs one amplitude per RFI line", "rfi_amplitude_adc")
-    if arm_azimuth_deg is None:
-        arms0 = rng.uniform(0.0, 180.0, antennas)
-    else:
-        arms0 = np.broadcast_to(as_degrees(arm_azimuth_deg, "arm_azimuth_deg", ndim=(0, 1)), (antennas,)).astype(float)
-    swapped_set = {int(a) for a in swapped}
-    if any(a < 0 or a >= antennas for a in swapped_set):
-        raise InputError(f"argument 'swapped': antenna indices must be in [0, {antennas})", "swapped")
+    arm, swapped_set = _arm_azimuths(rng, arm_azimuth_deg, antennas, swapped)
 
-    times = _event_times(rng, start_mjd, days, float(events_per_hour), float(daily_gap_start_hour), float(daily_gap_hours))
+    times = _event_times(rng, start_mjd, days, float(events_per_hour), float(daily_gap_start_hour),
+                         float(daily_gap_hours))
     if times.size == 0:
         raise InputError("no events: increase 'days' or 'events_per_hour'", "days")
     n_ev, n_ch = times.size, 2 * antennas
     gc_az = gc_azimuth(times)
-
     antenna_ids = np.repeat(np.arange(1, antennas + 1), 2)
     pol = np.tile([0, 1], antennas)
-    arm = np.empty(n_ch)
-    for a in range(antennas):
-        arm_a = (arms0[a], arms0[a] + 90.0)
-        arm[2 * a], arm[2 * a + 1] = (arm_a[1], arm_a[0]) if a in swapped_set else arm_a
-    arm = np.mod(arm, 180.0)
 
     # frequency-domain noise model
     freqs = np.fft.rfftfreq(samples, d=1.0 / fs)  # MHz
@@ -223,54 +315,11 @@ def simulate(
     norm = rms_adc**2 * samples**2 / (2.0 * float(np.sum(gal_psd + floor_psd)))
     power = 1.0 - galactic_modulation * np.cos(2.0 * np.radians(gc_az[None, :] - arm[:, None]))  # (ch, ev)
 
-    lo_adc, hi_adc = -(1 << (adc_bits - 1)), (1 << (adc_bits - 1)) - 1
-    t_ns = np.arange(samples) / fs * 1e3
-    clean = np.empty((n_ch, n_ev, samples), dtype=np.int16)
-    pulse_events = rng.random((n_ch, n_ev)) < pulse_rate
-    burst_events = rng.random((n_ch, n_ev)) < burst_rate
-    chunk = 4096
-    for ch in range(n_ch):
-        for b in range(0, n_ev, chunk):
-            e = slice(b, min(n_ev, b + chunk))
-            m = e.stop - e.start
-            psd = power[ch, e, None] * gal_psd[None, :] + floor_psd[None, :]
-            amp = np.sqrt(psd * norm / 2.0)
-            spec = amp * (rng.standard_normal((m, freqs.size)) + 1j * rng.standard_normal((m, freqs.size)))
-            x = np.fft.irfft(spec, n=samples, axis=-1)
-            # transient RFI bursts: louder noise over a random stretch
-            for k in np.flatnonzero(burst_events[ch, e]):
-                length = int(rng.integers(samples // 5, samples + 1))
-                first = int(rng.integers(0, samples - length + 1))
-                x[k, first:first + length] *= rng.uniform(2.0, 5.0)
-            if lines.size:
-                phase = rng.uniform(0, 2 * np.pi, (m, lines.size))
-                x += np.einsum("l,mlt->mt", line_amp,
-                               np.sin(2 * np.pi * lines[None, :, None] * 1e-3 * t_ns[None, None, :] + phase[:, :, None]))
-            for k in np.flatnonzero(pulse_events[ch, e]):
-                tc = rng.uniform(0.1, 0.9) * t_ns[-1]
-                a = rng.uniform(*pulse_amplitude_adc) * rng.choice([-1.0, 1.0])
-                x[k] += a * np.exp(-0.5 * ((t_ns - tc) / 5.0) ** 2) * np.cos(2 * np.pi * 0.12 * (t_ns - tc))
-            clean[ch, e] = np.clip(np.rint(x), lo_adc, hi_adc).astype(np.int16)
-
-    traces = np.repeat(clean[:, :, None, :], copies, axis=2)
-    flip_bit = np.int16(1 << (adc_bits - 2))
-    flips, spikes = [], []
-    n_flip = rng.poisson(msb_flip_rate, (n_ch, n_ev))
-    n_spike = rng.poisson(spike_rate, (n_ch, n_ev))
-    for ch, ev in zip(*np.nonzero((n_flip + n_spike) > 0)):
-        k1, k2 = int(n_flip[ch, ev]), int(n_spike[ch, ev])
-        pos = rng.choice(samples, size=min(samples, k1 + k2), replace=False)
-        for j, s in enumerate(pos):
-            common = rng.random() < common_fraction
-            cp = -1 if common else int(rng.integers(copies))
-            sel = slice(None) if common else cp
-            if j < k1:
-                traces[ch, ev, sel, s] ^= flip_bit
-                flips.append((ch, ev, cp, s))
-            else:
-                val = traces[ch, ev, sel, s].astype(np.int32) + int(rng.choice([-1, 1]) * rng.uniform(*spike_amplitude_adc))
-                traces[ch, ev, sel, s] = np.clip(val, lo_adc, hi_adc).astype(np.int16)
-                spikes.append((ch, ev, cp, s))
+    clean, pulse_events, burst_events = _clean_traces(
+        rng, power, gal_psd, floor_psd, norm, samples, fs, lines, line_amp, pulse_rate, pulse_amplitude_adc,
+        burst_rate, adc_bits)
+    traces, flips, spikes = _corrupt(rng, clean, copies, adc_bits, msb_flip_rate, spike_rate, common_fraction,
+                                     spike_amplitude_adc)
     params = dict(start_mjd=start_mjd, days=days, antennas=antennas, events_per_hour=events_per_hour,
                   daily_gap_hours=daily_gap_hours, daily_gap_start_hour=daily_gap_start_hour, samples=samples,
                   copies=copies, sampling_rate_mhz=fs, adc_bits=int(adc_bits), rms_adc=rms_adc,
