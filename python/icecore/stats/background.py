@@ -72,7 +72,7 @@ class BackgroundTS:
         self.n_zero = 0
         self._bins: dict[int, int] = {}
         self._top: list[float] = []  # min-heap of the largest values
-        self._fit: dict[str, float] | None = None
+        self._fit: dict[str, Any] | None = None
 
     # -- accumulation --------------------------------------------------------------------------
     def add(self, ts: Any) -> BackgroundTS:
@@ -193,7 +193,7 @@ class BackgroundTS:
         return self._tail_isf(p)
 
     # -- tail fits ------------------------------------------------------------------------------
-    def fit_tail(self) -> dict[str, float]:
+    def fit_tail(self) -> dict[str, Any]:
         """Fit the tail model; returns its parameters (cached until more trials are added)."""
         self._check_ready()
         if self._fit is not None:
@@ -204,7 +204,7 @@ class BackgroundTS:
             self._fit = self._fit_exponential()
         return self._fit
 
-    def _fit_chi2(self) -> dict[str, float]:
+    def _fit_chi2(self) -> dict[str, Any]:
         n_nonzero = self.n - self.n_zero
         if n_nonzero < 5:
             raise FitError(f"chi2 tail fit needs >= 5 non-zero trials, have {n_nonzero}")
@@ -251,7 +251,7 @@ class BackgroundTS:
             raise FitError(f"chi2 tail fit did not converge: {res.message}")
         return {"model": "chi2", "eta": self.eta, "ndof": float(res.x), "n_trials": float(self.n)}
 
-    def _fit_exponential(self) -> dict[str, float]:
+    def _fit_exponential(self) -> dict[str, Any]:
         top = self._tail_sorted()
         top = top[top > self.zero_ts]
         if top.size < 5:
