@@ -25,6 +25,12 @@ struct Register {
     Register(const char* name, std::function<void()> fn) { Registry::get().tests.emplace_back(name, std::move(fn)); }
 };
 
+inline std::string num(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
 inline void fail(const char* file, int line, const std::string& what) {
     ++Registry::get().failures;
     std::fprintf(stderr, "%s:%d: FAILED %s\n", file, line, what.c_str());
@@ -61,8 +67,8 @@ inline int run_all() {
     do {                                                                                             \
         const double va_ = static_cast<double>(a), vb_ = static_cast<double>(b);                     \
         if (!(std::fabs(va_ - vb_) <= (tol)))                                                        \
-            icecore_test::fail(__FILE__, __LINE__, std::string(#a " = ") + std::to_string(va_) +    \
-                                                       " vs " #b " = " + std::to_string(vb_));      \
+            icecore_test::fail(__FILE__, __LINE__, std::string(#a " = ") + icecore_test::num(va_) +  \
+                                                       " vs " #b " = " + icecore_test::num(vb_));    \
     } while (0)
 
 #define CHECK_THROWS(expr, Exc)                                                        \
