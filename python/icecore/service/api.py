@@ -59,6 +59,8 @@ class ScanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     event: dict[str, Any] = Field(description="{'synthetic_event': {...}} or an icecore.likelihood Event JSON")
     settings: ScanSettingsModel = Field(default_factory=ScanSettingsModel)
+    fitter_options: dict[str, int | float | str | bool] = Field(
+        default_factory=dict, max_length=16, description="photon-likelihood fitter options, e.g. {'n_ring': 0}")
     executor: Literal["in-process", "amqp"] | None = None
 
 
@@ -134,7 +136,8 @@ def create_app(service: Service | ServiceConfig, *, start: bool = True) -> Any:
     # ---------------------------------------------------------------- scans
     @app.post("/api/scans", status_code=201, response_model=Submitted, tags=["scans"])
     def submit_scan(req: ScanRequest, token: str = Depends(writer)) -> dict[str, Any]:
-        sid = svc.scans.submit(req.event, req.settings.model_dump(), executor=req.executor)
+        sid = svc.scans.submit(req.event, req.settings.model_dump(), executor=req.executor,
+                               fitter_options=req.fitter_options)
         return {"id": sid, "status": "queued"}
 
     @app.get("/api/scans", tags=["scans"])
@@ -228,7 +231,8 @@ def create_app(service: Service | ServiceConfig, *, start: bool = True) -> Any:
     @app.post("/api/alerts/{event_key}/event", status_code=201, response_model=Submitted, tags=["alerts"])
     def alert_event(event_key: str, req: ScanRequest, token: str = Depends(writer)) -> dict[str, Any]:
         try:
-            sid = svc.orchestrator.submit_event(event_key, req.event, req.settings.model_dump(), executor=req.executor)
+            sid = svc.orchestrator.submit_event(event_key, req.event, req.settings.model_dump(), executor=req.executor,
+                                                fitter_options=req.fitter_options)
         except KeyError:
             raise HTTPException(404, f"no alert {event_key!r}") from None
         return {"id": sid, "status": "queued"}

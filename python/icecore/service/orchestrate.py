@@ -177,7 +177,7 @@ class Orchestrator:
 
     # ------------------------------------------------------------------ scans for alerts
     def submit_event(self, key: str, event: dict[str, Any], settings: dict[str, Any] | None = None,
-                     executor: str | None = None) -> str:
+                     executor: str | None = None, fitter_options: dict[str, Any] | None = None) -> str:
         """Queue a scan of ``event`` for the alert ``key`` (its latest revision's ``scan`` step)."""
         with self.db.begin() as conn:
             row = conn.execute(sa.select(db.alerts.c.revision, db.alerts.c.retracted).where(db.alerts.c.event_key == key)
@@ -186,7 +186,7 @@ class Orchestrator:
             raise KeyError(key)
         if row[1]:
             raise InputError(f"argument 'event_key': alert {key!r} is retracted", "event_key")
-        sid = self.scans.submit(event, settings, executor=executor, alert_key=key)
+        sid = self.scans.submit(event, settings, executor=executor, alert_key=key, fitter_options=fitter_options)
         now = time.time()
         with self.db.begin() as conn:
             t = db.plan_steps

@@ -73,7 +73,7 @@ def settings_from_dict(settings: dict[str, Any] | None) -> Any:
     """:class:`icecore.scan.ScanSettings` from the request's ``settings`` (validated)."""
     from ..scan import ScanSettings
 
-    s = dict(settings or {})
+    s = {k: v for k, v in (settings or {}).items() if k != "fitter_options"}
     allowed = {"nsides", "extensions", "llh_diff_threshold", "max_refine_radius_deg", "max_rounds_per_level"}
     unknown = set(s) - allowed
     if unknown:
@@ -208,8 +208,12 @@ class ScanManager:
 
     # ------------------------------------------------------------------ submit / query
     def submit(self, event: dict[str, Any], settings: dict[str, Any] | None = None, *, executor: str | None = None,
-               alert_key: str | None = None) -> str:
-        """Validate and queue a scan; returns its id (committed before returning)."""
+               alert_key: str | None = None, fitter_options: dict[str, Any] | None = None) -> str:
+        """Validate and queue a scan; returns its id (committed before returning).
+
+        ``fitter_options`` go to the photon-likelihood fitter (e.g. ``{"n_ring": 0}``: one vertex
+        seed per pixel instead of seven).
+        """
         from ..scan import make_problem
 
         ev = event_from_dict(event)
@@ -219,7 +223,12 @@ class ScanManager:
             raise InputError("argument 'executor': 'in-process' or 'amqp'", "executor")
         if executor == "amqp" and not self.amqp_url:
             raise InputError("argument 'executor': this service has no RabbitMQ (start it with --amqp)", "executor")
-        problem = make_problem(ev)  # validates the event fully (time, geometry, seeds)
+        opts = dict(fitter_options or {})
+        try:
+            json.dumps(opts)
+        except TypeError:
+            raise InputError("argument 'fitter_options': must be JSON", "fitter_options") from None
+        problem = make_problem(ev, fitter_options=opts or None)  # validates the event fully
         text = json.dumps(event, sort_keys=True)
         sid = uuid.uuid4().hex
         with self.db.begin() as conn:
@@ -227,7 +236,8 @@ class ScanManager:
                 id=sid, run_id=int(problem.meta.get("run_id", 0)), event_id=int(problem.meta.get("event_id", 0)),
                 event_kind="synthetic" if "synthetic_event" in event else "likelihood", status="queued",
                 cancel_requested=False, executor=executor, event_json=text,
-                event_sha256=hashlib.sha256(text.encode()).hexdigest(), settings_json=db.dumps(_settings_dict(st)),
+                event_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                settings_json=db.dumps({**_settings_dict(st), "fitter_options": opts}),
                 progress_json=db.dumps({"levels": [], "rounds": 0}), attempts=0, alert_key=alert_key,
                 created_at=time.time()))
         self.stats["submitted"] += 1
@@ -396,7 +406,7 @@ class ScanManager:
         try:
             event = event_from_dict(json.loads(row["event_json"]))
             settings = settings_from_dict(db.loads(row["settings_json"]))
-            problem = make_problem(event)
+            problem = make_problem(event, fitter_options=db.loads(row["settings_json"]).get("fitter_options") or None)
             inner = None
             if row["executor"] == "amqp":
                 from ..scan.amqp import AMQPExecutor
