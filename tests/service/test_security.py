@@ -102,7 +102,7 @@ def test_no_path_leaves_the_data_directory(make_service, client_for, synthetic_e
     res = c.get(f"/api/scans/{sid}/result").json()
     pid = res["product_id"]
     (tmp_path / "secret.txt").write_text("secret")
-    for name in ("..%2F..%2Fsecret.txt", "%2Fetc%2Fpasswd", "..", "service.sqlite", "..%2Fmetadata.json",
+    for name in ("..%2F..%2Fsecret.txt", "%2Fetc%2Fpasswd", "%2E%2E", "service.sqlite", "..%2Fmetadata.json",
                  "metadata.json%00"):
         for base in (f"/api/scans/{sid}/files/", f"/api/products/{pid}/files/"):
             r = c.get(base + name)

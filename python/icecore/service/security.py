@@ -4,7 +4,7 @@
   configured tokens (constant-time comparison; the token itself is never logged or stored:
   the database keeps only a short SHA-256 prefix to tell submitters apart).
 - :class:`BodySizeLimit`: an ASGI middleware that answers 413 when ``Content-Length`` exceeds
-  the limit and stops reading a body (chunked or lying about its length) as soon as it does.
+  the limit and stops reading a body (chunked or lying about its length) as soon as it passes it.
 - :func:`safe_path`: a file under the data directory from API-supplied parts; anything that
   would resolve elsewhere (``..``, absolute paths, symlinks pointing out) raises
   :class:`PathOutsideError`.
@@ -74,10 +74,6 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     """ASGI middleware: refuse request bodies larger than ``max_bytes`` with 413."""
 
@@ -105,26 +101,29 @@ class BodySizeLimit:
                 if n > self.max_bytes:
                     await self._reject(send)
                     return
+        # read the body first (at most max_bytes are held), then hand it to the app in one piece
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def limited_receive() -> dict[str, Any]:
-            nonlocal seen
+        while True:
             msg = await receive()
-            if msg["type"] == "http.request":
-                seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return msg
-
-        async def tracking_send(msg: dict[str, Any]) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
-            await send(msg)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+            if msg["type"] == "http.disconnect":
+                return
+            chunk = msg.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
                 await self._reject(send)
+                return
+            chunks.append(chunk)
+            if not msg.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
