@@ -1,9 +1,10 @@
 """Catalogue association of an alert's 90 % region (the orchestrator's ``association`` step).
 
 Readers for the catalogues the follow-ups use (names and J2000 positions in degrees):
-4FGL-DR4 FITS (``Source_Name``, ``RAJ2000``, ``DEJ2000``), ICECAT-1 CSV (through
-:func:`icecore.alerts.load_icecat1`), 1LHAASO (one row per component, name-only rows
-skipped), the H.E.S.S. source list and any CSV with name/RA/Dec columns.
+4FGL-DR4 FITS (``Source_Name``, ``RAJ2000``, ``DEJ2000``), ICECAT-1-layout CSVs (NAME, RA,
+DEC; only positions are needed, so rows with other damaged columns are kept), 1LHAASO (one row
+per component, rows without a position skipped), the H.E.S.S. source list and any CSV with
+name/RA/Dec columns.
 
 For each catalogue the association lists the sources within twice the region's extent: name,
 position, separation from the alert position, whether inside the region (circle of
@@ -115,11 +116,6 @@ def read_sources(path: str | Path, label: str | None = None) -> SourceList:
             d = hdu.data
             names = [str(x).strip() for x in d["Source_Name"]]
             ras, decs = np.asarray(d["RAJ2000"], float), np.asarray(d["DEJ2000"], float)
-    elif "icecat" in p.name.lower() or "gold_bronze" in p.name.lower():
-        from ..alerts import load_icecat1
-
-        cat = load_icecat1(p)
-        names, ras, decs = [e.name for e in cat], cat.ra_deg, cat.dec_deg
     else:
         names, ras, decs = _read_csv(p)
     return SourceList(label or p.stem, np.asarray(names, dtype=object), np.asarray(ras, float) % 360.0,
