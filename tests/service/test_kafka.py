@@ -63,7 +63,7 @@ def test_kafka_to_products_and_restart(cluster, make_service, gcn_dir, tmp_path)
         a["status"] == "done" for a in svc.orchestrator.list_alerts()))
     assert svc.health()["listener"]["running"] is True
     wait_for(lambda: len(svc.orchestrator.store.dead_letters()) == 1)
-    assert len(svc.products.list()) == 5  # one significance product each; the duplicate planned nothing
+    assert len(svc.products.list_products()) == 5  # one significance product each; the duplicate planned nothing
     svc.close()
     # restart with the same group: committed messages are not re-read; new ones are
     extra = variants(gcn_dir, 7)[5:]
@@ -73,5 +73,5 @@ def test_kafka_to_products_and_restart(cluster, make_service, gcn_dir, tmp_path)
     svc2 = make_service(**cfg)
     wait_for(lambda: len(svc2.orchestrator.list_alerts()) == 7 and all(
         a["status"] == "done" for a in svc2.orchestrator.list_alerts()))
-    assert len(svc2.products.list()) == 7
+    assert len(svc2.products.list_products()) == 7
     assert svc2.orchestrator.stats["received"] == 2

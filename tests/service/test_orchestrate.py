@@ -53,7 +53,8 @@ def _settle(svc, timeout=60.0):
     while time.monotonic() - t0 < timeout:
         c = svc.orchestrator.counts()["steps_by_status"]
         q = svc.scans.queue_depth()
-        if not c.get("pending") and not c.get("running") and not c.get("waiting") and not q["queued"] and not q["running"]:
+        busy = c.get("pending") or c.get("running") or c.get("waiting") or q["queued"] or q["running"]
+        if not busy:
             return
         time.sleep(0.05)
     raise TimeoutError(svc.orchestrator.counts())
@@ -97,7 +98,7 @@ def test_fixture_notices_through_the_plan(db_url, make_service, client_for, gcn_
     plan = {s["step"]: s["status"] for s in c.get(f"/api/alerts/{lvk['event_key']}").json()["plan"]}
     assert plan == {"significance": "done", "lvk_followup": "skipped"}
     # products on disk: the documented layout with a metadata record each
-    for p in svc.products.list():
+    for p in svc.products.list_products():
         d = svc.products.directory(p)
         assert (d / "metadata.json").is_file() and (d / "summary.json").is_file()
         assert d.relative_to(svc.config.products_dir).parts[0] == p["kind"]
@@ -114,7 +115,7 @@ def test_idempotent_revisions_and_retraction(make_service, client_for, gcn_dir, 
     assert c.post("/api/alerts", content=first, headers=auth).json()["created"] is False  # same alert twice
     _settle(svc)
     a0 = c.get(f"/api/alerts/{key}").json()
-    n_products = len(svc.products.list())
+    n_products = len(svc.products.list_products())
     assert n_products == 2  # significance + association
     # a revision with the same position and FAR reuses both products
     c.post("/api/alerts", content=notice(gcn_dir, record_number=2, alert_type="update"), headers=auth)
@@ -122,7 +123,7 @@ def test_idempotent_revisions_and_retraction(make_service, client_for, gcn_dir, 
     a1 = c.get(f"/api/alerts/{key}").json()
     assert a1["revision"] == 1
     assert a1["products"]["association"]["id"] == a0["products"]["association"]["id"]
-    assert len(svc.products.list()) == n_products
+    assert len(svc.products.list_products()) == n_products
     # a revision that moves the alert re-runs the association (version 2), not the significance
     c.post("/api/alerts", content=notice(gcn_dir, record_number=3, alert_type="update", ra=346.5), headers=auth)
     _settle(svc)
@@ -135,7 +136,7 @@ def test_idempotent_revisions_and_retraction(make_service, client_for, gcn_dir, 
     ar = c.get(f"/api/alerts/{key}").json()
     assert ar["retracted"] is True and ar["status"] == "retracted"
     assert all(r["retracted"] for r in ar["revisions"])
-    prods = svc.products.list(subject=key)
+    prods = svc.products.list_products(subject=key)
     assert prods and all(p["retracted"] and p["metadata"]["retracted"] for p in prods)
     meta = json.loads((svc.products.directory(prods[0]) / "metadata.json").read_text())
     assert meta["retracted"] is True
@@ -211,8 +212,9 @@ def test_sigkill_mid_plan_resumes_without_duplicates(make_service, tmp_path, gcn
         p = tmp_path / f"n{i}.json"
         p.write_bytes(notice(gcn_dir, id=[f"137840_{57034692 + i}"], event_name=[f"IceCube-2304{i:02d}A"]))
         files.append(str(p))
+    pkg = str(Path(icecore.__file__).resolve().parents[1])
     env = dict(os.environ, ICECORE_SERVICE_TEST_KILL_AFTER_STEPS="2",
-               PYTHONPATH=str(Path(icecore.__file__).resolve().parents[1]) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+               PYTHONPATH=pkg + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-c", CHILD, str(data), str(catalogues["ICECAT-1"]), *files], env=env,
                           capture_output=True, timeout=120)
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
@@ -222,7 +224,7 @@ def test_sigkill_mid_plan_resumes_without_duplicates(make_service, tmp_path, gcn
     _settle(svc)
     alerts = svc.orchestrator.list_alerts()
     assert len(alerts) == 3 and all(a["status"] == "done" for a in alerts)
-    prods = svc.products.list()
+    prods = svc.products.list_products()
     assert len(prods) == 6  # 3 alerts x (significance, association): none lost, none twice
     assert len({(p["kind"], p["subject"]) for p in prods}) == 6
 

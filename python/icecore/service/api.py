@@ -23,7 +23,7 @@ import logging
 import time
 from contextlib import asynccontextmanager
 from importlib.resources import files
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -71,51 +71,24 @@ class Submitted(BaseModel):
     status: str
 
 
-def create_app(service: Service | ServiceConfig, *, start: bool = True) -> Any:
-    """The ASGI app of a service (its background loops run while the app is up when ``start``)."""
+_bearer = HTTPBearer(auto_error=False, description="write token (icecore serve --token)")
 
-    svc = service if isinstance(service, Service) else Service(service)
 
-    @asynccontextmanager
-    async def lifespan(app: Any):
-        if start and not svc.started:
-            svc.start()
-        try:
-            yield
-        finally:
-            if start:
-                svc.stop()
+def _writer(request: Request, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+    """Dependency of write endpoints: the id of a valid token, else 401."""
+    header = None if cred is None else f"{cred.scheme} {cred.credentials}"
+    try:
+        return check_token(header, request.app.state.service.config.tokens)
+    except TokenError as exc:
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
 
-    app = FastAPI(title="icecore realtime service", version=__version__, lifespan=lifespan,
-                  description="Sky scans as a service and IceCube alert follow-up orchestration.")
-    app.state.service = svc
-    bearer = HTTPBearer(auto_error=False, description="write token (icecore serve --token)")
 
-    def writer(cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
-        header = None if cred is None else f"{cred.scheme} {cred.credentials}"
-        try:
-            return check_token(header, svc.config.tokens)
-        except TokenError as exc:
-            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+Writer = Annotated[str, Depends(_writer)]
 
-    @app.exception_handler(InputError)
-    async def _input_error(request: Request, exc: InputError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "argument": exc.argument}, status_code=422)
 
-    @app.exception_handler(ParseError)
-    async def _parse_error(request: Request, exc: ParseError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+def _service_routes(app: FastAPI, svc: Service) -> None:
+    """Routes: health, metrics."""
 
-    @app.middleware("http")
-    async def _timing(request: Request, call_next: Any) -> Any:
-        t0 = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        svc.metrics.observe(f"{request.method} {getattr(route, 'path', 'unmatched')}", response.status_code,
-                            time.perf_counter() - t0)
-        return response
-
-    # ---------------------------------------------------------------- health, metrics
     @app.get("/api/health", tags=["service"])
     def health() -> dict[str, Any]:
         return {**svc.health(), "version": __version__}
@@ -123,19 +96,40 @@ def create_app(service: Service | ServiceConfig, *, start: bool = True) -> Any:
     @app.get("/api/metrics", tags=["service"])
     def metrics() -> dict[str, Any]:
         o = svc.orchestrator.stats
-        lat = o["alert_to_products_s"]
+        lat = svc.orchestrator.latencies
         import numpy as np
 
         return {"http": svc.metrics.snapshot(), "scans": {"by_status": svc.scans.queue_depth(), **svc.scans.stats},
-                "alerts": {**svc.orchestrator.counts(), **{k: v for k, v in o.items() if k != "alert_to_products_s"},
+                "alerts": {**svc.orchestrator.counts(), **o,
                            "alert_to_products_p50_s": float(np.percentile(lat, 50)) if lat else None,
                            "alert_to_products_p99_s": float(np.percentile(lat, 99)) if lat else None},
                 "queues": {"scans_queued": svc.scans.queue_depth()["queued"],
                            "steps_pending": svc.orchestrator.counts()["steps_by_status"].get("pending", 0)}}
 
-    # ---------------------------------------------------------------- scans
+
+def _manifest(svc: Service, scan_id: str) -> dict[str, Any]:
+    m = svc.scans.manifest(scan_id)
+    if m is None:
+        raise HTTPException(404, f"no scan {scan_id}")
+    return m
+
+
+def _file(svc: Service, p: dict[str, Any], name: str) -> Any:
+    """A file of a product (only the names its metadata record lists), else 404."""
+    try:
+        path = svc.products.file(p, name)
+    except (FileNotFoundError, PathOutsideError):
+        raise HTTPException(404, f"no file {name!r} in product {p['id']}") from None
+    if not path.is_file():
+        raise HTTPException(404, f"no file {name!r} in product {p['id']}")
+    return FileResponse(path, filename=path.name)
+
+
+def _scan_routes(app: FastAPI, svc: Service) -> None:
+    """Routes: scans."""
+
     @app.post("/api/scans", status_code=201, response_model=Submitted, tags=["scans"])
-    def submit_scan(req: ScanRequest, token: str = Depends(writer)) -> dict[str, Any]:
+    def submit_scan(req: ScanRequest, token: Writer) -> dict[str, Any]:
         sid = svc.scans.submit(req.event, req.settings.model_dump(), executor=req.executor,
                                fitter_options=req.fitter_options)
         return {"id": sid, "status": "queued"}
@@ -150,19 +144,13 @@ def create_app(service: Service | ServiceConfig, *, start: bool = True) -> Any:
         return [{**{k: v for k, v in r.items() if not k.endswith("_json")},
                  "settings": loads(r["settings_json"])} for r in rows]
 
-    def _manifest(scan_id: str) -> dict[str, Any]:
-        m = svc.scans.manifest(scan_id)
-        if m is None:
-            raise HTTPException(404, f"no scan {scan_id}")
-        return m
-
     @app.get("/api/scans/{scan_id}", tags=["scans"])
     def scan_manifest(scan_id: str) -> dict[str, Any]:
-        return _manifest(scan_id)
+        return _manifest(svc, scan_id)
 
     @app.get("/api/scans/{scan_id}/result", tags=["scans"])
     def scan_result(scan_id: str) -> dict[str, Any]:
-        m = _manifest(scan_id)
+        m = _manifest(svc, scan_id)
         if m["status"] != "done" or not m["product_id"]:
             raise HTTPException(409, f"scan {scan_id} is {m['status']}, no result yet")
         p = svc.products.get(m["product_id"])
@@ -174,35 +162,29 @@ def create_app(service: Service | ServiceConfig, *, start: bool = True) -> Any:
 
     @app.get("/api/scans/{scan_id}/files/{name}", tags=["scans"])
     def scan_file(scan_id: str, name: str) -> Any:
-        m = _manifest(scan_id)
+        m = _manifest(svc, scan_id)
         p = svc.products.get(m["product_id"]) if m["product_id"] else None
         if p is None:
             raise HTTPException(404, "no result yet")
-        return _file(p, name)
-
-    def _file(p: dict[str, Any], name: str) -> Any:
-        try:
-            path = svc.products.file(p, name)
-        except (FileNotFoundError, PathOutsideError):
-            raise HTTPException(404, f"no file {name!r} in product {p['id']}") from None
-        if not path.is_file():
-            raise HTTPException(404, f"no file {name!r} in product {p['id']}")
-        return FileResponse(path, filename=path.name)
+        return _file(svc, p, name)
 
     @app.post("/api/scans/{scan_id}/cancel", tags=["scans"])
-    def cancel_scan(scan_id: str, token: str = Depends(writer)) -> dict[str, Any]:
+    def cancel_scan(scan_id: str, token: Writer) -> dict[str, Any]:
         st = svc.scans.cancel(scan_id)
         if st is None:
             raise HTTPException(404, f"no scan {scan_id}")
         return {"id": scan_id, "status": st}
 
     @app.delete("/api/scans/{scan_id}", tags=["scans"])
-    def delete_scan(scan_id: str, token: str = Depends(writer)) -> dict[str, Any]:
+    def delete_scan(scan_id: str, token: Writer) -> dict[str, Any]:
         if not svc.scans.delete(scan_id):
             raise HTTPException(404, f"no scan {scan_id}")
         return {"id": scan_id, "deleted": True}
 
-    # ---------------------------------------------------------------- alerts
+
+def _alert_routes(app: FastAPI, svc: Service) -> None:
+    """Routes: alerts."""
+
     @app.get("/api/alerts", tags=["alerts"])
     def list_alerts(kind: str | None = None, status: str | None = None, name: str | None = Query(None, max_length=100),
                     include_tests: bool = True, limit: int = Query(100, ge=1, le=1000),
@@ -221,15 +203,15 @@ def create_app(service: Service | ServiceConfig, *, start: bool = True) -> Any:
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": {"type": "object"}}, "application/xml": {"schema": {"type": "string"}},
                   "text/plain": {"schema": {"type": "string"}}}}})
-    async def post_alert(request: Request, topic: str | None = Query(None, max_length=200),
-                         token: str = Depends(writer)) -> dict[str, Any]:
+    async def post_alert(request: Request, token: Writer,
+                         topic: str | None = Query(None, max_length=200)) -> dict[str, Any]:
         raw = await request.body()
         from starlette.concurrency import run_in_threadpool
 
         return await run_in_threadpool(svc.orchestrator.ingest, raw, topic=topic)
 
     @app.post("/api/alerts/{event_key}/event", status_code=201, response_model=Submitted, tags=["alerts"])
-    def alert_event(event_key: str, req: ScanRequest, token: str = Depends(writer)) -> dict[str, Any]:
+    def alert_event(event_key: str, req: ScanRequest, token: Writer) -> dict[str, Any]:
         try:
             sid = svc.orchestrator.submit_event(event_key, req.event, req.settings.model_dump(), executor=req.executor,
                                                 fitter_options=req.fitter_options)
@@ -238,13 +220,15 @@ def create_app(service: Service | ServiceConfig, *, start: bool = True) -> Any:
         return {"id": sid, "status": "queued"}
 
     @app.post("/api/alerts/{event_key}/rerun", tags=["alerts"])
-    def rerun_alert(event_key: str, token: str = Depends(writer)) -> dict[str, Any]:
+    def rerun_alert(event_key: str, token: Writer) -> dict[str, Any]:
         n = svc.orchestrator.rerun(event_key)
         if n is None:
             raise HTTPException(404, f"no alert {event_key!r}")
         return {"event_key": event_key, "requeued_steps": n}
 
-    # ---------------------------------------------------------------- products
+
+def _product_routes(app: FastAPI, svc: Service) -> None:
+    """Routes: products."""
     def _product(product_id: str) -> dict[str, Any]:
         p = svc.products.get(product_id)
         if p is None:
@@ -257,9 +241,11 @@ def create_app(service: Service | ServiceConfig, *, start: bool = True) -> Any:
 
     @app.get("/api/products/{product_id}/files/{name}", tags=["products"])
     def product_file(product_id: str, name: str) -> Any:
-        return _file(_product(product_id), name)
+        return _file(svc, _product(product_id), name)
 
-    # ---------------------------------------------------------------- the page
+
+def _page_routes(app: FastAPI, svc: Service) -> None:
+    """Routes: the page."""
     web = files("icecore.service").joinpath("web")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -267,5 +253,48 @@ def create_app(service: Service | ServiceConfig, *, start: bool = True) -> Any:
         return web.joinpath("index.html").read_text(encoding="utf-8")
 
     app.mount("/static", StaticFiles(directory=str(web)), name="static")
+
+
+def create_app(service: Service | ServiceConfig, *, start: bool = True) -> Any:
+    """The ASGI app of a service (its background loops run while the app is up when ``start``)."""
+
+    svc = service if isinstance(service, Service) else Service(service)
+
+    @asynccontextmanager
+    async def lifespan(app: Any):
+        if start and not svc.started:
+            svc.start()
+        try:
+            yield
+        finally:
+            if start:
+                svc.stop()
+
+    app = FastAPI(title="icecore realtime service", version=__version__, lifespan=lifespan,
+                  description="Sky scans as a service and IceCube alert follow-up orchestration.")
+    app.state.service = svc
+
+    @app.exception_handler(InputError)
+    async def _input_error(request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "argument": exc.argument}, status_code=422)
+
+    @app.exception_handler(ParseError)
+    async def _parse_error(request: Request, exc: ParseError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.middleware("http")
+    async def _timing(request: Request, call_next: Any) -> Any:
+        t0 = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        svc.metrics.observe(f"{request.method} {getattr(route, 'path', 'unmatched')}", response.status_code,
+                            time.perf_counter() - t0)
+        return response
+
+    _service_routes(app, svc)
+    _scan_routes(app, svc)
+    _alert_routes(app, svc)
+    _product_routes(app, svc)
+    _page_routes(app, svc)
     app.add_middleware(BodySizeLimit, max_bytes=svc.config.max_body_bytes)  # outermost: before any parsing
     return app

@@ -117,7 +117,8 @@ def read_sources(path: str | Path, label: str | None = None) -> SourceList:
             names = [str(x).strip() for x in d["Source_Name"]]
             ras, decs = np.asarray(d["RAJ2000"], float), np.asarray(d["DEJ2000"], float)
     else:
-        names, ras, decs = _read_csv(p)
+        names, ra_list, dec_list = _read_csv(p)
+        ras, decs = np.asarray(ra_list, float), np.asarray(dec_list, float)
     return SourceList(label or p.stem, np.asarray(names, dtype=object), np.asarray(ras, float) % 360.0,
                       np.asarray(decs, float), _release(p))
 

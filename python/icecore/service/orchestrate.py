@@ -85,8 +85,10 @@ class Orchestrator:
         self._lock = threading.Lock()
         self._catalogues: dict[str, Any] | None = None
         self._ps_data: Any = None
-        self.stats = {"received": 0, "planned": 0, "duplicates": 0, "dead_lettered": 0, "steps_done": 0,
-                      "steps_failed": 0, "alert_to_products_s": []}
+        self.stats: dict[str, int] = {"received": 0, "planned": 0, "duplicates": 0, "dead_lettered": 0,
+                                      "steps_done": 0, "steps_failed": 0}
+        #: seconds from receiving an alert revision to its last product (the last 1000)
+        self.latencies: list[float] = []
 
     # ------------------------------------------------------------------ ingestion
     def ingest(self, raw: bytes, *, topic: str | None = None) -> dict[str, Any]:
@@ -180,7 +182,8 @@ class Orchestrator:
                      executor: str | None = None, fitter_options: dict[str, Any] | None = None) -> str:
         """Queue a scan of ``event`` for the alert ``key`` (its latest revision's ``scan`` step)."""
         with self.db.begin() as conn:
-            row = conn.execute(sa.select(db.alerts.c.revision, db.alerts.c.retracted).where(db.alerts.c.event_key == key)
+            row = conn.execute(sa.select(db.alerts.c.revision, db.alerts.c.retracted)
+                               .where(db.alerts.c.event_key == key)
                                .order_by(db.alerts.c.revision.desc()).limit(1)).first()
         if row is None:
             raise KeyError(key)
@@ -201,7 +204,8 @@ class Orchestrator:
     def rerun(self, key: str) -> int | None:
         """Re-queue the failed steps of the latest revision of ``key`` (None: no such alert)."""
         with self.db.begin() as conn:
-            row = conn.execute(sa.select(db.alerts.c.revision, db.alerts.c.retracted).where(db.alerts.c.event_key == key)
+            row = conn.execute(sa.select(db.alerts.c.revision, db.alerts.c.retracted)
+                               .where(db.alerts.c.event_key == key)
                                .order_by(db.alerts.c.revision.desc()).limit(1)).first()
             if row is None:
                 return None
@@ -225,7 +229,8 @@ class Orchestrator:
                 s = conn.execute(sa.select(db.scans.c.status, db.scans.c.product_id, db.scans.c.error)
                                  .where(db.scans.c.id == sid)).first()
                 if s is None or s[0] in ("done", "failed", "cancelled"):
-                    status = "failed" if s is None else {"done": "done", "failed": "failed", "cancelled": "skipped"}[s[0]]
+                    status = "failed" if s is None else {"done": "done", "failed": "failed",
+                                                         "cancelled": "skipped"}[s[0]]
                     conn.execute(t.update().where(t.c.event_key == key, t.c.revision == rev, t.c.step == "scan")
                                  .values(status=status, product_id=None if s is None else s[1],
                                          error=None if s is None else s[2], updated_at=time.time()))
@@ -305,9 +310,8 @@ class Orchestrator:
             conn.execute(db.alerts.update().where(db.alerts.c.event_key == key, db.alerts.c.revision == rev)
                          .values(status=final, updated_at=time.time()))
             if a is not None:
-                lat = self.stats["alert_to_products_s"]
-                lat.append(time.time() - float(a[1]))
-                del lat[:-1000]
+                self.latencies.append(time.time() - float(a[1]))
+                del self.latencies[:-1000]
 
     # ------------------------------------------------------------------ the steps
     def _step_hash(self, step: str, rec: dict[str, Any]) -> str:
@@ -324,7 +328,8 @@ class Orchestrator:
                                      "density_band_deg": 10.0})
         if step == "ps_followup":
             return ({**_position(rec), "mjd": rec["mjd"]},
-                    {"data": str(cfg.ps_data), "windows_s": [list(w) for w in cfg.windows_s], "n_trials": cfg.ps_trials})
+                    {"data": str(cfg.ps_data), "windows_s": [list(w) for w in cfg.windows_s],
+                     "n_trials": cfg.ps_trials})
         return ({"event_key": rec["event_key"]}, {})
 
     def _publish(self, step: str, rec: dict[str, Any], summary: dict[str, Any],
@@ -362,7 +367,7 @@ class Orchestrator:
             if self._ps_data is None:
                 from ..ps import load_public_data
 
-                self._ps_data = load_public_data(self.config.ps_data)
+                self._ps_data = load_public_data(str(self.config.ps_data))
             return self._ps_data
 
     def _step_ps_followup(self, rec: dict[str, Any]) -> dict[str, Any]:
@@ -420,7 +425,7 @@ class Orchestrator:
             steps = conn.execute(sa.select(db.plan_steps).where(db.plan_steps.c.event_key == key)
                                  .order_by(db.plan_steps.c.revision, db.plan_steps.c.created_at)).mappings().all()
         latest = revs[-1]
-        prods = {p["id"]: p for p in self.products.list(subject=key)}
+        prods = {p["id"]: p for p in self.products.list_products(subject=key)}
         scan_rows = self.scans.list(alert_key=key)
         by_rev: dict[int, list[dict[str, Any]]] = {}
         for s in steps:
@@ -443,8 +448,9 @@ class Orchestrator:
 
     def counts(self) -> dict[str, Any]:
         with self.db.begin() as conn:
-            a = dict(conn.execute(sa.select(db.alerts.c.status, sa.func.count()).group_by(db.alerts.c.status)).all())
-            s = dict(conn.execute(sa.select(db.plan_steps.c.status, sa.func.count())
+            a: dict[Any, Any] = dict(conn.execute(sa.select(db.alerts.c.status, sa.func.count())
+                                                  .group_by(db.alerts.c.status)).all())
+            s: dict[Any, Any] = dict(conn.execute(sa.select(db.plan_steps.c.status, sa.func.count())
                                   .group_by(db.plan_steps.c.status)).all())
         return {"alerts_by_status": {str(k): int(v) for k, v in a.items()},
                 "steps_by_status": {str(k): int(v) for k, v in s.items()}}

@@ -112,7 +112,7 @@ class ProductStore:
             row = conn.execute(sa.select(db.products).where(db.products.c.id == product_id)).mappings().first()
         return None if row is None else self._row(row)
 
-    def list(self, subject: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+    def list_products(self, subject: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
         q = sa.select(db.products)
         if subject is not None:
             q = q.where(db.products.c.subject == subject)

@@ -288,6 +288,7 @@ class ScanManager:
         prog = db.loads(row["progress_json"]) or {}
         now = time.time()
         end = row["finished_at"] or now
+        started = row["started_at"]
         return {
             "id": row["id"], "status": row["status"], "run_id": row["run_id"], "event_id": row["event_id"],
             "event_kind": row["event_kind"], "executor": row["executor"], "settings": st,
@@ -300,8 +301,8 @@ class ScanManager:
             "attempts": row["attempts"],
             "timings": {"created_at": row["created_at"], "started_at": row["started_at"],
                         "finished_at": row["finished_at"],
-                        "queued_s": None if row["started_at"] is None else round(row["started_at"] - row["created_at"], 4),
-                        "running_s": None if row["started_at"] is None else round(end - row["started_at"], 4)},
+                        "queued_s": None if started is None else round(started - row["created_at"], 4),
+                        "running_s": None if started is None else round(end - started, 4)},
             "error": row["error"], "product_id": row["product_id"],
         }
 
