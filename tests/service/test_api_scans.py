@@ -156,19 +156,10 @@ def test_scan_on_amqp_workers(tmp_path, make_service, client_for, synthetic_even
     from icecore.scan.amqp import run_worker
 
     queue = f"icecore.test.service.{tmp_path.name}"
-    svc = make_service(amqp_url=amqp_url)
-    # the service's executor uses the default queue name; point a worker at it through a private executor
-    from icecore.scan import amqp as scan_amqp
-
-    orig = scan_amqp.AMQPExecutor.__init__
-
-    def init(self, url, **kw):
-        orig(self, url, queue=queue, timeout=30.0)
-
-    scan_amqp.AMQPExecutor.__init__ = init
-    stop = threading.Thread(target=run_worker, args=(amqp_url,), kwargs={"queue": queue, "idle_timeout": 8.0,
-                                                                         "threads": 1}, daemon=True)
-    stop.start()
+    svc = make_service(amqp_url=amqp_url, amqp_queue=queue)
+    worker = threading.Thread(target=run_worker, args=(amqp_url,),
+                              kwargs={"queue": queue, "idle_timeout": 4.0, "threads": 1}, daemon=True)
+    worker.start()
     try:
         c = client_for(svc)
         sid = c.post("/api/scans", json={"event": synthetic_event, "settings": quick}, headers=auth).json()["id"]
@@ -180,6 +171,5 @@ def test_scan_on_amqp_workers(tmp_path, make_service, client_for, synthetic_even
         assert best["ra_deg"] == direct.best_fit["ra_deg"] and best["neg_llh"] == direct.best_fit["neg_llh"]
         assert "amqp" in c.get(f"/api/scans/{sid}").json()["workers"]
     finally:
-        scan_amqp.AMQPExecutor.__init__ = orig
-        stop.join(15)
+        worker.join(15)
     assert np.isfinite(best["dec_deg"])

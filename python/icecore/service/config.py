@@ -42,6 +42,8 @@ class ServiceConfig:
         Largest accepted request body (413 above it).
     amqp_url : str or None
         Run scans on RabbitMQ workers (``icecore scan worker``) instead of in-process.
+    amqp_queue : str
+        Work queue of the RabbitMQ workers (``icecore scan worker --queue``).
     scan_threads : int or None
         Threads of in-process scans (None: all cores).
     scan_workers : int
@@ -74,6 +76,7 @@ class ServiceConfig:
     tokens: tuple[str, ...] = ()
     max_body_bytes: int = 8 * 1024 * 1024
     amqp_url: str | None = None
+    amqp_queue: str = "icecore.scan.tasks"
     scan_threads: int | None = None
     scan_workers: int = 1
     kafka: dict[str, Any] | None = None

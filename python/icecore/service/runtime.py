@@ -40,7 +40,7 @@ class Service:
         self.products = ProductStore(config.products_dir, self.db)
         self.scans = ScanManager(self.db, self.products, threads=config.scan_threads, amqp_url=config.amqp_url,
                                  workers=config.scan_workers, poll_interval_s=config.poll_interval_s,
-                                 plots=config.scan_plots)
+                                 plots=config.scan_plots, amqp_queue=config.amqp_queue)
         self.orchestrator = Orchestrator(config, self.db, self.products, self.scans)
         self.metrics = Metrics()
         self._listener: threading.Thread | None = None

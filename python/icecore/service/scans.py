@@ -191,11 +191,12 @@ class ScanManager:
 
     def __init__(self, database: db.Database, products: ProductStore, *, threads: int | None = None,
                  amqp_url: str | None = None, workers: int = 1, poll_interval_s: float = 0.2,
-                 plots: bool = True) -> None:
+                 plots: bool = True, amqp_queue: str = "icecore.scan.tasks") -> None:
         self.db = database
         self.products = products
         self.threads = threads
         self.amqp_url = amqp_url
+        self.amqp_queue = amqp_queue
         self.n_workers = int(workers)
         self.poll = float(poll_interval_s)
         self.plots = bool(plots)
@@ -412,7 +413,7 @@ class ScanManager:
             if row["executor"] == "amqp":
                 from ..scan.amqp import AMQPExecutor
 
-                inner = AMQPExecutor(self.amqp_url or "")
+                inner = AMQPExecutor(self.amqp_url or "", queue=self.amqp_queue)
             ck = _Checkpointer(self, scan_id, inner, self.threads)
             result = run_problem(problem, settings, executor=ck, threads=self.threads, progress=False)
             self.stats["batches_replayed"] += ck.replayed
