@@ -10,6 +10,7 @@ Subpackages (imported on demand, so ``import icecore`` stays light):
 - :mod:`icecore.ps`         point-source likelihood-ratio search on public track data
 - :mod:`icecore.radio`      radio waveform cleaning and antenna orientation
 - :mod:`icecore.coords`     equatorial <-> IceCube local coordinates
+- :mod:`icecore.service`    the realtime service: HTTP API, database, scans and alert orchestration
 - :mod:`icecore.lvk`        gravitational-wave (LVK) alert follow-up
 """
 
@@ -46,9 +47,9 @@ def _check_compiled_core() -> None:
 _check_compiled_core()
 
 __all__ = ["__version__", "errors", "alerts", "catalog", "stats", "likelihood", "scan", "ps", "lvk", "radio",
-           "coords"]
+           "coords", "service"]
 
-_SUBPACKAGES = {"alerts", "catalog", "stats", "likelihood", "scan", "ps", "lvk", "radio", "coords"}
+_SUBPACKAGES = {"alerts", "catalog", "stats", "likelihood", "scan", "ps", "lvk", "radio", "coords", "service"}
 
 
 def __getattr__(name: str):

@@ -21,12 +21,13 @@ from .lvk import cli as lvk_cli
 from .ps import cli as ps_cli
 from .radio import cli as radio_cli
 from .scan import cli as scan_cli
+from .service import cli as service_cli
 from .stats import cli as stats_cli
 
 __all__ = ["main", "build_parser"]
 
 #: The sub-command groups, in the order ``icecore --help`` lists them.
-_AREA_CLIS = (alerts_cli, stats_cli, likelihood_cli, scan_cli, ps_cli, lvk_cli, radio_cli)
+_AREA_CLIS = (alerts_cli, stats_cli, likelihood_cli, scan_cli, ps_cli, lvk_cli, radio_cli, service_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from icecore.cli import build_parser, main
 def test_every_area_is_registered():
     parser = build_parser()
     [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    assert {"demo", "alerts", "significance", "likelihood", "scan", "ps", "lvk", "radio"} <= set(sub.choices)
+    assert {"demo", "alerts", "significance", "likelihood", "scan", "ps", "lvk", "radio", "serve"} <= set(sub.choices)
 
 
 def test_library_errors_are_one_line(capsys, tmp_path):

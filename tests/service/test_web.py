@@ -1,0 +1,131 @@
+"""The dashboard in a real browser (headless Debian chromium through selenium).
+
+A notice published on the mock Kafka cluster must appear on the open page; opening it shows the
+stored numbers. Screenshots are saved in the test's tmp directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+
+selenium = pytest.importorskip("selenium")
+ck = pytest.importorskip("confluent_kafka")
+pytest.importorskip("gcn_kafka")
+uvicorn = pytest.importorskip("uvicorn")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+GOLD_BRONZE = "gcn-schema/main/gcn/notices/icecube/single_neutrino_alerts.gold_bronze_track_alerts.example.json"
+
+
+@pytest.fixture
+def browser(tmp_path):
+    if not CHROMIUM or not CHROMEDRIVER:
+        pytest.skip("chromium / chromedriver not installed (Debian: apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
+              f"--user-data-dir={tmp_path / 'chrome-profile'}"):
+        opts.add_argument(a)
+    drv = webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER), options=opts)
+    drv.set_page_load_timeout(30)
+    yield drv
+    drv.quit()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(make_service):
+    """``served(**config)`` -> (service, base URL) with uvicorn running in a thread."""
+    from icecore.service.api import create_app
+
+    servers = []
+
+    def serve(**cfg):
+        svc = make_service(**cfg)
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(svc, start=False), host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="off"))
+        th = threading.Thread(target=server.run, daemon=True)
+        th.start()
+        t0 = time.monotonic()
+        while not server.started and time.monotonic() - t0 < 20:
+            time.sleep(0.05)
+        servers.append((server, th))
+        return svc, f"http://127.0.0.1:{port}"
+
+    yield serve
+    for server, th in servers:
+        server.should_exit = True
+        th.join(10)
+
+
+def test_dashboard_shows_a_new_kafka_alert(served, browser, gcn_dir, catalogues_dir, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    owner = ck.Producer({"test.mock.num.brokers": 1, "log_level": 3})
+    bootstrap = ",".join(f"{b.host}:{b.port}" for b in owner.list_topics(timeout=10).brokers.values())
+    prod = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "log_level": 3})
+    topic = f"t{uuid.uuid4().hex[:8]}.gcn.notices.icecube.gold_bronze_track_alerts"
+    prod.produce(topic, value=b"{}", partition=0)  # create the topic (dead-lettered)
+    prod.flush(10)
+    svc, url = served(kafka={"bootstrap.servers": bootstrap, "security.protocol": "plaintext", "log_level": 3,
+                             "session.timeout.ms": 3000, "heartbeat.interval.ms": 500},
+                      kafka_topics=(topic,), kafka_group_id=f"g-{topic}",
+                      catalogues={"4FGL-DR4": catalogues_dir / "fermi" / "gll_psc_v35_4FGL-DR4.fit",
+                                  "ICECAT-1": catalogues_dir / "icecat" / "IceCube_Gold_Bronze_Tracks_2011-2023.csv"})
+    try:
+        browser.get(url + "/")
+        wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+        wait.until(EC.text_to_be_present_in_element((By.ID, "health"), "ok"))
+        assert browser.find_elements(By.CSS_SELECTOR, "#alerts tbody tr") == []
+        browser.save_screenshot(str(tmp_path / "dashboard-empty.png"))
+
+        prod.produce(topic, value=(gcn_dir / GOLD_BRONZE).read_bytes(), partition=0)  # published now
+        assert prod.flush(10) == 0
+        key = "bronze_137840_57034692"
+        row = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, f'#alerts tr[data-key="{key}"]')))
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'#alerts tr[data-key="{key}"] [data-field="status"]'
+                                            ).text == "done")
+        row = browser.find_element(By.CSS_SELECTOR, f'#alerts tr[data-key="{key}"]')
+        assert row.find_element(By.CSS_SELECTOR, '[data-field="name"]').text == "IceCube-230416A"
+        row.click()
+        stored = svc.orchestrator.alert(key)
+        sig = stored["products"]["significance"]["summary"]["significance"]
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '#detail [data-field="sigma_post"]'),
+                                                    f"{sig['sigma_post']:.3f}"))
+        detail = browser.find_element(By.ID, "detail")
+        assert detail.find_element(By.CSS_SELECTOR, '[data-field="p_post"]').text == f"{sig['p_post']:.4f}"
+        assert detail.find_element(By.CSS_SELECTOR, '[data-field="position"]').text == \
+            f"{stored['ra_deg']:.3f}, {stored['dec_deg']:.3f}"
+        tables = stored["products"]["association"]["summary"]["catalogues"]
+        want = [(t["catalogue"], s["name"], f"{s['separation_deg']:.3f}") for t in tables for s in t["sources"]]
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#association tbody tr")) == len(want))
+        got = [tuple(td.text for td in tr.find_elements(By.TAG_NAME, "td")[:3])
+               for tr in browser.find_elements(By.CSS_SELECTOR, "#association tbody tr")]
+        assert got == want
+        assert browser.find_elements(By.CSS_SELECTOR, "#contour-svg")  # the 90 % region is drawn
+        steps = {li.get_attribute("data-step"): li.text for li in browser.find_elements(By.CSS_SELECTOR, "#plan li")}
+        assert steps == {"significance": "significance: done", "association": "association: done"}
+        browser.save_screenshot(str(tmp_path / "dashboard-alert.png"))
+        assert (tmp_path / "dashboard-alert.png").stat().st_size > 1000
+    finally:
+        prod.flush(5)
+        del prod
+        del owner
