@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from icecore.scan import ScanResult, SyntheticEvent, scan
+from icecore.scan import SyntheticEvent, scan
+from icecore.scan.skyreader import read_npz
 
 
 def _wait_done(svc, sid, timeout=120):
@@ -52,7 +53,7 @@ def test_synthetic_scan_end_to_end(db_url, make_service, client_for, synthetic_e
 
     p = Path(svc.config.data_dir) / "dl.npz"
     p.write_bytes(tmp.getvalue())
-    assert ScanResult.from_npz(p).equal_pixels(direct)
+    assert read_npz(p).equal_pixels(direct)
     # metadata record: software, inputs, parameters, files with hashes
     meta = res["metadata"]
     assert meta["layout_version"] == 1 and meta["software"]["icecore"]

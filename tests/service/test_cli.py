@@ -52,21 +52,21 @@ def test_icecore_serve_runs_on_a_fresh_data_dir(tmp_path, synthetic_event):
         t0 = time.monotonic()
         while True:
             try:
-                h = httpx.get(base + "/api/health", timeout=2).json()
+                h = httpx.get(base + "/api/health", timeout=10).json()
                 break
             except httpx.HTTPError:
                 assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
                 assert time.monotonic() - t0 < 60
                 time.sleep(0.2)
         assert h["status"] == "ok" and h["database_dialect"] == "sqlite"
-        assert "icecore realtime" in httpx.get(base + "/").text
+        assert "icecore realtime" in httpx.get(base + "/", timeout=30).text
         r = httpx.post(base + "/api/scans", json={"event": synthetic_event, "settings": {"nsides": [8, 16],
-                       "extensions": [12.0]}}, headers={"Authorization": "Bearer cli-token-123456"})
+                       "extensions": [12.0]}}, headers={"Authorization": "Bearer cli-token-123456"}, timeout=30)
         sid = r.json()["id"]
-        while httpx.get(f"{base}/api/scans/{sid}").json()["status"] not in ("done", "failed"):
+        while httpx.get(f"{base}/api/scans/{sid}", timeout=30).json()["status"] not in ("done", "failed"):
             assert time.monotonic() - t0 < 90
             time.sleep(0.1)
-        assert httpx.get(f"{base}/api/scans/{sid}/result").json()["summary"]["best_fit"]["nside"] == 16
+        assert httpx.get(f"{base}/api/scans/{sid}/result", timeout=30).json()["summary"]["best_fit"]["nside"] == 16
         assert (tmp_path / "d" / "service.sqlite").is_file()
     finally:
         proc.terminate()

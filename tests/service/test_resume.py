@@ -11,6 +11,7 @@ from pathlib import Path
 
 import icecore
 from icecore.scan import ScanResult, SyntheticEvent, scan
+from icecore.scan.skyreader import read_npz
 
 SCHEDULE = {"nsides": [8, 64, 512], "extensions": [12.0, 24.0]}
 
@@ -34,7 +35,7 @@ def _env(**extra):
 def _npz(svc, sid) -> ScanResult:
     p = svc.products.get(svc.scans.get(sid)["product_id"])
     name = next(f["name"] for f in p["metadata"]["files"] if f["name"].endswith(".npz"))
-    return ScanResult.from_npz(svc.products.file(p, name))
+    return read_npz(svc.products.file(p, name))
 
 
 def test_sigkill_mid_scan_resumes_identically(db_url, make_service, tmp_path, synthetic_event):

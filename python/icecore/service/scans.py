@@ -62,7 +62,7 @@ def event_from_dict(event: dict[str, Any]) -> Any:
         # the scan package reads likelihood events through this bridge (no public text loader yet)
         from ..scan.likelihood_bridge import likelihood_event_from_json
 
-        return likelihood_event_from_json(text, source="request")
+        return likelihood_event_from_json(text)
     except InputError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
@@ -82,7 +82,7 @@ def settings_from_dict(settings: dict[str, Any] | None) -> Any:
         s["nsides"] = tuple(int(n) for n in s["nsides"])
     if "extensions" in s:
         s["extensions"] = tuple(float(e) for e in s["extensions"])
-    return ScanSettings(**s).validate()
+    return ScanSettings(**s)  # checks itself on construction
 
 
 def _settings_dict(st: Any) -> dict[str, Any]:
@@ -103,10 +103,12 @@ def _unpack(data: bytes) -> dict[str, np.ndarray]:
         return {k: z[k].copy() for k in ("neg_llh", "vertex", "n_eval", "status")}
 
 
-def _batch_sha(batch: dict[str, np.ndarray]) -> str:
+def _batch_sha(batch: np.ndarray) -> str:
+    """sha256 of a batch of tasks (a SCAN_TASK_DTYPE structured array, or a mapping of its fields)."""
     h = hashlib.sha256()
+    names = batch.dtype.names if isinstance(batch, np.ndarray) and batch.dtype.names else tuple(batch)
     for k in ("level", "pixel", "zenith", "azimuth", "seeds"):
-        if k in batch:
+        if k in names:
             h.update(np.ascontiguousarray(batch[k]).tobytes())
     return h.hexdigest()
 
@@ -135,7 +137,7 @@ class _CheckpointSession:
                                 .order_by(t.c.round)).all()
         self.stored = {int(r[0]): (r[1], bytes(r[2])) for r in rows}
 
-    def evaluate(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def evaluate(self, batch: np.ndarray) -> Any:
         m, sid = self.o.manager, self.o.scan_id
         self.round += 1
         sha = _batch_sha(batch)
