@@ -4,7 +4,9 @@ Blocks run in one scratch folder (so a file written by one block is there for th
 Python block in a fresh interpreter, each bash block with ``bash -euo pipefail``. A block that
 cannot run on a machine without internet is preceded in the README by a line
 ``<!-- readme-test: skip REASON -->``; the two quick-start commands are run verbatim by
-``.ci/run`` itself and are marked ``<!-- readme-test: ci-run -->``.
+``.ci/run`` itself and are marked ``<!-- readme-test: ci-run -->``; a block reading the
+repository's real data is marked ``needs-shared`` (skipped when ``../shared`` is absent) and one
+that starts a local server ``runs-server`` (it runs as written).
 """
 
 from __future__ import annotations
@@ -76,8 +78,17 @@ def test_readme_block_runs(block, scratch):
         pytest.skip("run verbatim by .ci/run")
     if marker and marker[0] == "skip":
         pytest.skip(marker[1] or "marked in the README")
+    env_extra: dict[str, str] = {}
+    if marker and marker[0] == "needs-shared":
+        shared = Path(os.environ.get("ICECORE_SHARED", REPO.parent / "shared")).resolve()
+        if not (shared / "data" / "real").is_dir():
+            pytest.skip(f"needs the real-data folder {shared}/data/real (set ICECORE_SHARED)")
+        env_extra["ICECORE_SHARED"] = str(shared)
+        marker = None
+    if marker and marker[0] == "runs-server":  # starts a local server on a fixed port; runs as written
+        marker = None
     assert not marker, f"unknown readme-test marker {marker} before README line {block['line']}"
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", **env_extra)
     if env.get("PYTHONPATH"):  # a development tree (PYTHONPATH=python): keep it valid in the scratch folder
         env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in env["PYTHONPATH"].split(os.pathsep) if p)
     bindir = str(Path(sys.executable).parent)
