@@ -71,7 +71,10 @@ def read_source_csv(path: str | os.PathLike[str]) -> SourceList:
     iw, inm = col("weight", "w"), col("name", "source_name")
     if ira is None or idec is None:
         raise DataFormatError(f"header must name 'ra' and 'dec' columns, got {rows[0]}", str(p), 1)
-    ra, dec, w, names = [], [], [], []
+    ra: list[float] = []
+    dec: list[float] = []
+    w: list[float] = []
+    names: list[str] = []
     for lineno, row in enumerate(rows[1:], start=2):
         if not row or all(not c.strip() for c in row):
             continue
