@@ -15,12 +15,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "icecore/ps_flare.hpp"
 #include "icecore/ps_llh.hpp"
 #include "icecore/ps_table.hpp"
 #include "validate.hpp"
@@ -162,6 +164,40 @@ const char* const kResultsDoc =
     "structured array with fields ts, ns, gamma (float64), status (int32: 0 ok, 1 ns at upper bound, 2 no "
     "event selected, 3 non-finite likelihood), n_selected (int32: events in the sum) and n_eval (int32: "
     "1000 x profile evaluations + Newton steps, capped at 999)";
+
+FlareKind flare_kind(const std::string& kind) {
+    if (kind == "gauss") return FlareKind::gauss;
+    if (kind == "box") return FlareKind::box;
+    if (kind == "none") return FlareKind::none;
+    fail("kind", "must be 'gauss', 'box' or 'none', got '" + kind + "'");
+    return FlareKind::none;
+}
+
+FlareModel make_flare(const carray<double>& t, const carray<double>& x, double gamma0, double dgamma, double n_total,
+                      const carray<double>& run_start, const carray<double>& run_stop, const FlareSettings& st) {
+    require_ndim(x, 2, "x");
+    std::vector<double> tv = to_vector(t, "t");
+    if (static_cast<std::size_t>(x.shape(1)) != tv.size()) fail("x", "must be (n_gamma, len(t))");
+    require_finite(x, "x");
+    std::vector<double> xv(x.data(), x.data() + x.size());
+    auto rs = to_vector(run_start, "run_start");
+    auto re = to_vector(run_stop, "run_stop");
+    if (rs.size() != re.size()) fail("run_stop", "must have the length of run_start");
+    if (!std::isfinite(gamma0) || !std::isfinite(dgamma) || !std::isfinite(n_total)) fail("gamma0", "must be finite");
+    for (std::size_t i = 0; i < tv.size(); ++i) {
+        const auto k = std::upper_bound(rs.begin(), rs.end(), tv[i]) - rs.begin();
+        if (k == 0 || tv[i] > re[static_cast<std::size_t>(k - 1)]) fail("t", "every event time must lie in a run");
+    }
+    return FlareModel(std::move(tv), std::move(xv), static_cast<std::size_t>(x.shape(0)), gamma0, dgamma, n_total,
+                      std::move(rs), std::move(re), st);
+}
+
+using FlareResults = py::array_t<FlareFitResult>;
+
+const char* const kFlareDoc =
+    "structured array with fields ts, ns, gamma, t_a, t_b (Gaussian: mean and width; box: start and end "
+    "[MJD]), log_lambda (2 log Lambda, without the flare-length term) (float64), status (int32: 0 ok, 1 ns at "
+    "upper bound, 2 no signal-like event) and n_eval (int32)";
 
 }  // namespace
 
@@ -354,6 +390,113 @@ gamma, status, n_selected, n_eval), one element per position or trial.
             },
             py::arg("ra"), py::arg("dec"), py::arg("cls"), py::arg("ns"), py::arg("gamma"),
             "log of the likelihood ratio at (ns, gamma) for the stored events, every term exact (for tests).");
+    PYBIND11_NUMPY_DTYPE(FlareFitResult, ts, ns, gamma, t_a, t_b, log_lambda, status, n_eval);
+
+    py::class_<FlareSettings>(m, "FlareSettings", "Settings of the flare search (times in days).")
+        .def(py::init([](double gamma_min, double gamma_max, double ns_max, double sigma_min, double sigma_max,
+                         std::size_t n_sigma, std::size_t n_seed, std::size_t n_refine, double box_min) {
+                 FlareSettings s;
+                 s.gamma_min = gamma_min;
+                 s.gamma_max = gamma_max;
+                 s.ns_max = ns_max;
+                 s.sigma_min = sigma_min;
+                 s.sigma_max = sigma_max;
+                 s.n_sigma = n_sigma;
+                 s.n_seed = n_seed;
+                 s.n_refine = n_refine;
+                 s.box_min = box_min;
+                 return s;
+             }),
+             py::kw_only(), py::arg("gamma_min") = 1.0, py::arg("gamma_max") = 4.0, py::arg("ns_max") = 1000.0,
+             py::arg("sigma_min") = 1.0, py::arg("sigma_max") = 0.0, py::arg("n_sigma") = 30, py::arg("n_seed") = 60,
+             py::arg("n_refine") = 3, py::arg("box_min") = 0.0)
+        .def_readwrite("gamma_min", &FlareSettings::gamma_min)
+        .def_readwrite("gamma_max", &FlareSettings::gamma_max)
+        .def_readwrite("ns_max", &FlareSettings::ns_max)
+        .def_readwrite("sigma_min", &FlareSettings::sigma_min)
+        .def_readwrite("sigma_max", &FlareSettings::sigma_max)
+        .def_readwrite("n_sigma", &FlareSettings::n_sigma)
+        .def_readwrite("n_seed", &FlareSettings::n_seed)
+        .def_readwrite("n_refine", &FlareSettings::n_refine)
+        .def_readwrite("box_min", &FlareSettings::box_min);
+
+    py::class_<FlareModel>(m, "FlareModel", R"doc(Time-dependent (flare) likelihood of one source and one sample.
+
+See cpp/include/icecore/ps_flare.hpp. t: event times [MJD], each inside a good run; x: (n_gamma, n)
+time-independent S/B ratios on the gamma grid gamma0 + k dgamma; n_total: all events of the sample;
+run_start/run_stop: sorted disjoint good runs [MJD]. kind: 'gauss', 'box' or 'none'.
+)doc")
+        .def(py::init(&make_flare), py::kw_only(), py::arg("t"), py::arg("x"), py::arg("gamma0"), py::arg("dgamma"),
+             py::arg("n_total"), py::arg("run_start"), py::arg("run_stop"), py::arg("settings"))
+        .def_property_readonly("n_events", &FlareModel::n_events, "Number of stored events.")
+        .def_property_readonly("livetime", &FlareModel::livetime, "Sum of the good runs [days].")
+        .def("live_between", &FlareModel::live_between, py::arg("a"), py::arg("b"), "Live time in [a, b] [days].")
+        .def("gauss_norm", &FlareModel::gauss_norm, py::arg("mu"), py::arg("sigma"),
+             "Integral of N(mu, sigma) over the good runs.")
+        .def(
+            "fit",
+            [](const FlareModel& self, const std::string& kind) {
+                const FlareKind k = flare_kind(kind);
+                FlareResults out(1);
+                FlareFitResult* r = out.mutable_data();
+                py::gil_scoped_release release;
+                r[0] = self.fit(k);
+                return out;
+            },
+            py::arg("kind"), (std::string("Global best flare; returns a 1-element ") + kFlareDoc + ".").c_str())
+        .def(
+            "fit_fixed",
+            [](const FlareModel& self, const std::string& kind, double a, double b) {
+                const FlareKind k = flare_kind(kind);
+                if (!std::isfinite(a) || !std::isfinite(b)) fail("a/b", "must be finite");
+                FlareResults out(1);
+                FlareFitResult* r = out.mutable_data();
+                py::gil_scoped_release release;
+                r[0] = self.fit_fixed(k, a, b);
+                return out;
+            },
+            py::arg("kind"), py::arg("a"), py::arg("b"),
+            (std::string("Fit ns and gamma with a fixed time PDF (Gaussian mean/width, box start/end); returns a ") +
+             kFlareDoc + ".")
+                .c_str())
+        .def(
+            "log_lambda",
+            [](const FlareModel& self, const std::string& kind, double a, double b, double ns, double gamma) {
+                const FlareKind k = flare_kind(kind);
+                py::gil_scoped_release release;
+                return self.log_lambda(k, a, b, ns, gamma);
+            },
+            py::arg("kind"), py::arg("a"), py::arg("b"), py::arg("ns"), py::arg("gamma"),
+            "log Lambda at fixed (ns, gamma) and time PDF with the stored times.")
+        .def(
+            "trials",
+            [](const FlareModel& self, const std::string& kind, const carray<std::uint64_t>& seeds, int threads,
+               py::object window) {
+                const FlareKind k = flare_kind(kind);
+                check_threads(threads);
+                require_ndim(seeds, 1, "seeds");
+                double a = std::numeric_limits<double>::quiet_NaN(), b = 0.0;
+                if (!window.is_none()) {
+                    auto w = window.cast<std::pair<double, double>>();
+                    a = w.first;
+                    b = w.second;
+                    if (!std::isfinite(a) || !std::isfinite(b)) fail("window", "must be finite");
+                }
+                const auto nt = static_cast<std::size_t>(seeds.size());
+                FlareResults out(static_cast<py::ssize_t>(nt));
+                FlareFitResult* r = out.mutable_data();
+                const std::uint64_t* sd = seeds.data();
+                {
+                    py::gil_scoped_release release;
+                    self.trials_fixed(k, a, b, sd, nt, r, threads);
+                }
+                return out;
+            },
+            py::arg("kind"), py::arg("seeds"), py::arg("threads") = 0, py::arg("window") = py::none(),
+            (std::string("Background trials, times scrambled uniformly in live time (one uint64 seed each); with "
+                         "window=(a, b) the time PDF is fixed instead of searched. Returns a ") +
+             kFlareDoc + ".")
+                .c_str());
 }
 
 }  // namespace icecore::python

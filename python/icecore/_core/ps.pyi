@@ -99,3 +99,55 @@ class PsModel:
     def log_lambda(self, ra: float, dec: float, cls: npt.ArrayLike, ns: float, gamma: float) -> float: ...
 
 def ps_parse_table(text: bytes, n_cols: int) -> tuple[npt.NDArray[np.float64], int, str]: ...
+
+# Flare (time-dependent) kernel (cpp/include/icecore/ps_flare.hpp). Times in days / MJD. Results are
+# structured arrays with the fields ts, ns, gamma, t_a, t_b, log_lambda (float64), status, n_eval (int32).
+class FlareSettings:
+    gamma_min: float
+    gamma_max: float
+    ns_max: float
+    sigma_min: float
+    sigma_max: float
+    n_sigma: int
+    n_seed: int
+    n_refine: int
+    box_min: float
+    def __init__(
+        self,
+        *,
+        gamma_min: float = 1.0,
+        gamma_max: float = 4.0,
+        ns_max: float = 1000.0,
+        sigma_min: float = 1.0,
+        sigma_max: float = 0.0,
+        n_sigma: int = 30,
+        n_seed: int = 60,
+        n_refine: int = 3,
+        box_min: float = 0.0,
+    ) -> None: ...
+
+class FlareModel:
+    def __init__(
+        self,
+        *,
+        t: npt.ArrayLike,
+        x: npt.ArrayLike,
+        gamma0: float,
+        dgamma: float,
+        n_total: float,
+        run_start: npt.ArrayLike,
+        run_stop: npt.ArrayLike,
+        settings: FlareSettings,
+    ) -> None: ...
+    @property
+    def n_events(self) -> int: ...
+    @property
+    def livetime(self) -> float: ...
+    def live_between(self, a: float, b: float) -> float: ...
+    def gauss_norm(self, mu: float, sigma: float) -> float: ...
+    def fit(self, kind: str) -> npt.NDArray[np.void]: ...
+    def fit_fixed(self, kind: str, a: float, b: float) -> npt.NDArray[np.void]: ...
+    def log_lambda(self, kind: str, a: float, b: float, ns: float, gamma: float) -> float: ...
+    def trials(
+        self, kind: str, seeds: npt.ArrayLike, threads: int = 0, window: tuple[float, float] | None = None
+    ) -> npt.NDArray[np.void]: ...

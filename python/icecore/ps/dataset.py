@@ -27,9 +27,15 @@ class Season:
         Good-run start/stop times (MJD).
     aeff : EffectiveArea
     smearing : SmearingMatrix
-    release : {"10y", "14y"}
+    release : {"10y", "14y", "txs", "ic86-2011"}
     n_cut : int
         Events of the file outside every good run (removed).
+    region : (ra_deg, dec_deg, radius_deg) or None
+        For releases that publish only the events near one source (the TXS 0506+056 release):
+        the cone they cover; None for a full-sky sample.
+    instrument : str
+        How the season's instrument model was obtained (the release's smearing matrix, or the
+        approximation of :mod:`icecore.ps.proxy_irf` used in its place).
     """
 
     name: str
@@ -45,6 +51,8 @@ class Season:
     smearing: SmearingMatrix
     release: str = "10y"
     n_cut: int = 0
+    region: tuple[float, float, float] | None = None
+    instrument: str = "smearing matrix of the release"
 
     @property
     def livetime_days(self) -> float:

@@ -37,6 +37,7 @@ from .._io import atomic_write
 from ..errors import DataFormatError, InputError
 from .dataset import PublicData, Season
 from .irf import EffectiveArea, SmearingMatrix
+from .proxy_irf import EnergyProxyTable, proxy_smearing
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -322,7 +323,8 @@ def available_seasons(path: str | os.PathLike[str]) -> list[str]:
     return sorted(names, key=_season_key)
 
 
-def load_public_data(path: str | os.PathLike[str], seasons: Iterable[str] | str | None = None) -> PublicData:
+def load_public_data(path: str | os.PathLike[str], seasons: Iterable[str] | str | None = None, *,
+                     missing_smearing: EnergyProxyTable | None = None) -> PublicData:
     """Load IceCube public point-source data (10-year or 14-year release layout).
 
     Parameters
@@ -331,6 +333,10 @@ def load_public_data(path: str | os.PathLike[str], seasons: Iterable[str] | str 
         Folder holding ``events/``, ``uptime/`` and ``irfs/``.
     seasons : str or iterable of str, optional
         Season names to load (``"IC86_II"``...). Default: every season with an events file.
+    missing_smearing : EnergyProxyTable, optional
+        Where a season's smearing file is absent: None (default) raises DataFormatError; an
+        energy-proxy table builds the approximate smearing table of :mod:`icecore.ps.proxy_irf`
+        from it and the season's AngErr distribution (recorded in ``Season.instrument``).
 
     Returns
     -------
@@ -369,18 +375,28 @@ def load_public_data(path: str | os.PathLike[str], seasons: Iterable[str] | str 
         stem = irf_names(name, release)
         aeff_path = irfs / f"{stem}_effectiveArea.csv"
         sm_path = irfs / f"{stem}_smearing.csv"
-        for p in (aeff_path, sm_path, root / "uptime" / f"{name}_exp.csv"):
+        proxy = missing_smearing is not None and not sm_path.exists()
+        for p in (aeff_path, root / "uptime" / f"{name}_exp.csv") + (() if proxy else (sm_path,)):
             if not p.exists():
                 raise DataFormatError(f"season {name} needs this file, which is missing", str(p))
         if str(aeff_path) not in aeffs:
             aeffs[str(aeff_path)] = read_effective_area(aeff_path)
+        if proxy:
+            assert missing_smearing is not None
+            s = _load_season(root, name, aeffs[str(aeff_path)], None, release)
+            s.smearing = proxy_smearing(missing_smearing, angerr_sample_deg=s.angerr_deg, path=missing_smearing.path)
+            s.instrument = (f"A_eff(E, dec) of the release; {sm_path.name} absent: energy response from "
+                            f"{missing_smearing.path} (proxy_irf approximation 1), PSF Rayleigh with sigma = the "
+                            "season's AngErr distribution (approximation 2a)")
+            out.seasons.append(s)
+            continue
         if str(sm_path) not in smearings:
             smearings[str(sm_path)] = read_smearing(sm_path)
         out.seasons.append(_load_season(root, name, aeffs[str(aeff_path)], smearings[str(sm_path)], release))
     return out
 
 
-def _load_season(root: Path, name: str, aeff: EffectiveArea, sm: SmearingMatrix, release: str) -> Season:
+def _load_season(root: Path, name: str, aeff: EffectiveArea, sm: SmearingMatrix | None, release: str) -> Season:
     ev_path = root / "events" / f"{name}_exp.csv"
     up_path = root / "uptime" / f"{name}_exp.csv"
     ev = read_table(ev_path, EVENT_COLUMNS)
@@ -410,7 +426,8 @@ def _load_season(root: Path, name: str, aeff: EffectiveArea, sm: SmearingMatrix,
         log.info("%s: %d events outside the good-run list were cut", name, n_cut)
     ev = ev[inside]
     mjd, log10_e, angerr, ra, dec, az, zen = (np.ascontiguousarray(ev[:, i]) for i in range(7))
-    return Season(name, mjd, log10_e, angerr, ra, dec, az, zen, uptime_mjd=up, aeff=aeff, smearing=sm,
+    return Season(name, mjd, log10_e, angerr, ra, dec, az, zen, uptime_mjd=up, aeff=aeff,
+                  smearing=sm,  # type: ignore[arg-type]  # None only while the caller builds a proxy
                   release=release, n_cut=n_cut)
 
 

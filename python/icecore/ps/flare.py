@@ -1,0 +1,326 @@
+"""The time-dependent (flare) point-source search for one source in one data sample.
+
+Model (``cpp/include/icecore/ps_flare.hpp`` holds the likelihood, the search and the trials):
+
+* per event, the time-independent ratio ``x_i(gamma) = S_spatial S_energy(gamma) / (B_spatial
+  B_energy)`` on a gamma grid (step :data:`GAMMA_STEP`, linear in gamma between nodes), built here;
+* signal time PDF: Gaussian (mean, width) or box (start, end), each restricted to and normalised
+  over the good runs; background time PDF: uniform in live time (the uptime), so gaps are handled;
+* TS with IceCube's marginalisation term for the flare length: ``TS = 2 log Lambda + 2 log(sqrt(2 pi)
+  sigma / T_live)`` (Gaussian) or ``+ 2 log(L_box / T_live)`` (box), maximised over (ns, gamma, time
+  PDF) by a scan in time then a refinement; fixed windows (e.g. +-500 s around an alert) and the
+  time-integrated fit (``kind="none"``) use ``TS = 2 log Lambda``;
+* background trials scramble every event time uniformly in live time, keeping its direction and
+  energy (C++, threads, one seed per trial); p-values from :class:`icecore.stats.BackgroundTS`.
+
+How ``x_i`` is built depends on the sample:
+
+* **partial-sky release** (``Season.region`` set, the TXS 0506+056 release): all events within
+  the 3-deg cone are used; ``B_spatial = 1 / Omega_cone`` (uniform over the cone: the release
+  publishes no background model and the cone is small); ``B_energy`` a Gaussian kernel density
+  estimate (Scott's bandwidth) of the season's own log10 E values; ``S_spatial`` the 2-d Rayleigh
+  density with sigma = each event's uncertainty; ``S_energy`` the marginal reco-energy density of the
+  season's smearing table (:mod:`icecore.ps.proxy_irf` for that release), weighted by
+  A_eff x E^-gamma (:func:`icecore.ps.model.true_energy_weights`), piecewise constant per proxy bin;
+* **full-sky sample**: the background and signal PDFs of :class:`icecore.ps.model.SeasonModel`
+  (the time-integrated likelihood's), for the events whose largest S/B exceeds 1e-3.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from .._validation import as_degrees, check_positive, check_threads, rng_from_seed
+from ..errors import InputError
+from ..stats import BackgroundTS
+from .dataset import PublicData, Season
+from .model import SeasonModel, true_energy_weights
+
+__all__ = ["GAMMA_STEP", "FlareSample", "FlareResult", "FlareSearch", "flare_sample"]
+
+GAMMA_STEP = 0.05
+"""Step of the gamma grid of the per-event S/B tables."""
+
+X_MIN = 1e-3
+"""Full-sky samples: events whose largest S/B over the gamma grid is below this are not stored."""
+
+KINDS = ("gauss", "box", "none")
+
+
+@dataclass
+class FlareSample:
+    """The kernel input of one source in one season.
+
+    Attributes
+    ----------
+    season : str
+    t_mjd : (n,) array
+        Event times [MJD].
+    x : (n_gamma, n) array
+        Time-independent S/B ratio of each stored event on ``gamma_grid``.
+    gamma_grid : (n_gamma,) array
+    n_total : int
+        All events of the sample (stored or not).
+    runs : (n_runs, 2) array
+        Sorted, disjoint good runs [MJD].
+    """
+
+    season: str
+    t_mjd: np.ndarray
+    x: np.ndarray
+    gamma_grid: np.ndarray
+    n_total: int
+    runs: np.ndarray
+
+
+@dataclass
+class FlareResult:
+    """Best-fit flare (or fixed-window fit).
+
+    ``mean_mjd``/``sigma_days`` for a Gaussian, ``start_mjd``/``stop_mjd`` for a box (the other pair
+    NaN); ``ts`` includes the flare-length term, ``two_log_lambda`` does not.
+    """
+
+    kind: str
+    season: str
+    ts: float
+    ns: float
+    gamma: float
+    mean_mjd: float
+    sigma_days: float
+    start_mjd: float
+    stop_mjd: float
+    two_log_lambda: float
+    status: int
+    p_value: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _merge_runs(runs: np.ndarray) -> np.ndarray:
+    r = np.asarray(runs, dtype=np.float64)
+    r = r[np.argsort(r[:, 0], kind="stable")]
+    out: list[list[float]] = []
+    for a, b in r:
+        if b <= a:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([float(a), float(b)])
+    return np.array(out)
+
+
+def _angular_distance(ra1: np.ndarray, dec1: np.ndarray, ra0: float, dec0: float) -> np.ndarray:
+    c = np.sin(dec1) * math.sin(dec0) + np.cos(dec1) * math.cos(dec0) * np.cos(ra1 - ra0)
+    return np.arccos(np.clip(c, -1.0, 1.0))
+
+
+def _rayleigh(psi: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    fac = np.where(psi > 1e-8, psi / np.sin(np.maximum(psi, 1e-8)), 1.0)
+    return np.exp(-0.5 * (psi / sigma) ** 2) / (2.0 * np.pi * sigma**2) * fac
+
+
+def _region_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray) -> np.ndarray:
+    from scipy.stats import gaussian_kde
+
+    assert season.region is not None
+    r_cone = math.radians(season.region[2])
+    omega = 2.0 * math.pi * (1.0 - math.cos(r_cone))
+    psi = _angular_distance(np.radians(season.ra_deg), np.radians(season.dec_deg), math.radians(ra_deg),
+                            math.radians(dec_deg))
+    s_sp = _rayleigh(psi, np.radians(season.angerr_deg))
+    b_e = gaussian_kde(season.log10_e)(season.log10_e)
+    sm = season.smearing
+    d = sm.dec_index(dec_deg)
+    dens, lo, hi = sm.reco_energy_pdf(d)  # (n_t, n_r) per unit log10 E
+    p = true_energy_weights(season.aeff, sm, dec_deg, gammas)  # (G, n_t)
+    s_e_bins = p @ dens  # (G, n_r)
+    edges = np.append(lo[0], hi[0, -1])
+    k = np.searchsorted(edges, season.log10_e, side="right") - 1
+    inside = (k >= 0) & (k < len(edges) - 1)
+    s_e = np.zeros((len(gammas), len(season)))
+    s_e[:, inside] = s_e_bins[:, k[inside]]
+    return np.asarray(s_sp[None, :] * s_e * omega / b_e[None, :])
+
+
+def _fullsky_x(season: Season, ra_deg: float, dec_deg: float,
+               gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    m = SeasonModel(season, gammas)
+    sd = np.sin(np.radians(season.dec_deg))
+    psi = _angular_distance(np.radians(season.ra_deg), np.radians(season.dec_deg), math.radians(ra_deg),
+                            math.radians(dec_deg))
+    sig = np.radians(season.angerr_deg)
+    near = psi < 8.0 * sig
+    idx = np.flatnonzero(near)
+    s_sp = _rayleigh(psi[idx], sig[idx])
+    inv_b = m.inv_bkg(season.log10_e[idx], sd[idx])
+    table = m.signal_energy_table(dec_deg)  # (G, n_e) on the padded fine grid
+    ebin, efrac = m.energy_index(season.log10_e[idx])
+    s_e = table[:, ebin] * (1.0 - efrac) + table[:, np.minimum(ebin + 1, table.shape[1] - 1)] * efrac
+    s_e[:, ebin == 0] = 0.0
+    x = s_sp[None, :] * s_e * inv_b[None, :]
+    keep = x.max(axis=0) > X_MIN
+    return x[:, keep], idx[keep]
+
+
+def flare_sample(season: Season, ra_deg: float, dec_deg: float,
+                 gamma_range: tuple[float, float] = (1.0, 4.0)) -> FlareSample:
+    """Build the kernel input of one season for a source at (ra_deg, dec_deg) [deg] (see the module notes)."""
+    g0, g1 = float(gamma_range[0]), float(gamma_range[1])
+    if not (g1 > g0):
+        raise InputError(f"argument 'gamma_range': expected (low, high) with low < high, got {gamma_range}",
+                         "gamma_range")
+    n_g = int(math.ceil(round((g1 - g0) / GAMMA_STEP, 9))) + 1
+    gammas = g0 + GAMMA_STEP * np.arange(n_g)
+    if season.region is not None:
+        x = _region_x(season, ra_deg, dec_deg, gammas)
+        t = season.mjd
+    else:
+        x, idx = _fullsky_x(season, ra_deg, dec_deg, gammas)
+        t = season.mjd[idx]
+    return FlareSample(season.name, np.ascontiguousarray(t, dtype=np.float64), np.ascontiguousarray(x), gammas,
+                       len(season), _merge_runs(season.uptime_mjd))
+
+
+class FlareSearch:
+    """Time-dependent point-source search at one position in one season.
+
+    Parameters
+    ----------
+    data : PublicData or Season
+        Loaded data (e.g. :func:`icecore.ps.releases.load_release`).
+    ra, dec : float or astropy Quantity
+        Source position [deg].
+    season : str, optional
+        Which season of ``data`` (required when it holds several): as the published analyses, the
+        search runs on one sample at a time.
+    gamma_range : (float, float)
+        Fit range of the spectral index.
+    sigma_range_days : (float, float or None)
+        Range of the Gaussian width [days]; None: a quarter of the season's span.
+    box_min_days : float
+        Shortest box [days].
+    n_seed : int
+        Candidate flare times: the times of the ``n_seed`` most signal-like events (S/B at gamma 2 > 1).
+    threads : int or None
+        Worker threads for trials (None = all cores).
+    """
+
+    def __init__(self, data: PublicData | Season, ra: Any, dec: Any, *, season: str | None = None,
+                 gamma_range: tuple[float, float] = (1.0, 4.0), ns_max: float = 1000.0,
+                 sigma_range_days: tuple[float, float | None] = (1.0, None), box_min_days: float = 0.0,
+                 n_seed: int = 60, n_sigma: int = 30, threads: int | None = None) -> None:
+        from .. import _core
+
+        self.ra = float(as_degrees(ra, "ra", ndim=0)) % 360.0
+        self.dec = float(as_degrees(dec, "dec", ndim=0))
+        if not -90.0 <= self.dec <= 90.0:
+            raise InputError(f"argument 'dec': must be in [-90, 90] deg, got {self.dec}", "dec")
+        if isinstance(data, Season):
+            s = data
+        else:
+            if season is None:
+                if len(data) != 1:
+                    raise InputError(f"argument 'season': data holds {data.names}; choose one", "season")
+                s = data.seasons[0]
+            else:
+                s = data[season]
+        check_positive(ns_max, "ns_max")
+        check_positive(sigma_range_days[0], "sigma_range_days")
+        check_positive(n_seed, "n_seed", integer=True)
+        self.season = s
+        self.threads = check_threads(threads)
+        self.sample = flare_sample(s, self.ra, self.dec, gamma_range)
+        smax = sigma_range_days[1]
+        st = _core.ps.FlareSettings(gamma_min=float(gamma_range[0]), gamma_max=float(gamma_range[1]),
+                                    ns_max=float(ns_max), sigma_min=float(sigma_range_days[0]),
+                                    sigma_max=0.0 if smax is None else float(smax), n_sigma=int(n_sigma),
+                                    n_seed=int(n_seed), n_refine=3, box_min=float(box_min_days))
+        sm = self.sample
+        self._kernel = _core.ps.FlareModel(t=sm.t_mjd, x=sm.x, gamma0=float(sm.gamma_grid[0]), dgamma=GAMMA_STEP,
+                                           n_total=float(sm.n_total), run_start=np.ascontiguousarray(sm.runs[:, 0]),
+                                           run_stop=np.ascontiguousarray(sm.runs[:, 1]), settings=st)
+
+    @property
+    def livetime_days(self) -> float:
+        """Sum of the season's (merged) good runs [days]."""
+        return float(self._kernel.livetime)
+
+    @staticmethod
+    def _check_kind(kind: str) -> None:
+        if kind not in KINDS:
+            raise InputError(f"argument 'kind': must be one of {KINDS}, got {kind!r}", "kind")
+
+    def _result(self, kind: str, r: np.ndarray) -> FlareResult:
+        a, b = float(r["t_a"]), float(r["t_b"])
+        nan = float("nan")
+        g = (a, b, nan, nan) if kind == "gauss" else (nan, nan, a, b) if kind == "box" else (nan,) * 4
+        return FlareResult(kind, self.season.name, float(r["ts"]), float(r["ns"]), float(r["gamma"]), *g,
+                           float(r["log_lambda"]), int(r["status"]))
+
+    def fit(self, kind: str = "gauss") -> FlareResult:
+        """The global best flare of ``kind`` ("gauss", "box"; "none" = time-integrated)."""
+        self._check_kind(kind)
+        return self._result(kind, self._kernel.fit(kind)[0])
+
+    def fit_time_integrated(self) -> FlareResult:
+        """ns and gamma without a time PDF (the time-integrated fit on this sample)."""
+        return self.fit("none")
+
+    def fit_window(self, start_mjd: float, stop_mjd: float) -> FlareResult:
+        """ns and gamma with a fixed box window [start, stop] [MJD] (e.g. +-500 s around an alert)."""
+        if not stop_mjd > start_mjd:
+            raise InputError("argument 'stop_mjd': must be after start_mjd", "stop_mjd")
+        if self._kernel.live_between(start_mjd, stop_mjd) <= 0:
+            raise InputError("the window holds no live time", "start_mjd")
+        return self._result("box", self._kernel.fit_fixed("box", float(start_mjd), float(stop_mjd))[0])
+
+    def fit_gaussian(self, mean_mjd: float, sigma_days: float) -> FlareResult:
+        """ns and gamma with a fixed Gaussian time PDF."""
+        check_positive(sigma_days, "sigma_days")
+        return self._result("gauss", self._kernel.fit_fixed("gauss", float(mean_mjd), float(sigma_days))[0])
+
+    def log_lambda(self, kind: str, a: float, b: float, ns: float, gamma: float) -> float:
+        """log Lambda at fixed (ns, gamma) and time-PDF parameters (a, b) with the recorded times."""
+        self._check_kind(kind)
+        return float(self._kernel.log_lambda(kind, float(a), float(b), float(ns), float(gamma)))
+
+    def trials(self, n: int, kind: str = "gauss", *, seed: Any = None, threads: int | None = None,
+               window: tuple[float, float] | None = None) -> np.ndarray:
+        """``n`` background trials (times scrambled in live time): the kernel's structured results.
+
+        With ``window`` the time PDF is fixed (box start/stop, or Gaussian mean/width for
+        ``kind="gauss"``) instead of searched. Same seed, same results, whatever the thread count.
+        """
+        self._check_kind(kind)
+        n = int(check_positive(n, "n", integer=True))
+        thr = self.threads if threads is None else check_threads(threads)
+        rng = rng_from_seed(seed)
+        seeds = rng.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
+        w = None if window is None else (float(window[0]), float(window[1]))
+        return np.asarray(self._kernel.trials(kind, seeds, thr, w))
+
+    def background(self, n: int = 1000, kind: str = "gauss", *, seed: Any = None, threads: int | None = None,
+                   batch: int = 500, window: tuple[float, float] | None = None) -> BackgroundTS:
+        """Background TS distribution from ``n`` time-scrambled trials, in bounded memory."""
+        bg = BackgroundTS()
+        rng = rng_from_seed(seed)
+        done = 0
+        while done < n:
+            k = min(batch, n - done)
+            bg.add(self.trials(k, kind, seed=rng, threads=threads, window=window)["ts"])
+            done += k
+        return bg
+
+    def unblind(self, kind: str = "gauss", background: BackgroundTS | None = None) -> FlareResult:
+        """:meth:`fit`, with the p-value from ``background`` when given."""
+        r = self.fit(kind)
+        if background is not None:
+            r.p_value = float(background.pvalue(r.ts))
+        return r

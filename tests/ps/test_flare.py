@@ -1,0 +1,184 @@
+"""The time-dependent (flare) search: kernel against a numpy reference, recovery, the real TXS 0506+056 flare."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from icecore import _core
+from icecore.errors import InputError
+
+REAL = Path("/work/shared/data/real/ps")
+alt = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / "ps"
+if alt.is_dir():
+    REAL = alt
+
+
+def _model(t, x, runs, n_total=None, gamma0=1.0, dgamma=0.5, **kw):
+    st = _core.ps.FlareSettings(gamma_min=gamma0, gamma_max=gamma0 + dgamma * (x.shape[0] - 1), **kw)
+    runs = np.asarray(runs, dtype=float)
+    return _core.ps.FlareModel(t=np.asarray(t, float), x=np.ascontiguousarray(x, dtype=float), gamma0=gamma0,
+                               dgamma=dgamma, n_total=float(len(t) if n_total is None else n_total),
+                               run_start=np.ascontiguousarray(runs[:, 0]), run_stop=np.ascontiguousarray(runs[:, 1]),
+                               settings=st)
+
+
+def _toy(seed=3, n_bkg=300, n_sig=15, mu=140.0, sigma=6.0):
+    """Synthetic sample (not real data): uniform background, a Gaussian flare of signal-like events."""
+    rng = np.random.default_rng(seed)
+    runs = np.array([[0.0, 90.0], [95.0, 200.0], [203.0, 365.0]])
+    live = np.diff(runs, axis=1).ravel()
+
+    def uniform_live(k):
+        r = rng.choice(len(runs), size=k, p=live / live.sum())
+        return runs[r, 0] + rng.random(k) * live[r]
+
+    tb = uniform_live(n_bkg)
+    ts = rng.normal(mu, sigma, size=n_sig)
+    ts = ts[((ts > 95) & (ts < 200))]
+    t = np.concatenate([tb, ts])
+    g = np.array([1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0])
+    xb = 0.05 * rng.exponential(1.0, size=(1, len(tb))) * np.ones((len(g), 1))
+    xs = 50.0 * np.exp(-((g[:, None] - 2.0) ** 2)) * np.ones((1, len(ts)))
+    return t, np.concatenate([xb, xs], axis=1), runs, len(ts)
+
+
+def _ref_log_lambda(t, x_g, runs, kind, a, b, ns, n_total):
+    tl = float(np.sum(runs[:, 1] - runs[:, 0]))
+    if kind == "gauss":
+        z = sum(stats.norm.cdf(e, a, b) - stats.norm.cdf(s, a, b) for s, e in runs)
+        r = tl * stats.norm.pdf(t, a, b) / z
+    elif kind == "box":
+        lv = sum(max(0.0, min(e, b) - max(s, a)) for s, e in runs)
+        r = np.where((t >= a) & (t <= b), tl / lv, 0.0)
+    else:
+        r = np.ones_like(t)
+    xx = x_g * r
+    return float(np.sum(np.log1p(ns / n_total * (xx - 1.0))) + (n_total - len(t)) * math.log1p(-ns / n_total))
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("kind,a,b", [("gauss", 150.0, 7.0), ("gauss", 92.0, 3.0), ("box", 120.0, 160.0),
+                                      ("box", 80.0, 100.0), ("none", 0.0, 0.0)])
+def test_log_lambda_matches_numpy_reference(kind, a, b):
+    t, x, runs, _ = _toy()
+    m = _model(t, x, runs, n_total=len(t) + 50)
+    for ns, gamma in ((3.0, 2.0), (10.0, 2.25)):
+        k = int((gamma - 1.0) / 0.5)
+        f = (gamma - 1.0) / 0.5 - k
+        xg = (1 - f) * x[k] + f * x[k + 1]
+        ref = _ref_log_lambda(t, xg, runs, kind, a, b, ns, len(t) + 50)
+        assert m.log_lambda(kind, a, b, ns, gamma) == pytest.approx(ref, rel=1e-10, abs=1e-10)
+
+
+@pytest.mark.kernel
+def test_uptime_integrals():
+    t, x, runs, _ = _toy()
+    m = _model(t, x, runs)
+    assert m.livetime == pytest.approx(90 + 105 + 162)
+    assert m.live_between(80, 100) == pytest.approx(10 + 5)
+    assert m.live_between(-10, 1000) == pytest.approx(m.livetime)
+    for mu, sg in ((92.5, 2.0), (150.0, 30.0), (0.0, 5.0)):
+        ref = sum(integrate.quad(lambda u: stats.norm.pdf(u, mu, sg), s, e)[0] for s, e in runs)
+        assert m.gauss_norm(mu, sg) == pytest.approx(ref, rel=1e-8)
+
+
+@pytest.mark.kernel
+def test_fit_fixed_is_the_maximum_of_log_lambda():
+    t, x, runs, _ = _toy()
+    m = _model(t, x, runs)
+    r = m.fit_fixed("gauss", 140.0, 6.0)[0]
+    best = m.log_lambda("gauss", 140.0, 6.0, r["ns"], r["gamma"])
+    assert r["log_lambda"] == pytest.approx(2 * best, rel=1e-9)
+    for dns, dg in ((0.3, 0), (-0.3, 0), (0, 0.05), (0, -0.05)):
+        assert m.log_lambda("gauss", 140.0, 6.0, r["ns"] + dns, r["gamma"] + dg) <= best + 1e-9
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("kind", ["gauss", "box"])
+def test_synthetic_flare_recovered(kind):
+    t, x, runs, n_sig = _toy()
+    m = _model(t, x, runs, sigma_min=0.5)
+    r = m.fit(kind)[0]
+    assert r["ns"] == pytest.approx(n_sig, rel=0.25)
+    assert r["gamma"] == pytest.approx(2.0, abs=0.15)
+    if kind == "gauss":
+        assert r["t_a"] == pytest.approx(140.0, abs=3.0)
+        assert r["t_b"] == pytest.approx(6.0, rel=0.4)
+        pen = 2 * math.log(math.sqrt(2 * math.pi) * r["t_b"] / m.livetime)
+    else:
+        assert 125 < r["t_a"] < 140 < r["t_b"] < 155
+        pen = 2 * math.log(m.live_between(r["t_a"], r["t_b"]) / m.livetime)
+    # the TS carries the marginalisation term for the flare length
+    assert r["ts"] == pytest.approx(r["log_lambda"] + pen, rel=1e-9)
+
+
+@pytest.mark.kernel
+def test_trials_deterministic_across_threads_and_respect_uptime():
+    t, x, runs, _ = _toy()
+    m = _model(t, x, runs, n_seed=20, n_sigma=10)
+    seeds = np.arange(1, 13, dtype=np.uint64)
+    a = m.trials("gauss", seeds, 1)
+    b = m.trials("gauss", seeds, 2)
+    np.testing.assert_array_equal(a, b)
+    assert np.all(np.isfinite(a["ts"])) and np.all(a["ts"] >= 0)
+    # a box over the gap [90, 95] only: no scrambled event can fall there -> TS 0
+    w = m.trials("box", seeds, 1, window=(90.5, 94.5))
+    assert np.all(w["ns"] == 0)
+
+
+def test_invalid_input_is_rejected():
+    t, x, runs, _ = _toy()
+    with pytest.raises(ValueError, match="run"):
+        _model([92.0], x[:, :1], runs)  # event in a gap
+    with pytest.raises(ValueError, match="kind"):
+        _model(t, x, runs).fit("lorentz")
+
+
+# ------------------------------------------------------------------------------- real TXS data
+
+needs_real = pytest.mark.skipif(not (REAL / "TXS0506_release").is_dir(), reason="real TXS 0506+056 release absent")
+
+
+@pytest.fixture(scope="module")
+def ic86b():
+    from icecore.ps.flare import FlareSearch
+    from icecore.ps.releases import TXS_DEC_DEG, TXS_RA_DEG, load_release
+
+    d = load_release(REAL / "TXS0506_release", seasons=["IC86b"])
+    return FlareSearch(d, TXS_RA_DEG, TXS_DEC_DEG, threads=1)
+
+
+@needs_real
+def test_txs_2014_15_gaussian_flare(ic86b):
+    # Science 361, 147 (2018): centred near MJD 57004, ns ~ 13, gamma ~ 2.1
+    r = ic86b.fit("gauss")
+    assert 56983 < r.mean_mjd < 57025
+    assert 40 < r.sigma_days < 80
+    assert 8 < r.ns < 16
+    assert 1.9 < r.gamma < 2.4
+    assert r.ts > 12
+
+
+@needs_real
+def test_txs_2014_15_box_flare(ic86b):
+    # the paper's box: MJD 56937.81 - 57096.21 (158 d)
+    r = ic86b.fit("box")
+    assert r.start_mjd == pytest.approx(56937.81, abs=0.05)
+    assert 57090 < r.stop_mjd < 57120
+    assert 9 < r.ns < 16 and 1.9 < r.gamma < 2.5
+
+
+@needs_real
+def test_txs_background_trials_and_pvalue(ic86b):
+    bg = ic86b.background(40, "gauss", seed=5, batch=20)
+    r = ic86b.unblind("gauss", bg)
+    assert r.p_value is not None and 0 < r.p_value < 0.1
+    with pytest.raises(InputError):
+        ic86b.fit_window(57000.0, 56990.0)
+    w = ic86b.fit_window(56937.81, 57096.21)
+    assert w.ns > 5
