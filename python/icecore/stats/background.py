@@ -22,7 +22,8 @@ and a fitted tail beyond that (where the trials run out):
 Why: the likelihood-ratio TS of a point-source search with a free spectral index has a tail
 heavier than eta chi2(k) fitted to the bulk (by 7-10x at TS 15 on 10^4 trials); a chi2 tail
 that fits the bulk is then anti-conservative where it is extrapolated. The choice, its
-goodness of fit and the statistical error of every extrapolated number are reported:
+goodness of fit and the error of every extrapolated number (statistical, plus the spread of
+the tail models that fit equally well) are reported:
 :meth:`BackgroundTS.fit_tail` (the model and its tests), :meth:`BackgroundTS.pvalue_detail`
 and :meth:`BackgroundTS.threshold_detail` (a :class:`TailEstimate` with the value, its 1-sigma
 error from the fitted parameters, the model and its fit quality).
@@ -304,8 +305,9 @@ class BackgroundTS:
             ``model`` ("chi2" with ``eta``, ``ndof``, their errors; or "exponential" with ``x0``,
             ``p0``, ``scale``, ``scale_error``, ``n_tail``), ``n_trials``, and the tail-region
             goodness of fit: ``gof_pvalue`` (Anderson-Darling p-value of the chosen model),
-            ``gof_ok``, ``gof`` (the tests of every candidate), ``selection`` ("auto" or "fixed")
-            and ``reason`` (why this model). JSON-serialisable.
+            ``gof_ok``, ``gof`` (the tests of every candidate), ``selection`` ("auto" or "fixed"),
+            ``reason`` (why this model) and ``alternatives`` (the other fitted models that pass
+            the tests; they set the model uncertainty). JSON-serialisable.
 
         Raises
         ------
@@ -332,8 +334,10 @@ class BackgroundTS:
         chosen, reason = self._choose(fits, gof, region)
         f = dict(fits[chosen])
         g = gof[chosen]
+        # the other models that also fit the tail region: their spread is the model uncertainty
+        alternatives = {k: v for k, v in fits.items() if k != chosen and gof[k]["ok"] and gof[k]["tested"]}
         f.update(gof_pvalue=g["ad_pvalue"], gof_ok=g["ok"], gof=gof, reason=reason,
-                 selection="auto" if self.tail == "auto" else "fixed")
+                 selection="auto" if self.tail == "auto" else "fixed", alternatives=alternatives)
         if not g["ok"] and g["tested"]:
             log.warning("background tail: %s model fails the tail goodness-of-fit test (%s)", chosen, reason)
         self._fit = f
@@ -487,12 +491,23 @@ class BackgroundTS:
             return float(math.hypot(d_k * dk, d_e * f["eta_error"]))
         return float(f["scale"] * math.hypot(1.0, math.log(f["p0"] / p)) / math.sqrt(f["n_tail"]))
 
+    def _model_spread_isf(self, f: dict[str, Any], p: float) -> float:
+        """Largest difference of the TS threshold between the chosen and the other acceptable models."""
+        here = self._isf_model(f, p)
+        return max((abs(self._isf_model(a, p) - here) for a in f.get("alternatives", {}).values()), default=0.0)
+
+    def _model_spread_sf(self, f: dict[str, Any], x: float) -> float:
+        here = self._sf_model(f, x)
+        alt = [a for a in f.get("alternatives", {}).values() if a["model"] != "exponential" or x > a["x0"]]
+        return max((abs(self._sf_model(a, x) - here) for a in alt), default=0.0)
+
     def pvalue_detail(self, ts: float) -> TailEstimate:
         """p-value of one observed TS with its error, method, tail model and the model's fit quality.
 
         Same value as :meth:`pvalue` (``method="auto"``). Empirical values carry the binomial
         error sqrt(c) / n of the count c; fitted ones the error propagated from the tail
-        parameters (statistical only: the model choice is reported through ``gof_pvalue``).
+        parameters added in quadrature to the model uncertainty: the largest difference from the
+        other tail models that also pass the goodness-of-fit tests (``fit_tail()["alternatives"]``).
         """
         self._check_ready()
         x = float(as_array(ts, "ts", ndim=0))
@@ -503,18 +518,33 @@ class BackgroundTS:
         f = self.fit_tail()
         value = self._tail_sf(x)
         below_x0 = f["model"] == "exponential" and x <= f["x0"]
-        err = math.sqrt(max(c, 1.0)) / self.n if below_x0 else self._sf_error(f, x)
+        err = math.sqrt(max(c, 1.0)) / self.n if below_x0 else math.hypot(self._sf_error(f, x),
+                                                                           self._model_spread_sf(f, x))
         return TailEstimate(value=value, error=err, method="fit", model=f["model"], gof_pvalue=f["gof_pvalue"],
                             gof_ok=f["gof_ok"], n_trials=self.n)
 
-    def threshold_detail(self, p: float) -> TailEstimate:
+    def threshold_detail(self, p: float, *, method: str = "auto") -> TailEstimate:
         """TS threshold at p (as :meth:`ts_at_pvalue`) with its error, method, model and fit quality.
 
+        ``method="fit"`` returns the fitted tail's threshold even where the trials resolve p (to
+        check the model where it can be checked).
+
         Empirical thresholds carry the order-statistic error (the TS range of counts
-        p n +- sqrt(p n)); fitted ones the error propagated from the tail parameters.
+        p n +- sqrt(p n)); fitted ones the error propagated from the tail parameters and the model
+        uncertainty, as in :meth:`pvalue_detail`.
         """
-        value = self.ts_at_pvalue(p)
+        if method not in ("auto", "fit"):
+            raise InputError(f"argument 'method': unknown {method!r}", "method")
+        self._check_ready()
+        if not 0 < p < 1:
+            raise InputError("argument 'p': must be in (0, 1)", "p")
         need = p * self.n
+        if method == "fit":
+            f = self.fit_tail()
+            err = math.hypot(self._isf_error(f, p), self._model_spread_isf(f, p))
+            return TailEstimate(value=self._isf_model(f, p), error=err, method="fit", model=f["model"],
+                                gof_pvalue=f["gof_pvalue"], gof_ok=f["gof_ok"], n_trials=self.n)
+        value = self.ts_at_pvalue(p)
         if need >= self.min_count:
             lo = self.ts_at_pvalue(min((need + math.sqrt(need)) / self.n, 0.999999))
             hi_p = (need - math.sqrt(need)) / self.n
@@ -522,7 +552,8 @@ class BackgroundTS:
             return TailEstimate(value=value, error=0.5 * abs(hi - lo), method="empirical", model="empirical",
                                 gof_pvalue=float("nan"), gof_ok=True, n_trials=self.n)
         f = self.fit_tail()
-        return TailEstimate(value=value, error=self._isf_error(f, p), method="fit", model=f["model"],
+        err = math.hypot(self._isf_error(f, p), self._model_spread_isf(f, p))
+        return TailEstimate(value=value, error=err, method="fit", model=f["model"],
                             gof_pvalue=f["gof_pvalue"], gof_ok=f["gof_ok"], n_trials=self.n)
 
     def tail_curve(self, ts: Any) -> np.ndarray:
