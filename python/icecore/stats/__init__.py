@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from .background import BackgroundTS, effective_trials
+from .background import BackgroundTS, TailEstimate, effective_trials
 from .significance import (
     EVIDENCE_THRESHOLDS_SIGMA,
     Significance,
@@ -25,6 +25,7 @@ from .significance import (
 
 __all__ = [
     "BackgroundTS",
+    "TailEstimate",
     "effective_trials",
     "EVIDENCE_THRESHOLDS_SIGMA",
     "Significance",
