@@ -136,6 +136,7 @@ class _Session:
             "garbage", "rejected_results", "task_errors", "requeued")}
         self.workers: set[str] = set()
         self.answers: list[dict[str, Any]] = []
+        self.probe: Any = None  # a second channel for queue-depth checks
 
     # -- publishing -----------------------------------------------------------------------
     def _publish(self, batch: np.ndarray, k: int, chunk: _Chunk) -> None:
@@ -159,6 +160,12 @@ class _Session:
         log.info("re-queueing chunk %d of round %d (%s)", k, self.round, why)
         self.stats["requeued"] += 1
         self._publish(batch, k, chunk)
+
+    def _work_queue_drained(self) -> bool:
+        """True if no task waits in the work queue (the missing ones were taken and never answered)."""
+        if self.probe is None:
+            self.probe = self.conn.channel()
+        return int(self.probe.queue_declare(queue=self.ex.queue, passive=True).method.message_count) == 0
 
     # -- replies --------------------------------------------------------------------------
     def _handle_event_request(self, msg: dict[str, Any]) -> None:
@@ -248,8 +255,9 @@ class _Session:
         """Fit ``batch`` (SCAN_TASK_DTYPE) on the workers; results as FIT_RESULT_DTYPE, in its order.
 
         Results are validated (:func:`amqp_protocol.parse_result`); a chunk whose result was
-        rejected or refused by a worker, or that stays missing for ``requeue_after`` seconds
-        while nothing arrives, is published again (at most ``max_attempts`` times in all).
+        rejected or refused by a worker is published again at once; one that stays missing for
+        ``requeue_after`` seconds while nothing arrives and no task waits in the work queue (it
+        was taken and never answered) is published again too; at most ``max_attempts`` times.
         """
         self.round += 1
         n = len(batch)
@@ -259,7 +267,7 @@ class _Session:
             self._publish(batch, k, chunk)
         out = np.empty(n, dtype=_core.scan.FIT_RESULT_DTYPE)
         pending = set(range(len(chunks)))
-        last = time.monotonic()
+        last = checked = time.monotonic()
         for method, _props, body in self.ch.consume(self.reply_q, auto_ack=True, inactivity_timeout=0.25):
             now = time.monotonic()
             if method is not None and self._handle_reply(body, batch, chunks, pending, out):
@@ -272,10 +280,12 @@ class _Session:
                     f"no scan result from any worker for {self.ex.timeout:.0f} s ({len(pending)} of "
                     f"{len(chunks)} chunks of round {self.round} missing); are workers running on "
                     f"queue {self.ex.queue!r}?")
-            if now - last > self.ex.requeue_after:
-                for k in sorted(pending):
-                    if now - chunks[k].published > self.ex.requeue_after:
-                        self._requeue(batch, k, chunks[k], f"missing for {self.ex.requeue_after:g} s")
+            if now - last > self.ex.requeue_after and now - checked > self.ex.requeue_after / 2:
+                checked = now
+                if self._work_queue_drained():  # all taken, nothing back: lost to a consumer
+                    for k in sorted(pending):
+                        if now - chunks[k].published > self.ex.requeue_after:
+                            self._requeue(batch, k, chunks[k], f"missing for {self.ex.requeue_after:g} s")
         self.ch.cancel()
         return out
 
@@ -303,7 +313,8 @@ class AMQPExecutor:
         Seconds without any result before the scan fails with ``ServiceUnavailable``; also the
         expiry of task messages.
     requeue_after : float, optional
-        Seconds without any result after which the chunks still missing are published again
+        Seconds without any result after which the chunks still missing are published again, if no
+        task waits in the work queue
         (default ``min(30, timeout / 3)``). Chunks whose result was rejected, or that a worker
         refused, are published again at once.
     max_attempts : int
