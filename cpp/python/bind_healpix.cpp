@@ -1,7 +1,7 @@
 // Bindings for the HEALPix NESTED primitives (_core.healpix). The binding only converts arrays
 // (ndim, lengths) and releases the GIL; the kernel checks nside, pixel numbers, angles and
 // vectors (std::invalid_argument -> ValueError, re-thrown from the worker threads; threads <= 0
-// means all cores), and icecore.scan.healpix checks them first with argument names.
+// means all cores, clamped to 1024 in parallel_for), and icecore.scan.healpix checks them first with argument names.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -85,8 +85,9 @@ py::array_t<std::int64_t> vec2pix_py(std::int64_t nside, const carray<double>& v
     return out;
 }
 
-py::array_t<std::int64_t> children_py(std::int64_t nside, std::int64_t pix, std::int64_t nside_child) {
-    const auto c = healpix::children_nest(nside, pix, nside_child);
+py::array_t<std::int64_t> children_py(std::int64_t nside, std::int64_t pix, std::int64_t nside_child,
+                                      std::size_t max_pixels) {
+    const auto c = healpix::children_nest(nside, pix, nside_child, max_pixels);
     py::array_t<std::int64_t> out(static_cast<py::ssize_t>(c.size()));
     std::copy(c.begin(), c.end(), out.mutable_data());
     return out;
@@ -101,14 +102,15 @@ py::array_t<std::int64_t> parent_py(std::int64_t nside, const carray<std::int64_
     return out;
 }
 
-py::array_t<std::int64_t> query_disc_py(std::int64_t nside, const carray<double>& vec, double radius) {
+py::array_t<std::int64_t> query_disc_py(std::int64_t nside, const carray<double>& vec, double radius,
+                                        std::size_t max_pixels) {
     require_ndim(vec, 1, "vec");
     if (vec.shape(0) != 3) fail("vec", "expected 3 components");
     const double* v = vec.data();
     std::vector<std::int64_t> sel;
     {
         py::gil_scoped_release release;
-        sel = healpix::query_disc_nest(nside, v, radius);
+        sel = healpix::query_disc_nest(nside, v, radius, max_pixels);
     }
     py::array_t<std::int64_t> out(static_cast<py::ssize_t>(sel.size()));
     std::copy(sel.begin(), sel.end(), out.mutable_data());
@@ -126,13 +128,20 @@ void bind_healpix(py::module_& m) {
           py::arg("threads") = 0, "NESTED pixels containing (theta, phi) in radians.");
     m.def("vec2pix_nest", &vec2pix_py, py::arg("nside"), py::arg("vec"), py::arg("threads") = 0,
           "NESTED pixels containing the (n, 3) vectors (need not be normalised).");
+    m.attr("MAX_SELECTED_PIXELS") = py::int_(healpix::kMaxSelectedPixels);
     m.def("children_nest", &children_py, py::arg("nside"), py::arg("pix"), py::arg("nside_child"),
-          "All NESTED pixels at nside_child inside pixel pix at nside (ascending).");
+          py::arg("max_pixels") = healpix::kMaxSelectedPixels,
+          "All NESTED pixels at nside_child inside pixel pix at nside (ascending); ValueError if "
+          "there are more than max_pixels.");
     m.def("parent_nest", &parent_py, py::arg("nside"), py::arg("pix"), py::arg("nside_parent"),
           "NESTED pixels at nside_parent containing the given pixels at nside.");
     m.def("query_disc_nest", &query_disc_py, py::arg("nside"), py::arg("vec"), py::arg("radius"),
+          py::arg("max_pixels") = healpix::kMaxSelectedPixels,
           "NESTED pixels whose centres lie within radius (radians) of vec, ascending "
-          "(healpy.query_disc(..., nest=True, inclusive=False)).");
+          "(healpy.query_disc(..., nest=True, inclusive=False)); ValueError before any work if "
+          "the disc may hold more than max_pixels pixels (query_disc_bound).");
+    m.def("query_disc_bound", &healpix::query_disc_bound, py::arg("nside"), py::arg("radius"),
+          "Upper bound of the number of pixels query_disc_nest(nside, ., radius) can return.");
     m.def("max_pixrad", &healpix::max_pixrad, py::arg("nside"),
           "Upper bound (radians) of the centre-to-corner distance of a pixel.");
 }

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 
 #include "bindings.hpp"
+#include "icecore/parallel.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -43,8 +44,12 @@ void require_finite(const carray<T>& a, const char* name) {
     }
 }
 
+// Thread counts: 0 means all cores; above kMaxThreads is refused here with the argument name
+// (parallel_for clamps as well, for kernels reached without this check).
 inline int check_threads(int threads) {
-    if (threads < 0) fail("threads", "must be >= 0 (0 means all cores), got " + std::to_string(threads));
+    if (threads < 0 || threads > kMaxThreads)
+        fail("threads", "must be within [0, " + std::to_string(kMaxThreads) +
+                            "] (0 means all cores), got " + std::to_string(threads));
     return threads;
 }
 

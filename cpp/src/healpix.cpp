@@ -152,19 +152,37 @@ double angle_between(const double a[3], const double b[3]) {
     return std::atan2(std::sqrt(cx * cx + cy * cy + cz * cz), a[0] * b[0] + a[1] * b[1] + a[2] * b[2]);
 }
 
+// a = v * 2^-e with 2^e near the largest component: an exact rescaling (directions, ratios and
+// atan2 are unchanged bit for bit) after which |a| cannot overflow, whereas |v| itself does for
+// finite components above ~1e308 / sqrt(3). False if v is zero or not finite.
+bool rescaled(const double v[3], double a[3]) {
+    if (!std::isfinite(v[0]) || !std::isfinite(v[1]) || !std::isfinite(v[2])) return false;
+    const double m = std::max({std::fabs(v[0]), std::fabs(v[1]), std::fabs(v[2])});
+    if (!(m > 0.0)) return false;
+    const int e = std::ilogb(m);
+    for (int i = 0; i < 3; ++i) a[i] = std::ldexp(v[i], -e);
+    return true;
+}
+
 void disc_descend(std::int64_t nside, int depth, int target_depth, std::int64_t pix,
                   const double c[3], double cos_radius, double radius,
-                  const std::vector<double>& margin, std::vector<std::int64_t>& out) {
+                  const std::vector<double>& margin, std::size_t max_pixels,
+                  std::vector<std::int64_t>& out) {
     double v[3];
     pix2vec_nest(nside, pix, v);
     if (depth == target_depth) {
-        if (v[0] * c[0] + v[1] * c[1] + v[2] * c[2] >= cos_radius) out.push_back(pix);
+        if (v[0] * c[0] + v[1] * c[1] + v[2] * c[2] >= cos_radius) {
+            if (out.size() >= max_pixels)  // cannot happen below the a-priori bound; a guard
+                throw std::invalid_argument("query_disc: more than " + std::to_string(max_pixels) +
+                                            " pixels selected");
+            out.push_back(pix);
+        }
         return;
     }
     if (angle_between(v, c) > radius + margin[static_cast<std::size_t>(depth)]) return;
     for (std::int64_t k = 0; k < 4; ++k)
         disc_descend(2 * nside, depth + 1, target_depth, 4 * pix + k, c, cos_radius, radius, margin,
-                     out);
+                     max_pixels, out);
 }
 
 }  // namespace
@@ -175,7 +193,10 @@ void check_nside(std::int64_t nside) {
                                     std::to_string(nside));
 }
 
-std::int64_t npix(std::int64_t nside) { return 12 * nside * nside; }
+std::int64_t npix(std::int64_t nside) {
+    check_nside(nside);  // 12 * (2^29)^2 = 3 * 2^60 fits in int64; larger nsides would overflow
+    return 12 * nside * nside;
+}
 
 double pixel_area(std::int64_t nside) { return 4.0 * kPi / static_cast<double>(npix(nside)); }
 
@@ -229,11 +250,11 @@ std::int64_t ang2pix_nest(std::int64_t nside, double theta, double phi) {
 
 std::int64_t vec2pix_nest(std::int64_t nside, const double v[3]) {
     check_nside(nside);
-    const double rxy = std::hypot(v[0], v[1]);
-    const double r = std::hypot(rxy, v[2]);
-    if (!(r > 0.0) || !std::isfinite(r))
-        throw std::invalid_argument("vector must be finite and non-zero");
-    return loc2pix(nside, v[2] / r, rxy / r, std::atan2(v[1], v[0]));
+    double a[3];
+    if (!rescaled(v, a)) throw std::invalid_argument("vector must be finite and non-zero");
+    const double rxy = std::hypot(a[0], a[1]);
+    const double r = std::hypot(rxy, a[2]);
+    return loc2pix(nside, a[2] / r, rxy / r, std::atan2(a[1], a[0]));
 }
 
 std::int64_t parent_nest(std::int64_t nside, std::int64_t pix, std::int64_t nside_parent) {
@@ -247,27 +268,44 @@ std::int64_t parent_nest(std::int64_t nside, std::int64_t pix, std::int64_t nsid
 }
 
 std::vector<std::int64_t> children_nest(std::int64_t nside, std::int64_t pix,
-                                        std::int64_t nside_child) {
+                                        std::int64_t nside_child, std::size_t max_pixels) {
     check_nside(nside);
     check_nside(nside_child);
     check_pix(nside, pix);
     if (nside_child < nside) throw std::invalid_argument("nside_child must be >= nside");
     const int shift = 2 * (ilog2(nside_child) - ilog2(nside));
-    const std::int64_t count = std::int64_t{1} << shift;
+    const std::int64_t count = std::int64_t{1} << shift;  // <= 2^58
+    if (static_cast<std::uint64_t>(count) > max_pixels)
+        throw std::invalid_argument("children_nest: " + std::to_string(count) +
+                                    " children exceed the limit of " + std::to_string(max_pixels));
     std::vector<std::int64_t> out(static_cast<std::size_t>(count));
     for (std::int64_t k = 0; k < count; ++k) out[static_cast<std::size_t>(k)] = (pix << shift) + k;
     return out;
 }
 
-std::vector<std::int64_t> query_disc_nest(std::int64_t nside, const double centre[3],
-                                          double radius) {
+double query_disc_bound(std::int64_t nside, double radius) {
     check_nside(nside);
-    const double r = std::hypot(std::hypot(centre[0], centre[1]), centre[2]);
-    if (!(r > 0.0) || !std::isfinite(r))
-        throw std::invalid_argument("centre must be a finite non-zero vector");
     if (!(radius >= 0.0) || !std::isfinite(radius))
         throw std::invalid_argument("radius must be finite and >= 0");
-    const double c[3] = {centre[0] / r, centre[1] / r, centre[2] / r};
+    const double wide = std::min(radius + max_pixrad(nside), kPi);
+    const double count = static_cast<double>(npix(nside)) * 0.5 * (1.0 - std::cos(wide));
+    return std::min(1.01 * count + 16.0, static_cast<double>(npix(nside)));
+}
+
+std::vector<std::int64_t> query_disc_nest(std::int64_t nside, const double centre[3],
+                                          double radius, std::size_t max_pixels) {
+    check_nside(nside);
+    double a[3];
+    if (!rescaled(centre, a))
+        throw std::invalid_argument("centre must be a finite non-zero vector");
+    const double r = std::hypot(std::hypot(a[0], a[1]), a[2]);
+    const double c[3] = {a[0] / r, a[1] / r, a[2] / r};
+    const double bound = query_disc_bound(nside, radius);  // checks radius
+    if (bound > static_cast<double>(max_pixels))
+        throw std::invalid_argument(
+            "query_disc: a disc of radius " + std::to_string(radius) + " rad at nside " +
+            std::to_string(nside) + " may select up to " + std::to_string(static_cast<long long>(bound)) +
+            " pixels, more than the limit of " + std::to_string(max_pixels));
     const int target = ilog2(nside);
     std::vector<double> margin(static_cast<std::size_t>(target) + 1);
     for (int d = 0; d <= target; ++d)
@@ -276,7 +314,7 @@ std::vector<std::int64_t> query_disc_nest(std::int64_t nside, const double centr
     const double rad = std::min(radius, kPi);
     const double cos_radius = std::cos(rad);
     for (std::int64_t face = 0; face < 12; ++face)
-        disc_descend(1, 0, target, face, c, cos_radius, rad, margin, out);
+        disc_descend(1, 0, target, face, c, cos_radius, rad, margin, max_pixels, out);
     return out;
 }
 

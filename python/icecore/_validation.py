@@ -16,6 +16,7 @@ __all__ = [
     "as_array",
     "as_degrees",
     "check_threads",
+    "MAX_THREADS",
     "check_positive",
     "rng_from_seed",
 ]
@@ -88,14 +89,26 @@ def as_degrees(value: Any, name: str, **kwargs: Any) -> np.ndarray:
     return as_array(value, name, **kwargs)
 
 
+#: Largest thread count a kernel accepts; the same bound as ``icecore::kMaxThreads`` in
+#: cpp/include/icecore/parallel.hpp, where every kernel's ``parallel_for`` clamps to it.
+MAX_THREADS = 1024
+
+
 def check_threads(threads: int | None, name: str = "threads") -> int:
-    """Validate a thread count; ``None`` or 0 means all cores. Returns the count for C++ (0 = all)."""
+    """Validate a thread count; ``None`` or 0 means all cores. Returns the count for C++ (0 = all).
+
+    Counts above :data:`MAX_THREADS` (1024) are refused: they are always a mistake (the cores of
+    one machine), and the operating system refuses thread number ~32 k, which used to abort the
+    interpreter. If the system refuses a thread below that bound (a process or memory limit), the
+    kernel raises ``RuntimeError`` naming the counts.
+    """
     if threads is None:
         return 0
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
         raise InputError(f"argument '{name}': expected an int or None, got {type(threads).__name__}", name)
-    if threads < 0:
-        raise InputError(f"argument '{name}': must be >= 0, got {threads}", name)
+    if threads < 0 or threads > MAX_THREADS:
+        raise InputError(f"argument '{name}': must be within [0, {MAX_THREADS}] (0 or None: all cores), "
+                         f"got {threads}", name)
     return int(threads)
 
 

@@ -59,6 +59,8 @@ def _stop(procs):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+        if p.stderr is not None:  # the pipe would be left for the garbage collector (ResourceWarning)
+            p.stderr.close()
 
 
 def test_workers_killed_mid_scan_give_the_in_process_result(amqp_url):

@@ -78,3 +78,48 @@ def test_bad_input_raises_value_error():
         H.query_disc_nest(8, [0, 0, 1], -1.0)
     with pytest.raises(ValueError, match="nside_child"):
         H.children_nest(8, 0, 4)
+
+
+def test_query_disc_huge_radius_is_bounded():
+    """Issue #11 item 14: query_disc on a huge radius had no bound (the whole sky at nside 2^29)."""
+    from icecore import _core
+
+    with pytest.raises(ValueError, match="radius"):
+        H.query_disc_nest(2**29, [0, 0, 1], 100.0)
+    with pytest.raises(ValueError, match="radius"):
+        H.query_disc_nest(8192, [0, 0, 1], np.pi)
+    # the kernel refuses it too (before any work), for callers that skip the Python checks
+    with pytest.raises(ValueError, match="limit"):
+        _core.healpix.query_disc_nest(2**29, np.array([0.0, 0.0, 1.0]), 3.0)
+    # a radius beyond pi is the whole sphere where that is small enough; the bound holds the result
+    got = H.query_disc_nest(16, [1, 0, 0], 10.0)
+    assert np.array_equal(got, np.arange(12 * 16 * 16))
+    for nside, r in ((64, 0.3), (512, 0.05), (8, 2.0)):
+        sel = H.query_disc_nest(nside, [0.3, -0.2, 0.9], r)
+        assert sel.size <= _core.healpix.query_disc_bound(nside, r)
+    assert H.query_disc_nest(64, [0, 0, 1], 0.3, max_pixels=10**6).size > 0
+    with pytest.raises(ValueError, match="max_pixels"):
+        H.query_disc_nest(64, [0, 0, 1], 0.3, max_pixels=0)
+
+
+def test_children_nest_output_is_bounded():
+    with pytest.raises(ValueError, match="nside_child"):
+        H.children_nest(1, 0, 2**29)  # 2^58 children
+    from icecore import _core
+
+    with pytest.raises(ValueError, match="limit"):
+        _core.healpix.children_nest(1, 0, 2**29)
+    assert H.children_nest(1, 3, 2**13).size == 4**13
+
+
+def test_kernel_outputs_do_not_overflow_for_huge_finite_vectors():
+    """Issue #11 item 14: |v| overflowed to inf for finite components near DBL_MAX (refused as 'not finite')."""
+    big = np.finfo(float).max
+    v = np.array([[big, big, big], [big, -big / 3, 1.0], [-big, 0.0, big / 2], [1e-310, 2e-310, -3e-310]])
+    want = hp.vec2pix(512, *(v / np.max(np.abs(v), axis=1, keepdims=True)).T, nest=True)
+    assert np.array_equal(H.vec2pix_nest(512, v), want)
+    # exact power-of-two rescaling: the same pixel as the unscaled vector, bit for bit
+    rng = np.random.default_rng(3)
+    u = rng.normal(size=(500, 3))
+    assert np.array_equal(H.vec2pix_nest(8192, u * 2.0**1000), H.vec2pix_nest(8192, u))
+    assert np.array_equal(H.query_disc_nest(64, [big, big, 0.0], 0.2), H.query_disc_nest(64, [1, 1, 0], 0.2))

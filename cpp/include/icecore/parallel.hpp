@@ -4,22 +4,36 @@
 // processed by one std::thread. Results written per index are therefore independent of the
 // thread count as long as the body only writes to its own indices. The first exception thrown
 // by any chunk is re-thrown in the caller after all threads have joined.
+//
+// Thread counts are clamped here, the one place every kernel goes through: a request above
+// kMaxThreads runs kMaxThreads threads (never more than there are items). If the system
+// refuses a thread (std::system_error from std::thread: EAGAIN under a process/memory limit),
+// the threads already started are joined and a std::runtime_error naming the counts is thrown;
+// a joinable std::thread is never destroyed, so this can never call std::terminate.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 namespace icecore {
 
-/// Number of threads to use: `requested` if > 0, else all hardware threads (at least 1).
+/// Largest number of threads any kernel starts; the Python API rejects larger requests
+/// (icecore._validation.MAX_THREADS has the same value).
+inline constexpr int kMaxThreads = 1024;
+
+/// Number of threads to use: `requested` if > 0, else all hardware threads (at least 1);
+/// clamped to kMaxThreads.
 inline unsigned resolve_threads(int requested) {
-    if (requested > 0) return static_cast<unsigned>(requested);
+    if (requested > 0) return static_cast<unsigned>(std::min(requested, kMaxThreads));
     const unsigned hw = std::thread::hardware_concurrency();
-    return hw == 0 ? 1u : hw;
+    return std::min(hw == 0 ? 1u : hw, static_cast<unsigned>(kMaxThreads));
 }
 
 /// Call body(begin, end) on contiguous chunks of [0, n) from up to `threads` threads.
@@ -33,23 +47,39 @@ void parallel_for(std::size_t n, int threads, Body&& body) {
     }
     std::exception_ptr error;
     std::mutex error_mutex;
+    auto run = [&](std::size_t begin, std::size_t end) noexcept {
+        try {
+            body(begin, end);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mutex);
+            if (!error) error = std::current_exception();
+        }
+    };
     std::vector<std::thread> pool;
-    pool.reserve(nt);
+    const auto join_all = [&pool] {
+        for (auto& t : pool)
+            if (t.joinable()) t.join();
+    };
     const std::size_t base = n / nt, extra = n % nt;
-    std::size_t begin = 0;
-    for (std::size_t k = 0; k < nt; ++k) {
-        const std::size_t end = begin + base + (k < extra ? 1 : 0);
-        pool.emplace_back([&, begin, end] {
-            try {
-                body(begin, end);
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(error_mutex);
-                if (!error) error = std::current_exception();
-            }
-        });
-        begin = end;
+    try {
+        pool.reserve(nt);
+        std::size_t begin = 0;
+        for (std::size_t k = 0; k < nt; ++k) {
+            const std::size_t end = begin + base + (k < extra ? 1 : 0);
+            pool.emplace_back(run, begin, end);
+            begin = end;
+        }
+    } catch (const std::system_error& e) {
+        const std::size_t started = pool.size();
+        join_all();
+        throw std::runtime_error("could not start thread " + std::to_string(started + 1) + " of " +
+                                 std::to_string(nt) + " (" + e.what() +
+                                 "); ask for fewer threads");
+    } catch (...) {  // std::bad_alloc from reserve/emplace_back
+        join_all();
+        throw;
     }
-    for (auto& t : pool) t.join();
+    join_all();
     if (error) std::rethrow_exception(error);
 }
 

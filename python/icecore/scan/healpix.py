@@ -28,7 +28,12 @@ __all__ = [
     "parent_nest",
     "query_disc_nest",
     "max_pixrad",
+    "MAX_SELECTED_PIXELS",
 ]
+
+#: Largest selection ``query_disc_nest`` and ``children_nest`` return (2^26 pixels, 512 MiB);
+#: larger requests raise ``InputError`` before any work (the kernel's own default bound).
+MAX_SELECTED_PIXELS: int = int(_core.healpix.MAX_SELECTED_PIXELS)
 
 
 def check_nside(nside: Any, name: str = "nside") -> int:
@@ -89,13 +94,28 @@ def vec2pix_nest(nside: int, vec: Any, threads: int | None = None) -> np.ndarray
     return out.reshape(v.shape[:-1])
 
 
-def children_nest(nside: int, pix: int, nside_child: int) -> np.ndarray:
-    """All NESTED pixels at ``nside_child`` inside ``pix`` at ``nside`` (ascending)."""
+def _check_max_pixels(max_pixels: Any) -> int:
+    m = int(check_positive(max_pixels, "max_pixels", integer=True))
+    if m > MAX_SELECTED_PIXELS:
+        raise InputError(f"argument 'max_pixels': must be <= {MAX_SELECTED_PIXELS}, got {m}", "max_pixels")
+    return m
+
+
+def children_nest(nside: int, pix: int, nside_child: int, *, max_pixels: int = MAX_SELECTED_PIXELS) -> np.ndarray:
+    """All NESTED pixels at ``nside_child`` inside ``pix`` at ``nside`` (ascending).
+
+    ``InputError`` if there are more than ``max_pixels`` (4^(log2 nside_child - log2 nside)).
+    """
     n, nc = check_nside(nside), check_nside(nside_child, "nside_child")
     if nc < n:
         raise InputError(f"argument 'nside_child': must be >= nside ({n}), got {nc}", "nside_child")
+    m = _check_max_pixels(max_pixels)
+    count = (nc // n) ** 2
+    if count > m:
+        raise InputError(f"argument 'nside_child': {count} children of an nside-{n} pixel exceed "
+                         f"max_pixels={m}", "nside_child")
     p = int(_pix(n, pix))
-    return _core.healpix.children_nest(n, p, nc)
+    return _core.healpix.children_nest(n, p, nc, m)
 
 
 def parent_nest(nside: int, pix: Any, nside_parent: int) -> np.ndarray:
@@ -107,14 +127,24 @@ def parent_nest(nside: int, pix: Any, nside_parent: int) -> np.ndarray:
     return _core.healpix.parent_nest(n, p.ravel(), npar).reshape(p.shape)
 
 
-def query_disc_nest(nside: int, vec: Any, radius: float) -> np.ndarray:
-    """NESTED pixels whose centres are within ``radius`` radians of ``vec`` (ascending)."""
+def query_disc_nest(nside: int, vec: Any, radius: float, *, max_pixels: int = MAX_SELECTED_PIXELS) -> np.ndarray:
+    """NESTED pixels whose centres are within ``radius`` radians of ``vec`` (ascending).
+
+    ``vec`` may have any finite non-zero length; a radius above pi is the whole sphere. The
+    output is bounded: ``InputError`` (naming ``radius``) before any work if the disc may hold
+    more than ``max_pixels`` pixels (at nside 8192 the whole sky is 805 M pixels).
+    """
     n = check_nside(nside)
     v = as_array(vec, "vec", ndim=1)
     if v.shape != (3,) or not v.any():
         raise InputError("argument 'vec': expected a non-zero 3-vector", "vec")
     r = float(check_positive(radius, "radius", allow_zero=True))
-    return _core.healpix.query_disc_nest(n, v, r)
+    m = _check_max_pixels(max_pixels)
+    bound = float(_core.healpix.query_disc_bound(n, r))
+    if bound > m:
+        raise InputError(f"argument 'radius': a disc of {r:g} rad at nside {n} may select up to {bound:.0f} "
+                         f"pixels, more than max_pixels={m}", "radius")
+    return _core.healpix.query_disc_nest(n, v, r, m)
 
 
 def max_pixrad(nside: int) -> float:
