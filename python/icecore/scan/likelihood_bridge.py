@@ -32,8 +32,8 @@ __all__ = [
     "DEFAULT_FITTER_OPTIONS",
 ]
 
-#: TrackLikelihood options of the scan (MPE, 1 + 6 vertex seeds per pixel).
-DEFAULT_FITTER_OPTIONS: dict[str, Any] = {"mode": "mpe", "n_ring": 6}
+#: TrackLikelihood options of the scan (MPE, 1 + 6 vertex seeds per pixel, photon-term evaluation).
+DEFAULT_FITTER_OPTIONS: dict[str, Any] = {"mode": "mpe", "n_ring": 6, "likelihood": "exact"}
 
 
 def _options(fitter_options: dict[str, Any] | None) -> dict[str, Any]:
