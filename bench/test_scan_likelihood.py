@@ -63,10 +63,13 @@ def test_full_scan_exact_vs_fast(benchmark, record, muon, bench_scale):
     ie, jf = int(np.argmin(ex.neg_llh)), int(np.argmin(fa.neg_llh))
     assert (ex.nside[ie], ex.pixel[ie]) == (fa.nside[jf], fa.pixel[jf])  # the same best pixel
     areas = {}
+    # the full schedule: within 2 %; a coarse check schedule (--benchmark-disable): one finest pixel
+    pix_deg2 = 41252.96 / (12 * settings.nsides[-1] ** 2)
     for conv in ("wilks", "icecube-calibrated"):
         ae, af = ex.areas_deg2(conv), fa.areas_deg2(conv)
         for lev in ("50", "90"):
-            assert af[lev] == pytest.approx(ae[lev], rel=0.02), (conv, lev)
+            tol = 0.02 * ae[lev] if settings.nsides[-1] >= 512 else max(0.02 * ae[lev], pix_deg2)
+            assert abs(af[lev] - ae[lev]) <= tol, (conv, lev, ae[lev], af[lev])
             areas[f"{conv}_{lev}"] = (ae[lev], af[lev])
     n_doms = make_problem(muon).fitter.n_doms
     benchmark.extra_info.update(
@@ -143,13 +146,15 @@ def iminuit_fits(fitter, zen, azi, seeds):
     nev = 0
     with threadpool_limits(1):
         for i in range(zen.size):
-            def f(v, i=i):
-                return fitter.neg_llh(v[0], v[1], v[2], v[3], zen[i], azi[i])[0]
+            z, a = float(zen[i]), float(azi[i])
 
-            def g(v, i=i):
-                return np.asarray(fitter.neg_llh(v[0], v[1], v[2], v[3], zen[i], azi[i])[1][:4])
+            def f(v, z=z, a=a):
+                return fitter.neg_llh(v[0], v[1], v[2], v[3], z, a)[0]
 
-            m = iminuit.Minuit(f, seeds[i].copy(), grad=g)
+            def g(v, z=z, a=a):
+                return np.asarray(fitter.neg_llh(v[0], v[1], v[2], v[3], z, a)[1][:4])
+
+            m = iminuit.Minuit(f, seeds[i].copy(), grad=g, name=("x", "y", "z", "t"))
             m.errordef = iminuit.Minuit.LIKELIHOOD
             m.migrad()
             out[i] = m.fval
