@@ -9,6 +9,7 @@
 
 #include "icecore/direction_fit.hpp"
 #include "icecore/pandel.hpp"
+#include "icecore/pandel_table.hpp"
 #include "icecore/parallel.hpp"
 #include "icecore/track_llh.hpp"
 #include "validate.hpp"
@@ -55,6 +56,49 @@ py::tuple pandel_eval(int kind, const carray<double>& t, const carray<double>& n
 }
 
 std::string mode_name(const LikelihoodOptions& o) { return o.mpe ? "mpe" : "spe"; }
+
+std::string evaluation_name(const LikelihoodOptions& o) { return o.fast ? "fast" : "exact"; }
+
+bool parse_evaluation(const std::string& name) {
+    if (name == "exact") return false;
+    if (name == "fast") return true;
+    fail("likelihood", "expected 'exact' or 'fast', got '" + name + "'");
+}
+
+py::tuple pandel_table_eval(const carray<double>& t, const carray<double>& nu, double rho, double sigma) {
+    require_ndim(t, 1, "t");
+    require_ndim(nu, 1, "nu");
+    const auto size = static_cast<std::size_t>(t.shape(0));
+    if (static_cast<std::size_t>(nu.shape(0)) != size) fail("nu", "length differs from t");
+    if (!(rho > 0.0) || !std::isfinite(rho)) fail("rho", "must be finite and > 0");
+    if (!(sigma > 0.0) || !std::isfinite(sigma)) fail("sigma", "must be finite and > 0");
+    std::vector<py::array_t<double>> out;
+    for (int k = 0; k < 6; ++k) out.emplace_back(static_cast<py::ssize_t>(size));
+    py::array_t<bool> inside(static_cast<py::ssize_t>(size));
+    double* o[6];
+    for (int k = 0; k < 6; ++k) o[k] = out[static_cast<std::size_t>(k)].mutable_data();
+    bool* in = inside.mutable_data();
+    const double *pt = t.data(), *pnu = nu.data();
+    {
+        py::gil_scoped_release release;
+        const auto table = PandelTable::shared(rho, sigma);
+        for (std::size_t i = 0; i < size; ++i) {
+            LogGrad p{}, s{};
+            in[i] = table->lookup(pt[i], pnu[i], p, s);
+            if (!in[i]) {
+                p = cpandel_log_pdf(pt[i], pnu[i], rho, sigma);
+                s = cpandel_log_sf(pt[i], pnu[i], rho, sigma);
+            }
+            o[0][i] = p.value;
+            o[1][i] = p.d_nu;
+            o[2][i] = p.d_t;
+            o[3][i] = s.value;
+            o[4][i] = s.d_nu;
+            o[5][i] = s.d_t;
+        }
+    }
+    return py::make_tuple(out[0], out[1], out[2], out[3], out[4], out[5], inside);
+}
 
 bool parse_mode(const std::string& mode) {
     if (mode == "spe") return false;
@@ -143,6 +187,19 @@ mode (track_llh.hpp is the one place they are written; SPE and MPE differ in sig
         .def_readwrite("window_ns", &LikelihoodOptions::window_ns, "readout window (ns)")
         .def_readwrite("n_ring", &LikelihoodOptions::n_ring, "extra vertex seeds on a ring around each seed")
         .def_readwrite("ring_radius_m", &LikelihoodOptions::ring_radius_m, "radius of that ring (m)")
+        .def_readwrite("n_ring_near", &LikelihoodOptions::n_ring_near,
+                       "ring seeds when the fit from the given seed stays within near_m / near_ns of it")
+        .def_readwrite("near_m", &LikelihoodOptions::near_m, "transverse vertex move of a 'good' seed (m)")
+        .def_readwrite("near_ns", &LikelihoodOptions::near_ns, "time move of a 'good' seed (ns)")
+        .def_property(
+            "likelihood", &evaluation_name,
+            [](LikelihoodOptions& o, const std::string& name) { o.fast = parse_evaluation(name); },
+            "'exact' (closed form, the reference) or 'fast' (bicubic tables of ln cp / ln S, exact "
+            "outside their domain; error bound in pandel_table.hpp)")
+        .def_property(
+            "max_step", [](const LikelihoodOptions& o) { return o.vertex_fit.max_step; },
+            [](LikelihoodOptions& o, double v) { o.vertex_fit.max_step = v; },
+            "largest BFGS step along one coordinate (m or ns)")
         .def_property(
             "max_iter", [](const LikelihoodOptions& o) { return o.vertex_fit.max_iter; },
             [](LikelihoodOptions& o, int v) { o.vertex_fit.max_iter = v; }, "BFGS iterations per seed")
@@ -177,6 +234,15 @@ kind: 0 pandel pdf, 1 pandel sf, 2 cpandel pdf, 3 cpandel sf, 4 mpe pdf (first o
 t: time residual (ns); nu: Pandel shape d_eff/lambda; rho: 1/tau + c_ice/lambda_a (1/ns);
 sigma: Gaussian width (ns, kinds 2-4); n: photon count (kind 4, >= 1).
 Returns (ln f, d ln f / d nu, d ln f / d t). Invalid inputs give NaN.
+)doc");
+
+    m.attr("PANDEL_TABLE_STEPS") = py::make_tuple(PandelTable::kStepX, PandelTable::kStepY);
+    m.def("pandel_table_eval", &pandel_table_eval, py::arg("t"), py::arg("nu"), py::arg("rho"), py::arg("sigma"),
+          R"doc(The tabulated ("fast") ln cp and ln S of (rho, sigma) at (t ns, nu) (1-d float64 arrays).
+
+Returns (ln cp, d/dnu, d/dt, ln S, d/dnu, d/dt, inside): inside is False where (t, nu) lies
+outside the table's domain (there the exact values are returned). The table is built on first
+use and cached per (rho, sigma).
 )doc");
 
     m.def("track_geometry", &track_geometry, py::arg("positions"), py::arg("x"), py::arg("y"), py::arg("z"),

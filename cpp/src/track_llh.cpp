@@ -43,8 +43,12 @@ const char* LikelihoodOptions::check() const {
     if (!(window_ns > 0.0) || !std::isfinite(window_ns)) return "window_ns must be finite and > 0";
     if (n_ring < 0 || n_ring > 64) return "n_ring must be in [0, 64]";
     if (!(ring_radius_m >= 0.0) || !std::isfinite(ring_radius_m)) return "ring_radius_m must be finite and >= 0";
+    if (n_ring_near < 0 || n_ring_near > 64) return "n_ring_near must be in [0, 64] (above n_ring: n_ring)";
+    if (!(near_m >= 0.0) || !(near_ns >= 0.0) || !std::isfinite(near_m) || !std::isfinite(near_ns))
+        return "near_m and near_ns must be finite and >= 0";
     if (vertex_fit.max_iter < 1) return "max_iter must be >= 1";
     if (!(vertex_fit.gtol > 0.0) || !(vertex_fit.ftol >= 0.0)) return "gtol must be > 0 and ftol >= 0";
+    if (!(vertex_fit.max_step > 0.0) || !std::isfinite(vertex_fit.max_step)) return "max_step must be finite and > 0";
     return nullptr;
 }
 
@@ -98,6 +102,7 @@ PandelTrackLikelihood::PandelTrackLikelihood(const double* positions, const doub
         nphot_[i] = std::max(1.0, std::floor(charges[i] + 0.5));
     }
     rho_ = ice.rho();
+    if (opt.fast) table_ = PandelTable::shared(rho_, opt.sigma_ns);
     const double noise_rate_per_ns = opt.noise_rate_hz * 1e-9;
     const double f = std::min(noise_rate_per_ns * opt.window_ns, 0.5);
     log_noise_ = std::log(f / opt.window_ns);
@@ -136,8 +141,12 @@ double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double
             f -= log_noise_;
             continue;
         }
-        const LogGrad lp = opt_.mpe ? mpe_log_pdf(tres, nu, rho_, opt_.sigma_ns, nphot_[i])
-                                    : cpandel_log_pdf(tres, nu, rho_, opt_.sigma_ns);
+        LogGrad lp;
+        if (table_)
+            lp = opt_.mpe ? table_->mpe_log_pdf(tres, nu, nphot_[i]) : table_->cpandel_log_pdf(tres, nu);
+        else
+            lp = opt_.mpe ? mpe_log_pdf(tres, nu, rho_, opt_.sigma_ns, nphot_[i])
+                          : cpandel_log_pdf(tres, nu, rho_, opt_.sigma_ns);
         const double a = log_signal_ + lp.value;
         const double b = log_noise_;
         // log(e^a + e^b) and the signal weight e^a / (e^a + e^b) from one exp
@@ -222,15 +231,18 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
     };
     DirectionFitResult best{std::numeric_limits<double>::infinity(), seed.x, seed.y, seed.z, seed.t, 0, 3};
     int n_eval = 0;
-    const int nseeds = 1 + opt_.n_ring;
-    for (int k = 0; k < nseeds; ++k) {
+    int n_ring = opt_.n_ring;
+    for (int k = 0; k < 1 + n_ring; ++k) {
         std::array<double, 3> x0 = {0.0, 0.0, seed.t};
         if (k > 0) {
-            const double ang = 2.0 * kPi * (k - 1) / opt_.n_ring;
+            const double ang = 2.0 * kPi * (k - 1) / n_ring;
             x0[0] = opt_.ring_radius_m * std::cos(ang);
             x0[1] = opt_.ring_radius_m * std::sin(ang);
         }
         const BfgsResult<3> r = bfgs_minimize<3>(objective, x0, opt_.vertex_fit, known_minimum);
+        if (k == 0 && r.status == 0 && opt_.n_ring_near < n_ring && std::hypot(r.x[0], r.x[1]) <= opt_.near_m &&
+            std::fabs(r.x[2] - seed.t) <= opt_.near_ns)
+            n_ring = opt_.n_ring_near;  // the given seed was already good: fewer ring seeds
         n_eval += r.n_eval;
         if (r.status == 0) minima.push_back({r.x[0], r.x[1], r.x[2], r.f});
         if (r.f < best.neg_llh) {

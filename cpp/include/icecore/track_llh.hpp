@@ -11,10 +11,12 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "icecore/direction_fit.hpp"
 #include "icecore/optimize.hpp"
+#include "icecore/pandel_table.hpp"
 
 namespace icecore {
 
@@ -51,6 +53,18 @@ struct LikelihoodOptions {
     double window_ns = 10000.0;         ///< readout window (ns); noise probability = rate * window
     int n_ring = 6;                     ///< extra seeds on a ring around each given seed
     double ring_radius_m = 150.0;       ///< radius of that ring (m)
+    /// Seeds where they matter: when the fit from the given seed ends within near_m (transverse
+    /// vertex move, m) and near_ns (time move, ns) of that seed, the seed was already good (e.g.
+    /// the parent pixel's vertex at a fine level) and only n_ring_near ring seeds follow
+    /// (n_ring_near = n_ring, the default, turns this off). Decided per fit from the fit itself,
+    /// so remote workers and in-process scans agree.
+    int n_ring_near = 6;
+    double near_m = 20.0;
+    double near_ns = 60.0;
+    /// Photon term: false = the exact closed form (pandel.hpp, the reference); true = the
+    /// bicubic tables of ln cp and ln S (pandel_table.hpp, stated error bound, exact fallback
+    /// outside their domain), about 3x cheaper per DOM term.
+    bool fast = false;
     /// BFGS of the per-direction vertex fit (max_iter per seed; converged when |grad|_inf < gtol
     /// per m / ns, or -ln L improved by < ftol over an iteration; see optimize.hpp).
     BfgsOptions vertex_fit{};
@@ -111,6 +125,7 @@ private:
     IceParams ice_;
     LikelihoodOptions opt_;
     double rho_, log_noise_, log_signal_;
+    std::shared_ptr<const PandelTable> table_;  ///< set when opt.fast
 };
 
 }  // namespace icecore

@@ -31,6 +31,11 @@ class LikelihoodOptions:
     gtol: float
     ftol: float
     mode: str
+    likelihood: str
+    max_step: float
+    n_ring_near: int
+    near_m: float
+    near_ns: float
     def __init__(self, mode: str = "mpe") -> None: ...
     @property
     def problem(self) -> str | None: ...
@@ -44,6 +49,22 @@ def pandel_eval(
     n: npt.ArrayLike,
     threads: int = 0,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+PANDEL_TABLE_STEPS: tuple[float, float]
+
+def pandel_table_eval(
+    t: npt.ArrayLike,
+    nu: npt.ArrayLike,
+    rho: float,
+    sigma: float,
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.bool_],
+]: ...
 def track_geometry(
     positions: npt.ArrayLike,
     x: float,

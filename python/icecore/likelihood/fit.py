@@ -22,7 +22,8 @@ from .event import Event
 from .geometry import DetectorGeometry
 from .ice import DEFAULT_ICE, IceModel
 
-__all__ = ["TrackLikelihood", "LineFitResult", "TrackFitResult", "linefit", "fit_track", "DEFAULT_SIGMA_NS"]
+__all__ = ["TrackLikelihood", "LineFitResult", "TrackFitResult", "linefit", "fit_track", "DEFAULT_SIGMA_NS",
+           "DEFAULT_LIKELIHOOD", "LIKELIHOOD_KINDS"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,16 @@ log = logging.getLogger(__name__)
 _CXX = _core.likelihood.LikelihoodOptions("mpe")
 #: Gaussian jitter (ns) used when ``sigma_ns`` is not given, per mode.
 DEFAULT_SIGMA_NS = {mode: float(_core.likelihood.LikelihoodOptions(mode).sigma_ns) for mode in ("spe", "mpe")}
+#: Evaluations of the photon term: the exact closed form, or the cached bicubic tables.
+LIKELIHOOD_KINDS = ("exact", "fast")
+#: Default of :class:`TrackLikelihood` and :func:`fit_track` (the C++ default: exact).
+DEFAULT_LIKELIHOOD: str = str(_CXX.likelihood)
+
+
+def _ring_count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= 64:
+        raise InputError(f"argument '{name}': expected an int in [0, 64], got {value!r}", name)
+    return int(value)
 
 
 class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
@@ -59,7 +70,23 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         this radius in the plane transverse to the track (default 6 at 150 m).
     max_iter : int
         BFGS iterations per seed (default 100).
+    n_ring_near, near_m, near_ns : int, float, float
+        Seeds where they matter: when the fit from the given seed ends within ``near_m`` (m,
+        transverse) and ``near_ns`` of it, the seed was already good and only ``n_ring_near``
+        (at most ``n_ring``) ring seeds follow. The C++ default ``n_ring_near = n_ring`` (6) is
+        the full ring; the scan's default is in
+        :data:`icecore.scan.likelihood_bridge.DEFAULT_FITTER_OPTIONS`.
+    max_step : float
+        Largest BFGS step along one coordinate, m or ns (default 500: a wrong direction's best
+        vertex can be ~600 m / ~5 us from its seed; the former cap of 50 made such fits stop at
+        ``max_iter``).
     geometry : DetectorGeometry, optional
+    likelihood : {"exact", "fast"}
+        Evaluation of the photon term: ``"exact"`` the closed form (the reference), ``"fast"``
+        bicubic tables of ln cp and ln S built once per (ice model, jitter) and cached, with the
+        error bound stated in ``cpp/include/icecore/pandel_table.hpp`` (per DOM term, for hits
+        with t <= 6 us and nu <= 60, 2e-6 + 1e-7 |ln cp| + (n-1)(2e-6 + 1e-6 |ln S|); looser
+        further out) and the exact code outside their domain.
     """
 
     def __init__(
@@ -75,6 +102,11 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         ring_radius_m: float = _CXX.ring_radius_m,
         max_iter: int = _CXX.max_iter,
         geometry: DetectorGeometry | None = None,
+        likelihood: str = DEFAULT_LIKELIHOOD,
+        max_step: float = _CXX.max_step,
+        n_ring_near: int = _CXX.n_ring_near,
+        near_m: float = _CXX.near_m,
+        near_ns: float = _CXX.near_ns,
     ) -> None:
         if not isinstance(event, Event):
             raise InputError(f"argument 'event': expected an Event, got {type(event).__name__}", "event")
@@ -85,11 +117,18 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
             opts.sigma_ns = check_positive(sigma_ns, "sigma_ns")
         opts.noise_rate_hz = check_positive(noise_rate_hz, "noise_rate_hz")
         opts.window_ns = check_positive(window_ns, "window_ns")
-        if isinstance(n_ring, bool) or not isinstance(n_ring, (int, np.integer)) or not 0 <= n_ring <= 64:
-            raise InputError(f"argument 'n_ring': expected an int in [0, 64], got {n_ring!r}", "n_ring")
-        opts.n_ring = int(n_ring)
+        opts.n_ring = _ring_count(n_ring, "n_ring")
         opts.ring_radius_m = check_positive(ring_radius_m, "ring_radius_m", allow_zero=True)
         opts.max_iter = int(check_positive(max_iter, "max_iter", integer=True))
+        opts.max_step = check_positive(max_step, "max_step")
+        opts.n_ring_near = _ring_count(n_ring_near, "n_ring_near")
+        opts.near_m = check_positive(near_m, "near_m", allow_zero=True)
+        opts.near_ns = check_positive(near_ns, "near_ns", allow_zero=True)
+        if likelihood not in LIKELIHOOD_KINDS:
+            raise InputError(f"argument 'likelihood': expected one of {LIKELIHOOD_KINDS}, got {likelihood!r}",
+                             "likelihood")
+        opts.likelihood = likelihood
+        self.likelihood = likelihood
         self.event = event
         self.mode = mode
         self.options = opts
@@ -321,6 +360,7 @@ def fit_track(
     noise_rate_hz: float = _CXX.noise_rate_hz,
     n_ring: int = 0,
     geometry: DetectorGeometry | None = None,
+    likelihood: str = DEFAULT_LIKELIHOOD,
 ) -> TrackFitResult:
     """Free-direction track fit: LineFit -> SPE (Pandel, 15 ns jitter) -> MPE (4 ns).
 
@@ -335,14 +375,19 @@ def fit_track(
     Returns
     -------
     TrackFitResult with local zenith/azimuth (deg) and, when the event has an MJD, ra/dec (deg,
-    ICRS) from :func:`icecore.coords.icecube_to_equatorial`.
+    ICRS) from :func:`icecore.coords.icecube_to_equatorial`. ``likelihood`` ("exact" or
+    "fast") is the evaluation of the photon term of every stage (see :class:`TrackLikelihood`).
     """
     lf = linefit(event, geometry=geometry)
-    spe_scan = TrackLikelihood(event, "spe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=n_ring, geometry=geometry)
-    spe_local = TrackLikelihood(event, "spe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=0, geometry=geometry)
+    spe_scan = TrackLikelihood(event, "spe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=n_ring, geometry=geometry,
+                               likelihood=likelihood)
+    spe_local = TrackLikelihood(event, "spe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=0, geometry=geometry,
+                                likelihood=likelihood)
     spe = _stage(spe_scan, spe_local, lf.zenith_deg, lf.azimuth_deg, lf.vertex, threads)
-    mpe_scan = TrackLikelihood(event, "mpe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=n_ring, geometry=geometry)
-    mpe_local = TrackLikelihood(event, "mpe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=0, geometry=geometry)
+    mpe_scan = TrackLikelihood(event, "mpe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=n_ring, geometry=geometry,
+                               likelihood=likelihood)
+    mpe_local = TrackLikelihood(event, "mpe", ice=ice, noise_rate_hz=noise_rate_hz, n_ring=0, geometry=geometry,
+                                likelihood=likelihood)
     mpe = _stage(mpe_scan, mpe_local, spe["zenith_deg"], spe["azimuth_deg"], spe["vertex"], threads, radii=(1.0, 2.5))
     ra = dec = None
     if event.mjd is not None:

@@ -41,6 +41,9 @@ def register(subparsers: Any) -> None:
     r.add_argument("--catalog", default=None, help="CSV/FITS catalogue for source association")
     r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
+    r.add_argument("--likelihood", choices=("exact", "fast"), default=None,
+                   help="photon-likelihood evaluation of a likelihood event: 'exact' closed form or 'fast' "
+                        "tables (default: the scan's default; travels to AMQP workers in the fitter spec)")
     r.set_defaults(func=_cmd_run)
 
     w = sub.add_parser("worker", help="consume scan pixels from RabbitMQ and fit them")
@@ -134,7 +137,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         executor = AMQPExecutor(args.amqp, queue=args.queue or DEFAULT_QUEUE)
     result = scan(event, nsides=_ints(args.nsides, "nsides"), extensions=_floats(args.extensions, "extensions"),
-                  executor=executor, threads=args.threads)
+                  executor=executor, threads=args.threads, likelihood=args.likelihood)
     summary = write_products(result, args.out, catalog=args.catalog, plots=not args.no_plots)
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -160,7 +160,7 @@ def scan(event: Any, *, time: Any = None, nsides: Sequence[int] = (8, 64, 512),
          extensions: Sequence[float] = (12.0, 24.0), llh_diff_threshold: float | None = None,
          max_refine_radius_deg: float = 10.0, executor: Executor | None = None, threads: int | None = None,
          progress: bool | None = None, initial_seed: Any = None,
-         fitter_options: dict[str, Any] | None = None) -> ScanResult:
+         fitter_options: dict[str, Any] | None = None, likelihood: str | None = None) -> ScanResult:
     """Scan the sky for the best direction of a track event.
 
     Parameters
@@ -181,6 +181,11 @@ def scan(event: Any, *, time: Any = None, nsides: Sequence[int] = (8, 64, 512),
     progress : tqdm bar per level (None: only on a terminal).
     initial_seed : (x, y, z, t) vertex seed (m, ns) of the first level (default: the event's guess).
     fitter_options : passed to the likelihood fitter's constructor (e.g. number of seeds).
+    likelihood : {"exact", "fast"}, optional
+        Evaluation of the photon likelihood of an ``icecore.likelihood.Event`` (shorthand for
+        ``fitter_options={"likelihood": ...}``; default
+        :data:`icecore.scan.likelihood_bridge.DEFAULT_FITTER_OPTIONS`). It is part of the fitter
+        spec, so remote workers use the same setting and give identical results.
 
     Returns
     -------
@@ -188,5 +193,7 @@ def scan(event: Any, *, time: Any = None, nsides: Sequence[int] = (8, 64, 512),
         All evaluated pixels (NESTED, equatorial), with best fit, maps and contours.
     """
     settings = ScanSettings(tuple(nsides), tuple(extensions), llh_diff_threshold, max_refine_radius_deg)
+    if likelihood is not None:
+        fitter_options = {**(fitter_options or {}), "likelihood": likelihood}
     problem = make_problem(event, time=time, initial_seed=initial_seed, fitter_options=fitter_options)
     return run_problem(problem, settings, executor=executor, threads=threads, progress=progress)

@@ -1,0 +1,146 @@
+// Bicubic Hermite tables of ln cp and ln S (see pandel_table.hpp for the grid and error bound).
+#include "icecore/pandel_table.hpp"
+
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+
+#include "icecore/parallel.hpp"
+
+namespace icecore {
+
+namespace {
+
+// Cubic Hermite basis on [0, 1]: h0[k] for the value at end k, h1[k] for the derivative at end k,
+// and their derivatives.
+struct Basis {
+    double h0[2], h1[2], d0[2], d1[2];
+    explicit Basis(double a) {
+        const double b = 1.0 - a;
+        h0[0] = (1.0 + 2.0 * a) * b * b;
+        h0[1] = a * a * (3.0 - 2.0 * a);
+        h1[0] = a * b * b;
+        h1[1] = -a * a * b;
+        d0[0] = -6.0 * a * b;
+        d0[1] = 6.0 * a * b;
+        d1[0] = b * (1.0 - 3.0 * a);
+        d1[1] = a * (3.0 * a - 2.0);
+    }
+};
+
+constexpr double kCrossStep = 1e-4;  // central-difference step in y for f_xy
+
+}  // namespace
+
+PandelTable::PandelTable(double rho, double sigma) : rho_(rho), sigma_(sigma) {
+    if (!(rho > 0.0) || !std::isfinite(rho) || !(sigma > 0.0) || !std::isfinite(sigma))
+        throw std::invalid_argument("PandelTable: rho and sigma must be finite and > 0");
+    x0_ = std::asinh(-kTMinSigma);
+    const double x1 = std::asinh(kTMax / sigma);
+    y0_ = std::log(kNuMin);
+    const double y1 = std::log(kNuMax);
+    nx_ = static_cast<int>(std::ceil((x1 - x0_) / kStepX)) + 1;
+    ny_ = static_cast<int>(std::ceil((y1 - y0_) / kStepY)) + 1;
+    nodes_.resize(static_cast<std::size_t>(nx_) * static_cast<std::size_t>(ny_));
+    const std::size_t total = nodes_.size();
+    parallel_for(total, 2, [&](std::size_t lo, std::size_t hi) {
+        for (std::size_t k = lo; k < hi; ++k) {
+            const int i = static_cast<int>(k / static_cast<std::size_t>(ny_));
+            const int j = static_cast<int>(k % static_cast<std::size_t>(ny_));
+            const double x = x0_ + kStepX * i, y = y0_ + kStepY * j;
+            const double t = sigma_ * std::sinh(x), dtdx = sigma_ * std::cosh(x);
+            const double nu = std::exp(y);
+            const double nup = std::exp(y + kCrossStep), num = std::exp(y - kCrossStep);
+            Node& nd = nodes_[k];
+            const LogGrad p = icecore::cpandel_log_pdf(t, nu, rho_, sigma_);
+            const LogGrad pp = icecore::cpandel_log_pdf(t, nup, rho_, sigma_);
+            const LogGrad pm = icecore::cpandel_log_pdf(t, num, rho_, sigma_);
+            nd.f[0] = p.value;
+            nd.f[1] = p.d_t * dtdx * kStepX;
+            nd.f[2] = p.d_nu * nu * kStepY;
+            nd.f[3] = (pp.d_t - pm.d_t) * dtdx / (2.0 * kCrossStep) * kStepX * kStepY;
+            const LogGrad s = icecore::cpandel_log_sf(t, nu, rho_, sigma_);
+            const LogGrad sp = icecore::cpandel_log_sf(t, nup, rho_, sigma_);
+            const LogGrad sm = icecore::cpandel_log_sf(t, num, rho_, sigma_);
+            nd.s[0] = s.value;
+            nd.s[1] = s.d_t * dtdx * kStepX;
+            nd.s[2] = s.d_nu * nu * kStepY;
+            nd.s[3] = (sp.d_t - sm.d_t) * dtdx / (2.0 * kCrossStep) * kStepX * kStepY;
+        }
+    });
+    for (const Node& nd : nodes_)
+        for (int q = 0; q < 4; ++q)
+            if (!std::isfinite(nd.f[q]) || !std::isfinite(nd.s[q]))
+                throw std::runtime_error("PandelTable: non-finite exact value at a node");
+}
+
+std::shared_ptr<const PandelTable> PandelTable::shared(double rho, double sigma) {
+    static std::mutex mu;
+    static std::map<std::pair<double, double>, std::shared_ptr<const PandelTable>> cache;
+    std::lock_guard<std::mutex> lock(mu);
+    const auto key = std::make_pair(rho, sigma);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+    if (cache.size() >= 8) cache.erase(cache.begin());  // bounded: a few ice models / jitters
+    auto table = std::make_shared<const PandelTable>(rho, sigma);
+    cache.emplace(key, table);
+    return table;
+}
+
+bool PandelTable::lookup(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf) const {
+    if (!(t >= -kTMinSigma * sigma_ && t <= kTMax && nu >= kNuMin && nu <= kNuMax)) return false;
+    const double u = t / sigma_;
+    const double r = std::sqrt(u * u + 1.0);
+    const double x = std::asinh(u);
+    const double y = std::log(nu);
+    const double fx = (x - x0_) / kStepX, fy = (y - y0_) / kStepY;
+    int i = static_cast<int>(fx), j = static_cast<int>(fy);
+    if (i > nx_ - 2) i = nx_ - 2;
+    if (j > ny_ - 2) j = ny_ - 2;
+    if (i < 0) i = 0;
+    if (j < 0) j = 0;
+    const Basis ba(fx - i), bb(fy - j);
+    double pv = 0.0, pa = 0.0, pb = 0.0, sv = 0.0, sa = 0.0, sb = 0.0;
+    for (int di = 0; di < 2; ++di) {
+        for (int dj = 0; dj < 2; ++dj) {
+            const Node& nd = nodes_[static_cast<std::size_t>(i + di) * static_cast<std::size_t>(ny_) +
+                                    static_cast<std::size_t>(j + dj)];
+            // weights of (f, f_x, f_y, f_xy) for the value and its a- and b-derivatives
+            const double w0 = ba.h0[di] * bb.h0[dj], w1 = ba.h1[di] * bb.h0[dj];
+            const double w2 = ba.h0[di] * bb.h1[dj], w3 = ba.h1[di] * bb.h1[dj];
+            const double a0 = ba.d0[di] * bb.h0[dj], a1 = ba.d1[di] * bb.h0[dj];
+            const double a2 = ba.d0[di] * bb.h1[dj], a3 = ba.d1[di] * bb.h1[dj];
+            const double b0 = ba.h0[di] * bb.d0[dj], b1 = ba.h1[di] * bb.d0[dj];
+            const double b2 = ba.h0[di] * bb.d1[dj], b3 = ba.h1[di] * bb.d1[dj];
+            pv += w0 * nd.f[0] + w1 * nd.f[1] + w2 * nd.f[2] + w3 * nd.f[3];
+            pa += a0 * nd.f[0] + a1 * nd.f[1] + a2 * nd.f[2] + a3 * nd.f[3];
+            pb += b0 * nd.f[0] + b1 * nd.f[1] + b2 * nd.f[2] + b3 * nd.f[3];
+            sv += w0 * nd.s[0] + w1 * nd.s[1] + w2 * nd.s[2] + w3 * nd.s[3];
+            sa += a0 * nd.s[0] + a1 * nd.s[1] + a2 * nd.s[2] + a3 * nd.s[3];
+            sb += b0 * nd.s[0] + b1 * nd.s[1] + b2 * nd.s[2] + b3 * nd.s[3];
+        }
+    }
+    const double dadt = 1.0 / (kStepX * sigma_ * r);
+    const double dbdnu = 1.0 / (kStepY * nu);
+    log_pdf = {pv, pb * dbdnu, pa * dadt};
+    log_sf = {sv, sb * dbdnu, sa * dadt};
+    return true;
+}
+
+LogGrad PandelTable::mpe_log_pdf(double t, double nu, double n) const {
+    LogGrad p{}, s{};
+    if (!lookup(t, nu, p, s)) return icecore::mpe_log_pdf(t, nu, rho_, sigma_, n);
+    if (!(n > 1.0)) return {p.value + std::log(n), p.d_nu, p.d_t};
+    const double m = n - 1.0;
+    return {std::log(n) + p.value + m * s.value, p.d_nu + m * s.d_nu, p.d_t + m * s.d_t};
+}
+
+LogGrad PandelTable::cpandel_log_pdf(double t, double nu) const {
+    LogGrad p{}, s{};
+    if (!lookup(t, nu, p, s)) return icecore::cpandel_log_pdf(t, nu, rho_, sigma_);
+    return p;
+}
+
+}  // namespace icecore
