@@ -53,10 +53,13 @@ _TJD = re.compile(r"\s*(\d{4,6})\s*TJD;.*?(\d{2})/(\d{2})/(\d{2})\s*\(yy/mm/dd\)
 _SOD = re.compile(r"\s*(\d{1,5}(?:\.\d{0,6})?)\s*SOD\s*\{\s*(\d{2}):(\d{2}):(\d{2}(?:\.\d{0,6})?)\s*\}\s*UT")
 _OTHER_COORD = re.compile(r"\n\s*([-+]?\d{1,3}(?:\.\d{0,12})?)d")
 _MAX_VALUE = 400  # characters of one value line looked at (real ones are < 80)
+_MAX_LINES = 5000
 
 
 def split_text_notice(text: str) -> dict[str, str]:
     """``KEY: value`` lines to a dict; continuation lines and repeated keys are joined with newlines."""
+    if text.count("\n") > _MAX_LINES:
+        raise ParseError(f"more than {_MAX_LINES} lines: not a GCN notice (they have < 100)", "classic_text")
     parts: dict[str, list[str]] = {}  # joined once at the end: linear in the text
     last: list[str] | None = None
     for n, line in enumerate(text.splitlines(), 1):

@@ -108,7 +108,7 @@ def to_float(value: Any, what: str, *, allow_none: bool = False) -> float | None
         try:
             x = float(value)
         except OverflowError:  # an int beyond the float range
-            raise ParseError(f"{what} is out of range (an integer of {value.bit_length()} bits)") from None
+            raise ParseError(f"{what} is out of the floating-point range") from None
     elif isinstance(value, str):
         if len(value) > 100:
             raise ParseError(f"{what} is not a number: {value[:40]!r}... ({len(value)} characters)")
