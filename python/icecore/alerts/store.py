@@ -390,7 +390,7 @@ class AlertStore:
             q += " AND test = 0"
         if primary_only:
             q += " AND is_primary = 1"
-        q += " ORDER BY mjd, event_key, revision"
+        q += " ORDER BY mjd, event_key, revision, is_primary DESC, file"
         with self._tx() as con:
             return [dict(zip(_LIST_COLUMNS, row)) for row in con.execute(q, args)]
 
