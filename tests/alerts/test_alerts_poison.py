@@ -92,7 +92,8 @@ def test_revision_beyond_int64_is_rejected_at_parse_time(notices, value):
 def test_int64_revisions_in_every_format_are_parse_errors(tmp_path, notices):
     lvk = json.loads(notices[LVK_JSON])
     lvk["reference"] = {"gcn.notices.LVK.alert": 2**64}
-    xml = notices[GOLD_XML].decode().replace('name="Rev"          value="1"', 'name="Rev"          value="9999999999999999999"')
+    rev = 'name="Rev"          value="{}"'
+    xml = notices[GOLD_XML].decode().replace(rev.format(1), rev.format("9999999999999999999"))
     assert "9999999999999999999" in xml
     text = _text_with(notices, "REVISION", "         9223372036854775808")
     store = AlertStore(tmp_path)

@@ -58,7 +58,7 @@ def test_file_stem_is_injective_and_plain_names_unchanged():
     assert len(set(stems)) == len(keys)
 
 
-# ---- 11. concurrent writers, crashes ----------------------------------------------------------------------------------
+# ---- 11. concurrent writers, crashes ---------------------------------------------------------------------------------
 
 
 def _store_in_process(directory, raw, barrier, out):
@@ -223,7 +223,7 @@ def test_full_disk_in_the_index_is_a_storage_error(tmp_path, notices, monkeypatc
     assert not again.created and len(AlertStore(tmp_path)) == 1
 
 
-# ---- ingest: any error after parsing is dead-lettered ------------------------------------------------------------------
+# ---- ingest: any error after parsing is dead-lettered ----------------------------------------------------------------
 
 
 def test_processing_error_after_parse_is_dead_lettered(tmp_path, notices, monkeypatch):
