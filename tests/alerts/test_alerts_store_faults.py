@@ -271,3 +271,13 @@ def test_stored_alerts_are_readable_by_the_group(tmp_path, notices):
     finally:
         os.umask(old)
     assert stat.S_IMODE(res.path.stat().st_mode) == 0o644
+
+
+def test_bad_n_trials_is_the_callers_error_not_dead_letters(tmp_path, notices):
+    from icecore.errors import InputError
+
+    store = AlertStore(tmp_path)
+    for bad in (0.5, float("nan"), True, "3"):
+        with pytest.raises(InputError, match="n_trials"):
+            ingest(store, notices[GOLD_XML], n_trials=bad)
+    assert not store.dead_letters() and len(store) == 0

@@ -26,7 +26,7 @@ from typing import Any
 from .._optional import require
 from ..errors import InputError, ServiceUnavailable
 from .kafka_json import TOPIC_GOLD_BRONZE, TOPIC_LVK
-from .process import ingest
+from .process import check_n_trials, ingest
 from .store import AlertStore, StoredAlert
 
 __all__ = ["listen", "replay", "ListenStats", "DEFAULT_TOPICS", "CLASSIC_TOPICS", "consumer_config"]
@@ -334,6 +334,7 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
     if not isinstance(group_id, str) or not group_id.strip():
         raise InputError("argument 'group_id': a fixed, non-empty consumer group id is required", "group_id")
     topics = _check_topics(topics)
+    check_n_trials(n_trials)
     _check_seconds(broker_timeout, "broker_timeout")
     if idle_timeout is not None:
         _check_seconds(idle_timeout, "idle_timeout")

@@ -159,6 +159,7 @@ def ingest(store: AlertStore, message: Any, *, topic: str | None = None, n_trial
         Only when the store itself fails (disk full, read-only...): the message is not lost,
         the caller must not acknowledge it (a Kafka listener stops without committing).
     """
+    check_n_trials(n_trials)  # a bad setting is the caller's error, not every message's
     try:
         alert = parse(message, topic=topic)
     except ParseError as exc:
@@ -172,6 +173,16 @@ def ingest(store: AlertStore, message: Any, *, topic: str | None = None, n_trial
                      alert.event_key, alert.revision, type(exc).__name__, exc)
         return store.dead_letter(alert.raw or _raw_bytes(message), f"processing failed: {type(exc).__name__}: {exc}",
                                  topic=topic, meta=dict(meta or {}, stage="process"))
+
+
+def check_n_trials(n_trials: Any) -> float:
+    """``n_trials`` as a float >= 1; InputError otherwise."""
+    import math
+
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, float)) or not math.isfinite(n_trials) \
+            or n_trials < 1:
+        raise InputError(f"argument 'n_trials': expected a finite number >= 1, got {n_trials!r}", "n_trials")
+    return float(n_trials)
 
 
 def _raw_bytes(message: Any) -> bytes:
