@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,10 +28,11 @@ KILLS = int(os.environ.get("ICECORE_SOAK_KILLS", "20"))
 pytestmark = pytest.mark.skipif(not GCN.is_dir(), reason="GCN fixtures not found (set ICECORE_SHARED)")
 
 
-def test_soak(tmp_path, capsys):
+def test_soak(capsys):
     notices = {n: (GCN / n).read_bytes() for n in NOTICES}
-    with open(tmp_path / "listeners.log", "wb") as log:
-        fig = run_soak(notices, tmp_path, n_messages=N_MESSAGES, kills=KILLS, seed=2024, log=log)
+    # not pytest's tmp_path: other pytest sessions on the machine prune old numbered tmp folders
+    with tempfile.TemporaryDirectory(prefix="icecore-soak-") as work, open(Path(work) / "listeners.log", "wb") as log:
+        fig = run_soak(notices, Path(work), n_messages=N_MESSAGES, kills=KILLS, seed=2024, log=log)
     with capsys.disabled():
         print("\nsoak figures:", json.dumps(vars(fig), sort_keys=True))
     assert fig.messages >= N_MESSAGES and fig.poison_fraction >= 0.20 and fig.kills >= KILLS

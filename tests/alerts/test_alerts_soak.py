@@ -9,6 +9,8 @@ error, offsets at the end, no stall, the index consistent with the files.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -20,8 +22,10 @@ KILLS = int(os.environ.get("ICECORE_SOAK_KILLS", "3"))
 
 
 @pytest.mark.slow
-def test_kafka_soak_with_kills_poison_and_full_disk(notices, tmp_path, capsys):
-    fig = run_soak(notices, tmp_path, n_messages=N_MESSAGES, kills=KILLS, seed=11)
+def test_kafka_soak_with_kills_poison_and_full_disk(notices, capsys):
+    # not pytest's tmp_path: other pytest sessions on a shared machine prune old numbered tmp folders
+    with tempfile.TemporaryDirectory(prefix="icecore-soak-") as work:
+        fig = run_soak(notices, Path(work), n_messages=N_MESSAGES, kills=KILLS, seed=11)
     with capsys.disabled():
         print("\nsoak:", fig.line())
     assert fig.messages == N_MESSAGES and fig.poison_fraction >= 0.20
