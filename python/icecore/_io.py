@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import Union
 
@@ -20,13 +21,20 @@ def atomic_write(path: PathLike, data: bytes | str, *, overwrite: bool = True) -
     """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
 
     With ``overwrite=False`` an existing file is never replaced (``FileExistsError``). Readers
-    see either the old or the complete new file, never a partial one.
+    see either the old or the complete new file, never a partial one. A new file gets the
+    usual permissions (``0o666`` minus the process umask, as ``open()`` would give); a
+    replaced file keeps the permission bits it had.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temporary(path)
     try:
+        if overwrite:
+            try:
+                os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
+            except FileNotFoundError:
+                pass
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
@@ -45,6 +53,20 @@ def atomic_write(path: PathLike, data: bytes | str, *, overwrite: bool = True) -
     return path
 
 
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new, exclusively created ``.<name>.<random>.tmp`` beside ``path``, mode 0o666 minus the umask.
+
+    (``tempfile.mkstemp`` would force mode 0o600 whatever the umask.)
+    """
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file beside {path}")
+
+
 def safe_name(text: str, *, max_len: int = 120) -> str:
     """A file-name component from external text: only ``[A-Za-z0-9._+-]``, no leading dot, never empty."""
     s = _SAFE.sub("_", str(text)).strip("._")
@@ -52,10 +74,10 @@ def safe_name(text: str, *, max_len: int = 120) -> str:
     return s or "unnamed"
 
 
-def safe_child(directory: PathLike, name: str) -> Path:
-    """``directory/safe_name(name)``, guaranteed to stay inside ``directory``."""
+def safe_child(directory: PathLike, name: str, *, max_len: int = 120) -> Path:
+    """``directory/safe_name(name, max_len=max_len)``, guaranteed to stay inside ``directory``."""
     base = Path(directory).resolve()
-    child = (base / safe_name(name)).resolve()
+    child = (base / safe_name(name, max_len=max_len)).resolve()
     if child.parent != base:
         raise InputError(f"argument 'name': {name!r} does not map to a file inside {base}", "name")
     return child

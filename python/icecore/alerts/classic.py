@@ -30,6 +30,7 @@ from .model import (
     check_prob,
     check_ra,
     check_radius,
+    finite,
     to_int,
 )
 
@@ -38,30 +39,41 @@ __all__ = ["parse_classic_text", "parse_classic_fields", "parse_classic_binary",
 #: IceCube classic packet types this module decodes.
 BINARY_TYPES = {173: "gold", 174: "bronze", 176: "cascade"}
 _KEY = re.compile(r"^([A-Z][A-Z0-9_]{1,30}):(.*)$")
-_NUM_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?:\[([^\]]*)\])?")
-_DEG_SEX = re.compile(
-    r"^\s*([-+]?\d+\.?\d*)d\s*\{\s*([-+]?)(\d{1,3})[dh]\s*(\d{1,2})[m']\s*(\d{1,2}(?:\.\d*)?)[s\"]?\s*\}\s*\(J2000\)"
+# Every pattern below is linear: no two adjacent sub-patterns can match the same characters
+# (``\d+(?:\.\d*)?``, not ``\d+\.?\d*``), digit runs are bounded, and values are cut to
+# _MAX_VALUE characters before matching.
+_NUM_UNIT = re.compile(
+    r"\s*([-+]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][-+]?\d{1,4})?)(?![\d.])\s*(?:\[([^\]]{0,200})\])?"
 )
-_TJD = re.compile(r"^\s*(\d{4,6})\s*TJD;.*?(\d{2})/(\d{2})/(\d{2})\s*\(yy/mm/dd\)")
-_SOD = re.compile(r"^\s*(\d{1,5}(?:\.\d*)?)\s*SOD\s*\{\s*(\d{2}):(\d{2}):(\d{2}(?:\.\d*)?)\s*\}\s*UT")
+_DEG_SEX = re.compile(
+    r"\s*([-+]?\d{1,3}(?:\.\d{0,12})?)d\s*\{\s*([-+]?)(\d{1,3})[dh]\s*(\d{1,2})[m']\s*(\d{1,2}(?:\.\d{0,6})?)[s\"]?\s*\}"
+    r"\s*\(J2000\)"
+)
+_TJD = re.compile(r"\s*(\d{4,6})\s*TJD;.*?(\d{2})/(\d{2})/(\d{2})\s*\(yy/mm/dd\)")
+_SOD = re.compile(r"\s*(\d{1,5}(?:\.\d{0,6})?)\s*SOD\s*\{\s*(\d{2}):(\d{2}):(\d{2}(?:\.\d{0,6})?)\s*\}\s*UT")
+_OTHER_COORD = re.compile(r"\n\s*([-+]?\d{1,3}(?:\.\d{0,12})?)d")
+_MAX_VALUE = 400  # characters of one value line looked at (real ones are < 80)
+_MAX_LINES = 5000
 
 
 def split_text_notice(text: str) -> dict[str, str]:
     """``KEY: value`` lines to a dict; continuation lines and repeated keys are joined with newlines."""
-    fields: dict[str, str] = {}
-    last: str | None = None
+    if text.count("\n") > _MAX_LINES:
+        raise ParseError(f"more than {_MAX_LINES} lines: not a GCN notice (they have < 100)", "classic_text")
+    parts: dict[str, list[str]] = {}  # joined once at the end: linear in the text
+    last: list[str] | None = None
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         m = _KEY.match(line)
         if m:
-            key, value = m.group(1), m.group(2).strip()
-            fields[key] = f"{fields[key]}\n{value}" if key in fields else value
-            last = key
+            last = parts.setdefault(m.group(1), [])
+            last.append(m.group(2).strip())
         elif line[:1].isspace() and last is not None:
-            fields[last] = f"{fields[last]}\n{line.strip()}"
+            last.append(line.strip())
         else:
             raise ParseError(f"line {n} is neither 'KEY: value' nor a continuation: {line[:60]!r}", "classic_text")
+    fields = {k: "\n".join(v) for k, v in parts.items()}
     if "NOTICE_TYPE" not in fields:
         raise ParseError("no NOTICE_TYPE line", "classic_text")
     return fields
@@ -91,7 +103,7 @@ def _num_unit(fields: Mapping[str, Any], key: str, *, required: bool = False) ->
     v = _value(fields, key, required=required)
     if v is None:
         return None, ""
-    m = _NUM_UNIT.match(v)
+    m = _NUM_UNIT.match(v[:_MAX_VALUE])
     if not m:
         raise ParseError(f"{key} has no leading number: {v[:50]!r}")
     x = float(m.group(1))
@@ -119,13 +131,13 @@ def _energy_tev(x: float | None, unit: str, key: str) -> float | None:
     scale = {"tev": 1.0, "gev": 1e-3, "pev": 1e3, "kev": 1e-9}.get(unit.lower())
     if scale is None:
         raise ParseError(f"{key}: unknown energy unit {unit[:30]!r}")
-    return check_nonneg(x * scale, key)
+    return check_nonneg(finite(x * scale, f"{key} (converted to TeV)"), key)
 
 
 def _coordinate(fields: Mapping[str, Any], key: str, warnings: list[str]) -> float:
     """Decimal J2000 value of SRC_RA/SRC_DEC, checked against its sexagesimal twin."""
     v = _value(fields, key)
-    m = _DEG_SEX.match(v.split("\n", 1)[0])
+    m = _DEG_SEX.match(v.split("\n", 1)[0][:_MAX_VALUE])
     if not m:
         raise ParseError(f"{key} J2000 line is not 'D.DDDDd {{..}} (J2000)': {v[:60]!r}")
     dec_val = float(m.group(1))
@@ -140,7 +152,7 @@ def _coordinate(fields: Mapping[str, Any], key: str, warnings: list[str]) -> flo
     if key == "SRC_DEC" and abs(abs(dec_val) - abs(sex)) <= tol:
         # Known defect (hermes docstring of IceCube-230823A): the decimal Dec lost its minus sign
         # while the sexagesimal field and the precessed (current, 1950) values keep it.
-        others = [float(x) for x in re.findall(r"\n\s*([-+]?\d+\.?\d*)d", v)]
+        others = [float(x) for x in _OTHER_COORD.findall(v[: 4 * _MAX_VALUE])]
         if all(math.copysign(1.0, o) == math.copysign(1.0, sex) for o in others):
             warnings.append(
                 f"SRC_DEC decimal {dec_val:+.4f} disagrees in sign with its sexagesimal field "
@@ -197,8 +209,8 @@ def _parse_fields(fields: Mapping[str, Any], *, raw: bytes, topic: str | None, f
     error90 = _angle_to_deg(e90, u90, "SRC_ERROR")
     error50 = _angle_to_deg(e50, u50, "SRC_ERROR50")
     # time: TJD + SOD, checked against the calendar date and hh:mm:ss printed beside them
-    mt = _TJD.match(_value(fields, "DISCOVERY_DATE"))
-    ms = _SOD.match(_value(fields, "DISCOVERY_TIME"))
+    mt = _TJD.match(_value(fields, "DISCOVERY_DATE")[:_MAX_VALUE])
+    ms = _SOD.match(_value(fields, "DISCOVERY_TIME")[:_MAX_VALUE])
     if not mt or not ms:
         raise ParseError("DISCOVERY_DATE/DISCOVERY_TIME not in 'N TJD; ... yy/mm/dd' / 'N SOD {hh:mm:ss} UT' form")
     hh, mm, ss = int(ms.group(2)), int(ms.group(3)), float(ms.group(4))

@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.add_argument("--group-id", required=True, help="fixed consumer group id (keeps your place across restarts)")
     pl.add_argument("--idle-timeout", type=float, default=None, help="stop after this many idle seconds")
     pl.add_argument("--max-messages", type=int, default=None, help="stop after this many messages")
+    pl.add_argument("--broker-timeout", type=float, default=60.0,
+                    help="give up (exit status 2) after this many seconds of broker/authentication errors "
+                         "without recovery (default 60)")
     pl.set_defaults(func=_listen)
 
     pr = asub.add_parser("replay", help="store every notice published in a time window")
@@ -136,7 +139,7 @@ def _listen(args: argparse.Namespace) -> int:
 
     kw = _kafka_kwargs(args)
     stats = listen(args.store, kw.pop("topics"), group_id=args.group_id, idle_timeout=args.idle_timeout,
-                   max_messages=args.max_messages, **kw)
+                   max_messages=args.max_messages, broker_timeout=args.broker_timeout, **kw)
     _print_stats(stats, args.json)
     return 0
 
@@ -155,6 +158,7 @@ def _list(args: argparse.Namespace) -> int:
 
     if not Path(args.directory).is_dir():
         raise FileNotFoundError(f"no alert store at {args.directory}")
+    # opened read-only (index in memory) when the directory cannot be written
     rows = AlertStore(args.directory).list(kind=args.kind, name=args.name, start=args.start, end=args.end,
                                            include_tests=not args.no_tests)
     emit(rows, [_row(r) for r in rows] or ["no alerts"], as_json=args.json)

@@ -26,7 +26,7 @@ from typing import Any
 from .._optional import require
 from ..errors import InputError, ServiceUnavailable
 from .kafka_json import TOPIC_GOLD_BRONZE, TOPIC_LVK
-from .process import ingest
+from .process import check_n_trials, ingest
 from .store import AlertStore, StoredAlert
 
 __all__ = ["listen", "replay", "ListenStats", "DEFAULT_TOPICS", "CLASSIC_TOPICS", "consumer_config"]
@@ -52,6 +52,7 @@ class ListenStats:
     duplicates: int = 0
     dead_lettered: int = 0
     broker_errors: int = 0
+    commit_errors: int = 0
     stopped_by: str = ""
     paths: list[Path] = field(default_factory=list, repr=False)
 
@@ -117,6 +118,129 @@ class _Stopper:
         return self.event.is_set()
 
 
+class _Health:
+    """Broker/authentication errors reported by librdkafka (``error_cb``) and the retry budget.
+
+    librdkafka reports an unreachable broker, a refused connection or a failed OAuth/OIDC
+    token fetch only through its error callback (``poll`` just returns nothing), so a listener
+    with bad credentials looked healthy. Here every such error is counted and logged (once per
+    kind, then every 30 s), and :meth:`check` raises :class:`ServiceUnavailable` once errors
+    have been reported for ``budget_s`` seconds without any sign of health in between (an
+    assignment, a message, a successful commit or metadata request).
+    """
+
+    _REPEAT_LOG_S = 30.0
+
+    def __init__(self, stats: ListenStats, budget_s: float, user_cb: Callable[[Any], None] | None) -> None:
+        self.stats = stats
+        self.budget_s = budget_s
+        self.user_cb = user_cb
+        self.failing_since: float | None = None
+        self.last_error: Any = None
+        self.fatal: Any = None
+        self._logged: dict[str, float] = {}
+        self._last_probe = 0.0
+
+    def error_cb(self, err: Any) -> None:
+        self.stats.broker_errors += 1
+        self.last_error = err
+        now = time.monotonic()
+        if self.failing_since is None:
+            self.failing_since = now
+        try:
+            fatal, name = bool(err.fatal()), str(err.name())
+        except Exception:  # noqa: BLE001 - not a KafkaError (tests)
+            fatal, name = False, type(err).__name__
+        if fatal:
+            self.fatal = err
+        if now - self._logged.get(name, -1e9) >= self._REPEAT_LOG_S:
+            self._logged[name] = now
+            logger.error("Kafka broker error %s (%d so far; giving up after %.0f s without recovery): %s",
+                         name, self.stats.broker_errors, self.budget_s, err)
+        if self.user_cb is not None:
+            self.user_cb(err)
+
+    def ok(self) -> None:
+        if self.failing_since is not None:
+            logger.info("Kafka connection healthy again after %.1f s of errors", time.monotonic() - self.failing_since)
+        self.failing_since = None
+
+    def check(self, consumer: Any, topics: Sequence[str]) -> None:
+        """Raise ServiceUnavailable when the retry budget is spent (or on a fatal error)."""
+        if self.fatal is not None:
+            raise ServiceUnavailable(f"fatal Kafka error: {self.fatal}")
+        if self.failing_since is None:
+            return
+        now = time.monotonic()
+        if now - self._last_probe > 2.0 and now - self.failing_since > 1.0:
+            self._last_probe = now
+            if _metadata_ok(consumer, topics[0]):
+                self.ok()
+                return
+        if now - self.failing_since > self.budget_s:
+            raise ServiceUnavailable(
+                f"Kafka broker unreachable or refusing the connection for {now - self.failing_since:.0f} s "
+                f"({self.stats.broker_errors} errors; last: {self.last_error}); check bootstrap servers, "
+                "network and credentials")
+
+
+def _metadata_ok(consumer: Any, topic: str) -> bool:
+    list_topics = getattr(consumer, "list_topics", None)
+    if list_topics is None:
+        return False
+    try:
+        list_topics(topic, timeout=1.0)
+    except Exception:  # noqa: BLE001 - KafkaException: still unreachable
+        return False
+    return True
+
+
+_RDKAFKA_LOGGER = logging.getLogger(__name__ + ".librdkafka")
+
+
+class _RepeatFilter(logging.Filter):
+    """librdkafka repeats a failing connect every few ms: let each distinct line through every 30 s."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key, now = str(record.msg)[:200], time.monotonic()
+        if now - self._seen.get(key, -1e9) < 30.0:
+            return False
+        if len(self._seen) > 1000:
+            self._seen.clear()
+        self._seen[key] = now
+        return True
+
+
+_RDKAFKA_LOGGER.addFilter(_RepeatFilter())
+
+
+def _with_callbacks(cfg: dict[str, Any], health: _Health) -> dict[str, Any]:
+    out = dict(cfg)
+    out["error_cb"] = health.error_cb
+    out.setdefault("logger", _RDKAFKA_LOGGER)  # librdkafka's own log lines go through Python logging
+    return out
+
+
+def _commit(consumer: Any, msg: Any, stats: ListenStats, health: _Health) -> None:
+    """Synchronous commit; a failure is counted and logged, never fatal (the message is re-read later)."""
+    try:
+        consumer.commit(message=msg, asynchronous=False)
+    except Exception as exc:  # noqa: BLE001 - KafkaException (rebalance, coordinator moved...)
+        stats.broker_errors += 1
+        stats.commit_errors += 1
+        if health.failing_since is None:
+            health.failing_since = time.monotonic()
+        health.last_error = exc
+        logger.warning("commit of %s[%s]@%s failed (will be re-read and de-duplicated): %s",
+                       msg.topic(), msg.partition(), msg.offset(), exc)
+        return
+    health.ok()
+
+
 def _handle(store: AlertStore, msg: Any, stats: ListenStats, n_trials: float,
             on_stored: Callable[[Any, Any], None] | None) -> None:
     stats.received += 1
@@ -135,9 +259,11 @@ def _handle(store: AlertStore, msg: Any, stats: ListenStats, n_trials: float,
         on_stored(result, msg)
 
 
-def _poll_error(msg: Any, stats: ListenStats) -> None:
+def _poll_error(msg: Any, stats: ListenStats, health: _Health | None = None) -> None:
     err = msg.error()
     if err.code() == _confluent_kafka().KafkaError._PARTITION_EOF:
+        if health is not None:
+            health.ok()
         return
     stats.broker_errors += 1
     if err.fatal():
@@ -150,7 +276,8 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
            config: dict[str, Any] | None = None, stop: threading.Event | None = None,
            handle_signals: bool = True, n_trials: float = 1, max_messages: int | None = None,
            idle_timeout: float | None = None, poll_timeout: float = 1.0,
-           on_stored: Callable[[Any, Any], None] | None = None) -> ListenStats:
+           on_stored: Callable[[Any, Any], None] | None = None, broker_timeout: float = 60.0,
+           consumer_factory: Callable[..., Any] | None = None) -> ListenStats:
     """Consume GCN notices into an :class:`AlertStore` until stopped.
 
     Parameters
@@ -168,7 +295,7 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
         GCN domain (``gcn.nasa.gov``, ``test.gcn.nasa.gov``...).
     config : dict, optional
         Extra confluent-kafka settings (e.g. ``bootstrap.servers`` for a non-GCN broker).
-        ``enable.auto.commit`` is always forced off.
+        ``enable.auto.commit`` is always forced off; an ``error_cb`` given here is still called.
     stop : threading.Event, optional
         Set it to stop cleanly; SIGINT/SIGTERM also stop when called from the main thread and
         ``handle_signals`` is true.
@@ -177,10 +304,21 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
     max_messages : int, optional
         Stop after this many messages.
     idle_timeout : float, optional
-        Stop after this many seconds without a message, counted from the partition assignment
-        (for batch use and tests).
+        Stop after this many seconds without a message (for batch use and tests), counted from
+        the partition assignment or the last message; a listener that gets no partition at all
+        stops ``max(idle_timeout, 10)`` seconds after it started.
+    poll_timeout : float
+        Seconds of one ``poll`` (the granularity of the timeouts and of stopping).
     on_stored : callable, optional
         ``on_stored(result, message)`` after each message is stored (before its commit).
+    broker_timeout : float
+        Retry budget, in seconds, for broker and authentication errors (unreachable broker,
+        refused connection, failed OAuth token): once errors have been reported for this long
+        without any sign of health, :class:`~icecore.errors.ServiceUnavailable` is raised (the
+        CLI exits with status 2). Every error is counted in ``broker_errors``.
+    consumer_factory : callable, optional
+        ``factory(config, client_id, client_secret, domain)`` returning a confluent-kafka-like
+        consumer; default :class:`gcn_kafka.Consumer`.
 
     Returns
     -------
@@ -188,24 +326,32 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
 
     Notes
     -----
-    A message that cannot be parsed is dead-lettered, logged and committed; a storage failure
-    (disk full...) stops the listener *without* committing, so the message is re-read on restart.
+    A message that cannot be parsed or processed is dead-lettered, logged and committed; a
+    storage failure (disk full...) stops the listener *without* committing, so the message is
+    re-read on restart. A failed commit is counted and logged; the message is then re-read
+    later and de-duplicated by the store.
     """
     if not isinstance(group_id, str) or not group_id.strip():
         raise InputError("argument 'group_id': a fixed, non-empty consumer group id is required", "group_id")
     topics = _check_topics(topics)
+    check_n_trials(n_trials)
+    _check_seconds(broker_timeout, "broker_timeout")
+    if idle_timeout is not None:
+        _check_seconds(idle_timeout, "idle_timeout")
     if not isinstance(store, AlertStore):
         store = AlertStore(store)
     cfg, cid, secret = consumer_config(group_id=group_id, config=config, client_id=client_id,
                                        client_secret=client_secret)
-    consumer = _make_consumer(cfg, cid, secret, domain)
-    stopper = _Stopper(stop, handle_signals)
     stats = ListenStats()
+    health = _Health(stats, broker_timeout, cfg.get("error_cb"))
+    consumer = _new_consumer(consumer_factory, _with_callbacks(cfg, health), cid, secret, domain)
+    stopper = _Stopper(stop, handle_signals)
     started = time.monotonic()
-    last: list[float | None] = [None]  # idle clock starts at the first partition assignment
+    last: list[float | None] = [None]  # idle clock: first partition assignment, then each message
 
     def on_assign(c: Any, partitions: Any) -> None:
         logger.info("assigned %d partition(s)", len(partitions))
+        health.ok()
         if last[0] is None:
             last[0] = time.monotonic()
 
@@ -214,19 +360,21 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
         logger.info("listening to %s as group %s", ", ".join(topics), group_id)
         while not stopper.is_set():
             msg = consumer.poll(poll_timeout)
+            health.check(consumer, topics)
             if msg is None:
-                if idle_timeout is not None:
-                    ref = last[0] if last[0] is not None else started + 30.0  # allow 30 s to join
-                    if time.monotonic() - ref > idle_timeout:
-                        stats.stopped_by = "idle_timeout"
-                        break
+                if idle_timeout is not None and _idle(last[0], started, idle_timeout):
+                    stats.stopped_by = "idle_timeout"
+                    if last[0] is None:
+                        logger.warning("no partition was assigned within %.0f s", time.monotonic() - started)
+                    break
                 continue
             if msg.error():
-                _poll_error(msg, stats)
+                _poll_error(msg, stats, health)
                 continue
+            health.ok()
             last[0] = time.monotonic()
             _handle(store, msg, stats, n_trials, on_stored)  # StorageError propagates: no commit
-            consumer.commit(message=msg, asynchronous=False)
+            _commit(consumer, msg, stats, health)
             if max_messages is not None and stats.received >= max_messages:
                 stats.stopped_by = "max_messages"
                 break
@@ -240,6 +388,28 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
             logger.warning("closing the consumer failed: %s", exc)
     logger.info("listener stopped (%s): %s", stats.stopped_by, stats)
     return stats
+
+
+def _idle(last: float | None, started: float, idle_timeout: float) -> bool:
+    now = time.monotonic()
+    if last is None:  # never assigned: allow a group join, but not forever
+        return now - started > max(idle_timeout, 10.0)
+    return now - last > idle_timeout
+
+
+def _check_seconds(x: Any, name: str) -> None:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not (x >= 0) or x == float("inf"):
+        raise InputError(f"argument '{name}': expected a finite number of seconds >= 0, got {x!r}", name)
+
+
+def _new_consumer(factory: Callable[..., Any] | None, cfg: dict[str, Any], cid: str | None, secret: str | None,
+                  domain: str | None) -> Any:
+    """The consumer; a configuration librdkafka refuses is an InputError, not a raw KafkaException."""
+    ck = _confluent_kafka()
+    try:
+        return (factory or _make_consumer)(cfg, cid, secret, domain)
+    except ck.KafkaException as exc:
+        raise InputError(f"argument 'config': Kafka refused the configuration: {exc}", "config") from None
 
 
 def _check_topics(topics: Any) -> tuple[str, ...]:
@@ -290,8 +460,9 @@ def replay(start: Any, end: Any, topics: Sequence[str] = DEFAULT_TOPICS, *, stor
     group = (config or {}).get("group.id") or f"icecore-replay-{uuid.uuid4()}"  # never committed
     cfg, cid, secret = consumer_config(group_id=group, config=config, client_id=client_id,
                                        client_secret=client_secret)
-    consumer = (consumer_factory or _make_consumer)(cfg, cid, secret, domain)
     stats = ListenStats()
+    health = _Health(stats, timeout, cfg.get("error_cb"))
+    consumer = _new_consumer(consumer_factory, _with_callbacks(cfg, health), cid, secret, domain)
     deadline = time.monotonic() + timeout
     try:
         starts, ends = _window_offsets(consumer, topic_partition, topics, t0, t1, timeout)
@@ -302,8 +473,16 @@ def replay(start: Any, end: Any, topics: Sequence[str] = DEFAULT_TOPICS, *, stor
         _read_window(consumer, store, dict(ends), (t0, t1), stats, n_trials, stop, deadline, timeout)
         if not stats.stopped_by:
             stats.stopped_by = "window_done"
+    except _confluent_kafka().KafkaException as exc:
+        err = exc.args[0] if exc.args else exc
+        last = f"; last broker error: {health.last_error}" if health.last_error is not None else ""
+        raise ServiceUnavailable(f"Kafka replay failed: {err}{last} ({stats.broker_errors} broker errors); "
+                                 "check bootstrap servers, network and credentials") from None
     finally:
-        consumer.close()
+        try:
+            consumer.close()
+        except Exception as exc:  # noqa: BLE001 - closing a broken client
+            logger.warning("closing the consumer failed: %s", exc)
     return stats
 
 
@@ -346,7 +525,9 @@ def _read_window(consumer: Any, store: AlertStore, pending: dict[tuple[str, int]
             stats.stopped_by = "stop_event"
             break
         if time.monotonic() > deadline:
-            raise ServiceUnavailable(f"replay timed out after {timeout} s with {len(pending)} partitions unfinished")
+            last = f" ({stats.broker_errors} broker errors)" if stats.broker_errors else ""
+            raise ServiceUnavailable(f"replay timed out after {timeout} s with {len(pending)} partitions "
+                                     f"unfinished{last}")
         msg = consumer.poll(0.5)
         if msg is None:
             continue

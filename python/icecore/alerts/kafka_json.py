@@ -25,10 +25,12 @@ from .model import (
     CoincidentEvent,
     UTCInstant,
     check_dec,
+    check_int,
     check_nonneg,
     check_prob,
     check_ra,
     check_radius,
+    finite,
     to_float,
     to_int,
 )
@@ -187,7 +189,7 @@ def _parse_track(d: dict, *, topic: str | None, raw: bytes) -> Alert:
     far = to_float(d.get("far"), "far", allow_none=True)
     if far is not None:
         check_nonneg(far, "far")
-        far = far * SECONDS_PER_YEAR  # JSON FAR is in Hz
+        far = finite(far * SECONDS_PER_YEAR, "far (converted from Hz to per year)")  # JSON FAR is in Hz
     if pr161:
         # gcn-schema PR 161 (never merged) converted classic AMON text: energy TeV->keV and
         # FAR yr^-1 -> Hz, but kept the track error radius in arcmin as the text notice has it.
@@ -198,7 +200,7 @@ def _parse_track(d: dict, *, topic: str | None, raw: bytes) -> Alert:
             warnings.append("PR161 AMON JSON: track error radii taken as arcmin (unconverted) and divided by 60")
         if energy is not None:
             if energy > 1e6:
-                energy = energy * 1e-9
+                energy = finite(energy * 1e-9, "energy (keV -> TeV)")
             else:
                 warnings.append("PR161 AMON JSON: energy too small for keV, taken as TeV")
     check_radius(e50, "ra_dec_error_50")
@@ -245,7 +247,7 @@ def _lvk_revision(d: dict, ref: str) -> int:
             raise ParseError(f"reference {r!r} does not belong to {ref}")
         return int(m.group(2))
     if isinstance(r, int) and not isinstance(r, bool):
-        return max(0, r)  # v1.0.0 mock example: an integer alert id
+        return max(0, check_int(r, "reference 'gcn.notices.LVK.alert'"))  # v1.0.0 mock: an integer id
     if r is not None:
         raise ParseError("reference 'gcn.notices.LVK.alert' must be a string or integer")
     return 0

@@ -30,9 +30,14 @@ SCHEMA_VERSION = 1
 
 SECONDS_PER_YEAR = 365.25 * 86400.0  # Julian year, used for FAR Hz <-> yr^-1
 _MJD_ORDINAL = date(1858, 11, 17).toordinal()
+#: Largest integer any alert field may hold (sqlite INTEGER is signed 64-bit).
+INT_MAX = 2**63 - 1
+# Applied to the text *stripped and length-bounded* first, so no part of it can backtrack over
+# a long run of spaces: linear in the input.
 _ISO = re.compile(
-    r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d*)?)\s*(Z|UTC|UT|[+-]00:?00)?\s*$"
+    r"(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d{0,12})?) ?(Z|UTC|UT|[+-]00:?00)?"
 )
+_ISO_MAX_LEN = 64
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,8 @@ class UTCInstant:
     def from_iso(cls, text: Any, what: str) -> UTCInstant:
         if not isinstance(text, str):
             raise ParseError(f"{what} must be an ISO-8601 string, got {type(text).__name__}")
-        m = _ISO.match(text)
+        stripped = text.strip()
+        m = _ISO.fullmatch(stripped) if len(stripped) <= _ISO_MAX_LEN else None
         if not m:
             raise ParseError(f"{what} is not an ISO-8601 UTC time: {text[:60]!r}")
         y, mo, d, hh, mi = (int(m.group(i)) for i in range(1, 6))
@@ -99,17 +105,31 @@ def to_float(value: Any, what: str, *, allow_none: bool = False) -> float | None
     if isinstance(value, bool):
         raise ParseError(f"{what} must be a number, got a boolean")
     if isinstance(value, (int, float)):
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:  # an int beyond the float range
+            raise ParseError(f"{what} is out of the floating-point range") from None
     elif isinstance(value, str):
+        if len(value) > 100:
+            raise ParseError(f"{what} is not a number: {value[:40]!r}... ({len(value)} characters)")
         try:
             x = float(value.strip())
         except ValueError:
             raise ParseError(f"{what} is not a number: {value[:40]!r}") from None
     else:
         raise ParseError(f"{what} must be a number, got {type(value).__name__}")
+    return finite(x, what)
+
+
+def finite(x: float, what: str) -> float:
+    """``x`` when finite; ParseError otherwise (use after every unit conversion, which can overflow)."""
     if not math.isfinite(x):
         raise ParseError(f"{what} is not finite ({x!r})")
     return x
+
+
+def finite_or_none(x: float | None, what: str) -> float | None:
+    return None if x is None else finite(x, what)
 
 
 @overload
@@ -117,7 +137,11 @@ def to_int(value: Any, what: str, *, allow_none: Literal[False] = False) -> int:
 @overload
 def to_int(value: Any, what: str, *, allow_none: bool) -> int | None: ...
 def to_int(value: Any, what: str, *, allow_none: bool = False) -> int | None:
-    """An integer from a JSON int, integral float or digit string."""
+    """An integer in [-INT_MAX, INT_MAX] from a JSON int, integral float or digit string.
+
+    The bound is checked here, at parse time: the index stores 64-bit integers, so a larger
+    value must fail as a ParseError of its message, never later in storage.
+    """
     if value is None:
         if allow_none:
             return None
@@ -125,12 +149,25 @@ def to_int(value: Any, what: str, *, allow_none: bool = False) -> int | None:
     if isinstance(value, bool):
         raise ParseError(f"{what} must be an integer, got a boolean")
     if isinstance(value, int):
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,19}\s*", value):
-        return int(value)
-    if isinstance(value, float) and math.isfinite(value) and value == int(value):
-        return int(value)
-    raise ParseError(f"{what} must be an integer, got {str(value)[:40]!r}")
+        n = int(value)
+    elif isinstance(value, str) and len(value) <= 40 and _INT_TEXT.fullmatch(value.strip()):
+        n = int(value.strip())
+    elif isinstance(value, float) and math.isfinite(value) and value == int(value):
+        n = int(value)
+    else:
+        text = value[:40] if isinstance(value, str) else type(value).__name__
+        raise ParseError(f"{what} must be an integer, got {text!r}")
+    return check_int(n, what)
+
+
+_INT_TEXT = re.compile(r"[+-]?\d{1,20}")
+
+
+def check_int(n: int, what: str) -> int:
+    """``n`` when |n| <= INT_MAX (a signed 64-bit integer); ParseError otherwise."""
+    if not -INT_MAX <= n <= INT_MAX:
+        raise ParseError(f"{what} is out of the 64-bit integer range")
+    return n
 
 
 def check_ra(x: float, what: str = "ra") -> float:
@@ -251,6 +288,12 @@ class Alert:
             raise ParseError(f"revision {self.revision} is negative")
         if (self.ra_deg is None) != (self.dec_deg is None):
             raise ParseError("ra and dec must be given together")
+        _check_numbers(self)
+        for c in self.coincident_events:
+            _check_numbers(c)
+        if self.error_rect_deg is not None:
+            for k, v in self.error_rect_deg.items():
+                finite(v, f"error_rect_deg.{k}")
 
     # ---- convenience ----------------------------------------------------------------------
     @property
@@ -340,6 +383,23 @@ class Alert:
 
     def replace(self, **changes: Any) -> Alert:
         return dataclasses.replace(self, **changes)
+
+
+def _check_numbers(obj: Any) -> None:
+    """Last line of defence behind the parsers: no float field is inf/NaN, no int leaves 64 bits.
+
+    Every parser checks its values where it reads them; this catches a conversion a parser
+    forgot (e.g. a unit scale that overflows to inf), so such a message fails as a ParseError
+    and is dead-lettered instead of failing later in storage.
+    """
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if isinstance(v, bool) or v is None:
+            continue
+        if isinstance(v, float):
+            finite(v, f.name)
+        elif isinstance(v, int):
+            check_int(v, f.name)
 
 
 def alert_record(alert: Alert, significance: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -102,7 +102,10 @@ def _from_json_object(obj: Any, topic: str | None, raw: bytes) -> Alert:
 
 def _dispatch(data: Any, topic: str | None) -> Alert:
     if isinstance(data, dict):
-        raw = json.dumps(data, default=repr).encode("utf-8", "surrogatepass")
+        try:
+            raw = json.dumps(data, default=repr).encode("utf-8", "surrogatepass")
+        except ValueError as exc:  # a circular reference, an int of > 4300 digits
+            raise ParseError(f"dict cannot be serialised as a JSON notice: {exc}", "json") from None
         if len(raw) > MAX_MESSAGE_BYTES:
             raise ParseError(f"message exceeds the {MAX_MESSAGE_BYTES}-byte limit")
         return _from_json_object(data, topic, raw)
@@ -117,6 +120,8 @@ def _dispatch(data: Any, topic: str | None) -> Alert:
             raise ParseError(f"JSON is not valid UTF-8 ({exc.reason} at byte {exc.start})", "json") from None
         except json.JSONDecodeError as exc:
             raise ParseError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "json") from None
+        except ValueError as exc:  # e.g. an integer literal over Python's 4300-digit conversion limit
+            raise ParseError(f"malformed JSON: {exc}", "json") from None
         return _from_json_object(obj, topic, raw)
     if head == b"<":
         return parse_voevent(raw, topic=topic)

@@ -8,17 +8,20 @@ Storage itself is :class:`~icecore.alerts.AlertStore`'s job; the record layout i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, ParseError
+from ..errors import InputError, ParseError, StorageError
 from .model import Alert, alert_record
 from .parse import parse
 from .store import AlertStore, StoredAlert
 
 __all__ = ["ProcessedAlert", "process", "ingest", "significance_block"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,7 +130,7 @@ def _store(alert: Alert, store: AlertStore, **significance_kw: Any) -> StoredAle
 
 def ingest(store: AlertStore, message: Any, *, topic: str | None = None, n_trials: float = 1,
            meta: dict[str, Any] | None = None) -> StoredAlert | Path:
-    """Parse one raw message, add the significance and store it.
+    """Parse one raw message, add the significance and store it; dead-letter what cannot be.
 
     Parameters
     ----------
@@ -145,12 +148,47 @@ def ingest(store: AlertStore, message: Any, *, topic: str | None = None, n_trial
     Returns
     -------
     StoredAlert or Path
-        The storage outcome; for an unparseable message, which goes to the dead-letter folder
-        together with the error, the path of the dead-lettered raw file.
+        The storage outcome; for a message that cannot be parsed *or processed* (any error
+        after parsing too: a significance that cannot be computed, a record that cannot be
+        serialised...), which goes to the dead-letter folder together with the error, the path
+        of the dead-lettered raw file. One bad message costs that message only.
+
+    Raises
+    ------
+    icecore.errors.StorageError
+        Only when the store itself fails (disk full, read-only...): the message is not lost,
+        the caller must not acknowledge it (a Kafka listener stops without committing).
     """
+    check_n_trials(n_trials)  # a bad setting is the caller's error, not every message's
     try:
         alert = parse(message, topic=topic)
     except ParseError as exc:
-        raw = message if isinstance(message, (bytes, bytearray)) else str(message).encode("utf-8", "replace")
-        return store.dead_letter(bytes(raw), str(exc), topic=topic, meta=meta)
-    return _store(alert, store, n_trials=n_trials)
+        return store.dead_letter(_raw_bytes(message), str(exc), topic=topic, meta=meta)
+    try:
+        return _store(alert, store, n_trials=n_trials)
+    except StorageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a poison message must never stop the pipeline
+        logger.error("processing %s rev %s failed (%s: %s); dead-lettered",
+                     alert.event_key, alert.revision, type(exc).__name__, exc)
+        return store.dead_letter(alert.raw or _raw_bytes(message), f"processing failed: {type(exc).__name__}: {exc}",
+                                 topic=topic, meta=dict(meta or {}, stage="process"))
+
+
+def check_n_trials(n_trials: Any) -> float:
+    """``n_trials`` as a float >= 1; InputError otherwise."""
+    import math
+
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, float)) or not math.isfinite(n_trials) \
+            or n_trials < 1:
+        raise InputError(f"argument 'n_trials': expected a finite number >= 1, got {n_trials!r}", "n_trials")
+    return float(n_trials)
+
+
+def _raw_bytes(message: Any) -> bytes:
+    if isinstance(message, (bytes, bytearray, memoryview)):
+        return bytes(message)
+    try:
+        return str(message).encode("utf-8", "replace")
+    except Exception:  # noqa: BLE001 - e.g. a circular or huge structure: keep what can be kept
+        return repr(type(message)).encode()

@@ -20,10 +20,12 @@ from .model import (
     Alert,
     UTCInstant,
     check_dec,
+    check_int,
     check_nonneg,
     check_prob,
     check_ra,
     check_radius,
+    finite,
     to_float,
     to_int,
 )
@@ -33,8 +35,11 @@ __all__ = ["parse_voevent", "PACKET_KINDS"]
 #: GCN packet type -> alert kind.
 PACKET_KINDS = {173: "gold", 174: "bronze", 176: "cascade", 172: "nu_em_coinc", 158: "hese"}
 _NS = {"http://www.ivoa.net/xml/VOEvent/v1.1": "1.1", "http://www.ivoa.net/xml/VOEvent/v2.0": "2.0"}
-_IVORN = re.compile(r"#ICECUBE_\w+?_Event(\d{4}-\d{2}-\d{2}T[\d:.]+)_(\d+)_(\d+)_(\d+)_(\d+)$")
-_DECL_ENC = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*['\"]([A-Za-z0-9_.-]+)['\"]")
+_IVORN = re.compile(
+    r"#ICECUBE_[A-Za-z]+(?:_[A-Za-z]+)*?_Event(\d{4}-\d{2}-\d{2}T[\d:.]{1,20})_(\d{1,20})_(\d{1,20})_(\d{1,20})_(\d{1,20})$"
+)
+_IVORN_MAX_LEN = 512
+_DECL_ENC = re.compile(rb"\s*<\?xml[^>]{0,200}?encoding\s*=\s*['\"]([A-Za-z0-9_.-]{1,40})['\"]")
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -54,19 +59,57 @@ def _flag(value: str | None, what: str) -> bool:
     raise ParseError(f"{what} flag {value[:20]!r} is not true/false")
 
 
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "UTF-32BE"), (b"\xff\xfe\x00\x00", "UTF-32LE"),
+    (b"\xfe\xff", "UTF-16BE"), (b"\xff\xfe", "UTF-16LE"),
+)
+# XML 1.0 appendix F: how a parser guesses the encoding of a document without a BOM
+_NO_BOM = (
+    (b"\x00\x00\x00<", "UTF-32BE"), (b"<\x00\x00\x00", "UTF-32LE"),
+    (b"\x00<\x00?", "UTF-16BE"), (b"<\x00?\x00", "UTF-16LE"), (b"\x4c\x6f\xa7\x94", "EBCDIC"),
+)
+
+
+def _xml_encoding(data: bytes) -> str:
+    """The encoding an XML parser would read ``data`` in: BOM, then byte pattern, then declaration."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name
+    for head, name in _NO_BOM:
+        if data.startswith(head):
+            return name
+    if b"\x00" in data[:4096]:
+        return "UTF-16/32 (NUL bytes)"
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    m = _DECL_ENC.match(body[:200])
+    return m.group(1).decode("ascii").upper() if m else "UTF-8"
+
+
 def safe_xml_root(data: bytes) -> ET.Element:
-    """Parse XML refusing DTDs, entity declarations and non-UTF-8 encodings."""
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data:
-        raise ParseError("DTD or entity declarations are not accepted", "voevent")
-    m = _DECL_ENC.match(data)
-    if m and m.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
-        raise ParseError(f"XML encoding {m.group(1)[:20]!r} is not accepted (UTF-8 only)", "voevent")
+    """Parse XML refusing DTDs, entity declarations and any encoding but UTF-8.
+
+    The encoding is decided first, the way an XML parser would (byte-order mark, the XML 1.0
+    appendix-F byte patterns such as UTF-16LE without a BOM, then the declaration); only UTF-8
+    (or its ASCII subset) is accepted, the text is decoded, the DTD/entity check runs on that
+    text, and the parser is told to read UTF-8 whatever the document claims. So no encoding
+    trick can hide a ``<!DOCTYPE`` or ``<!ENTITY`` from the check.
+    """
+    enc = _xml_encoding(data)
+    if enc.lower() not in ("utf-8", "utf8", "us-ascii", "ascii"):
+        raise ParseError(f"XML encoding {enc[:30]!r} is not accepted (UTF-8 only)", "voevent")
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ParseError(f"XML is not valid UTF-8 ({exc.reason} at byte {exc.start})", "voevent") from None
+    if "\x00" in text:
+        raise ParseError("XML contains NUL characters", "voevent")
+    upper = text.upper()
+    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
+        raise ParseError("DTD or entity declarations are not accepted", "voevent")
     try:
-        return ET.fromstring(data)
+        parser = ET.XMLParser(encoding="utf-8")
+        parser.feed(data)
+        return parser.close()
     except ET.ParseError as exc:
         raise ParseError(f"malformed XML: {exc}", "voevent") from None
 
@@ -184,11 +227,11 @@ def _identity(kind: str, w: _What, warnings: list[str]) -> tuple[int | None, int
 
 def _check_ivorn(ivorn: str, mine: dict[str, int | None], ww: _WhereWhen, warnings: list[str]) -> None:
     """Warn where the IVORN's stream, run, event, revision or time disagree with the Params."""
-    m = _IVORN.search(ivorn)
+    m = _IVORN.search(ivorn) if len(ivorn) <= _IVORN_MAX_LEN else None
     if not m:
         return
     iv_time = UTCInstant.from_iso(m.group(1), "IVORN time")
-    iv = {"Stream": int(m.group(2)), "run_id": int(m.group(3)), "event_id": int(m.group(4)), "Rev": int(m.group(5))}
+    iv = {k: check_int(int(m.group(i)), f"IVORN {k}") for i, k in enumerate(("Stream", "run_id", "event_id", "Rev"), 2)}
     for k, v in iv.items():
         if mine[k] is not None and mine[k] != v:
             warnings.append(f"IVORN says {k} {v}, Param says {mine[k]}")
@@ -306,6 +349,6 @@ def _energy(x: float | None, u: str, what: str) -> float | None:
     scale = {"tev": 1.0, "gev": 1e-3, "pev": 1e3}.get(u.lower())
     if scale is None:
         raise ParseError(f"Param {what}: unknown energy unit {u[:20]!r}")
-    return check_nonneg(x * scale, f"Param {what}")
+    return check_nonneg(finite(x * scale, f"Param {what} (converted to TeV)"), f"Param {what}")
 
 

@@ -114,7 +114,17 @@ def load_icecat1(path: Any) -> Catalog:
     icecore.errors.DataFormatError
         Missing columns or malformed values, naming the file and line.
     """
-    text, where = _read_text(path)
+    try:
+        text, where = _read_text(path)
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", str(path)) from None
+    try:
+        return _parse_icecat1(text, where)
+    except csv.Error as exc:
+        raise DataFormatError(f"malformed CSV: {exc}", where) from None
+
+
+def _parse_icecat1(text: str, where: str) -> Catalog:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]

@@ -217,7 +217,9 @@ class Catalog:
 
 
 def _to_mjd(time: Any) -> float:
-    if isinstance(time, (int, float)) and not isinstance(time, bool):
+    if isinstance(time, (bool, np.bool_)):  # "mjd": true is not MJD 1.0
+        raise InputError("argument 'time': expected a time or an MJD, got a boolean", "time")
+    if isinstance(time, (int, float)):
         x = float(time)
     else:
         from ..coords import as_time

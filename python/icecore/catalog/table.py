@@ -33,13 +33,23 @@ def _pick(cols: Sequence[str], candidates: Sequence[str], what: str, path: str) 
 
 def _read_columns(p: Path) -> tuple[dict[str, np.ndarray], int]:
     """The columns of a FITS or CSV table and the file line of its first row."""
-    if p.suffix.lower() in (".fits", ".fit", ".fits.gz"):
+    if p.name.lower().endswith((".fits", ".fit", ".fits.gz")):
         from astropy.table import Table
 
-        t = Table.read(p)
-        return {c: np.asarray(t[c]) for c in t.colnames}, 1
-    text = p.read_text(encoding="utf-8-sig")
-    rows = [r for r in csv.reader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"))) if r]
+        try:
+            t = Table.read(p)
+            return {c: np.asarray(t[c]) for c in t.colnames}, 1
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - truncated/corrupt FITS: astropy raises OSError, TypeError, ...
+            raise DataFormatError(f"not a readable FITS table ({type(exc).__name__}: {exc})", str(p)) from None
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+        rows = [r for r in csv.reader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"))) if r]
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", str(p)) from None
+    except csv.Error as exc:
+        raise DataFormatError(f"malformed CSV: {exc}", str(p)) from None
     if not rows:
         raise DataFormatError("empty catalogue", str(p))
     header = [h.strip() for h in rows[0]]
