@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from ._io import atomic_write
-from ._optional import require
 from ._validation import check_threads, rng_from_seed
 
 __all__ = ["run_demo"]
@@ -51,16 +50,6 @@ DEMO_AZIMUTH_DEG = 40.0
 DEMO_MJD = 60800.25
 
 
-def _plots_available() -> bool:
-    """Whether matplotlib (the ``plot`` extra) is there; without it the demo skips the PNGs."""
-    try:
-        require("matplotlib", "plot", "the demo's PNG plots")
-    except ImportError as exc:
-        log.warning("%s; no PNG plots", exc)
-        return False
-    return True
-
-
 def _n_hit_doms(event: Any) -> int:
     return int(np.unique(np.asarray(event.string) * 100 + np.asarray(event.dom)).size)
 
@@ -80,8 +69,7 @@ def _step_alert_chain(out: Path, rng: np.random.Generator, threads: int, state: 
     if prelim.ra_deg is None or prelim.dec_deg is None:  # pragma: no cover - the event has an MJD
         raise RuntimeError("the preliminary fit gave no equatorial direction")
     result = scan(event, threads=threads, progress=None, **state.get("scan_kwargs", {}))
-    plots = _plots_available()
-    products = write_products(result, out / "scan", plots=plots)
+    products = write_products(result, out / "scan", plots=True)  # matplotlib is a core dependency
     best = result.best_fit
     cal = products["contours"]["icecube-calibrated"]
     wilks = products["contours"]["wilks"]
