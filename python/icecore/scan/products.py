@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Sequence
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import healpy as hp
 import numpy as np
 
 from .._io import atomic_write, safe_name
+from ..errors import InputError
 from .result import ScanResult
 from .skyreader import write_json, write_npz
 
@@ -48,16 +50,30 @@ def write_fits(result: ScanResult, path: str | Path, *, statistic: str = "2dllh"
         return atomic_write(path, tmpf.read_bytes())
 
 
+def _refuse_existing(outdir: Path, stem: str) -> None:
+    """Raise if ``outdir`` already holds any product this scan would write."""
+    taken = sorted(p.name for p in outdir.glob(f"{glob_escape(stem)}.*")) if outdir.is_dir() else []
+    if (outdir / "summary.json").exists():
+        taken.append("summary.json")
+    if taken:
+        raise InputError(f"argument 'out': {outdir} already holds {', '.join(taken[:3])}"
+                         f"{' ...' if len(taken) > 3 else ''}; pass overwrite=True to replace", "out")
+
+
 def write_products(result: ScanResult, out: str | Path, *, conventions: Sequence[str] = ("wilks", "icecube-calibrated"),
-                   catalog: str | Path | None = None, plots: bool = True) -> dict[str, Any]:
+                   catalog: str | Path | None = None, plots: bool = True, overwrite: bool = True) -> dict[str, Any]:
     """skyreader npz + json, HEALPix FITS (2ΔlnL, NESTED), PNG plots and ``summary.json``.
 
     Returns the summary (best fit, pixels per nside, areas and rectangles per convention,
-    associations, scan info, file list). All writes are atomic.
+    associations, scan info, file list). All writes are atomic. ``overwrite=False`` raises
+    :class:`~icecore.errors.InputError` (before writing anything) if ``out`` already holds a
+    product of this event or a ``summary.json``.
     """
     outdir = Path(out)
-    outdir.mkdir(parents=True, exist_ok=True)
     stem = skyreader_stem(result)
+    if not overwrite:
+        _refuse_existing(outdir, stem)
+    outdir.mkdir(parents=True, exist_ok=True)
     files = [write_npz(result, outdir / f"{stem}.npz"), write_json(result, outdir / f"{stem}.json"),
              write_fits(result, outdir / f"{stem}.fits")]
     summary = result.summary(conventions)
