@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._io import atomic_write
+from ._progress import progress_bar
 from ._validation import check_threads, rng_from_seed
 
 __all__ = ["run_demo"]
@@ -106,7 +107,7 @@ def _step_followup(out: Path, rng: np.random.Generator, threads: int, state: dic
     data = load_public_data(data_dir)
     ana = PointSourceAnalysis(data, best["ra_deg"], best["dec_deg"], threads=threads)
     fit = ana.unblind()
-    bg = ana.background(500, seed=int(rng.integers(2**31)), progress=False)
+    bg = ana.background(500, seed=int(rng.integers(2**31)))
     p = float(bg.pvalue(fit.ts)) if fit.ts > 0 else 1.0
     sig = significance(max(min(p, 1.0), 0.0), n_trials=1)
     block = {**sig.to_dict(), "route": "ps_followup_time_integrated", "ts": float(fit.ts), "ns": float(fit.ns),
@@ -189,12 +190,16 @@ def run_demo(out: str | Path, *, seed: int = 1, threads: int | None = None, quic
     rng = rng_from_seed(seed)
     steps = []
     state: dict[str, Any] = {"scan_kwargs": dict(QUICK_SCAN) if quick else {}}
-    for name, fn in _STEPS:
-        t0 = time.perf_counter()
-        log.info("demo step: %s", name)
-        result = fn(outdir, rng, nthreads, state)
-        result = {"name": name, **result, "seconds": round(time.perf_counter() - t0, 3)}
-        steps.append(result)
+    with progress_bar(total=len(_STEPS), desc="icecore demo", unit="step") as bar:
+        for name, fn in _STEPS:
+            t0 = time.perf_counter()
+            log.info("demo step: %s", name)
+            bar.set_postfix_str(name)
+            result = fn(outdir, rng, nthreads, state)
+            result = {"name": name, **result, "seconds": round(time.perf_counter() - t0, 3)}
+            log.info("demo step done in %.1f s: %s", result["seconds"], result["summary"])
+            steps.append(result)
+            bar.update(1)
     from ._version import __version__
 
     summary = {"icecore_version": __version__, "seed": seed, "quick": bool(quick), "steps": steps}

@@ -164,9 +164,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         executor = AMQPExecutor(args.amqp, queue=args.queue or DEFAULT_QUEUE)
     nsides, extensions = _ints(args.nsides, "nsides"), _floats(args.extensions, "extensions")
+    log.info("scanning %s on nsides %s (extensions %s), %s", args.event, nsides, extensions,
+             f"workers at {args.amqp}" if args.amqp else "in process")
     result = scan(event, time=args.mjd, nsides=nsides, extensions=extensions, executor=executor, threads=args.threads)
     summary = write_products(result, args.out, catalog=args.catalog, plots=not args.no_plots,
                              overwrite=args.overwrite)
+    log.info("scan done: %d fits in %.1f s; products in %s", summary.get("info", {}).get("fits", 0),
+             summary.get("info", {}).get("wall_s", 0.0), args.out)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
