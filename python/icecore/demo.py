@@ -70,7 +70,8 @@ def _step_alert_chain(out: Path, rng: np.random.Generator, threads: int, state: 
     if prelim.ra_deg is None or prelim.dec_deg is None:  # pragma: no cover - the event has an MJD
         raise RuntimeError("the preliminary fit gave no equatorial direction")
     result = scan(event, threads=threads, progress=None, **state.get("scan_kwargs", {}))
-    products = write_products(result, out / "scan", plots=True)  # matplotlib is a core dependency
+    products = write_products(result, out / "scan", plots=True,  # matplotlib is a core dependency
+                              truth=(ra_true, dec_true))
     best = result.best_fit
     cal = products["contours"]["icecube-calibrated"]
     wilks = products["contours"]["wilks"]

@@ -271,11 +271,13 @@ def _scan(args: argparse.Namespace) -> int:
     lines = [f"scanned {len(sky)} pixels in {summary['seconds']:.1f} s -> {args.out}",
              f"  hottest: TS {summary['max_ts']:.2f} at RA {summary['max_ra']:.2f}, Dec {summary['max_dec']:.2f}"]
     if args.plot:
-        from ..scan.plot import plot_ts_map
+        from ..scan.plot import plot_healpix_map
 
+        seasons = ", ".join(_seasons(args.seasons) or ["all seasons"])
         try:
-            files = plot_ts_map(sky.ts, args.plot, nest=False, hottest=(summary["max_ra"], summary["max_dec"]),
-                                title=f"point-source TS, nside {args.nside}", label="TS")
+            files = plot_healpix_map(sky.ts, args.plot, nest=False, hottest=(summary["max_ra"], summary["max_dec"]),
+                                     title=f"point-source TS map (nside {args.nside}, {seasons})",
+                                     label="test statistic TS")
             summary["plots"] = [str(f) for f in files]
             lines += [f"  plot: {f}" for f in files]
         except (OSError, ValueError) as exc:  # never lose the computed result for a plot

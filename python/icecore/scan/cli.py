@@ -147,7 +147,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .events import load_event
+    from .events import load_event, true_direction
     from .loop import scan
     from .products import write_products
 
@@ -168,7 +168,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
              f"workers at {args.amqp}" if args.amqp else "in process")
     result = scan(event, time=args.mjd, nsides=nsides, extensions=extensions, executor=executor, threads=args.threads)
     summary = write_products(result, args.out, catalog=args.catalog, plots=not args.no_plots,
-                             overwrite=args.overwrite)
+                             overwrite=args.overwrite, truth=true_direction(event))
     log.info("scan done: %d fits in %.1f s; products in %s", summary.get("info", {}).get("fits", 0),
              summary.get("info", {}).get("wall_s", 0.0), args.out)
     if args.json:

@@ -61,13 +61,15 @@ def _refuse_existing(outdir: Path, stem: str) -> None:
 
 
 def write_products(result: ScanResult, out: str | Path, *, conventions: Sequence[str] = ("wilks", "icecube-calibrated"),
-                   catalog: str | Path | None = None, plots: bool = True, overwrite: bool = True) -> dict[str, Any]:
+                   catalog: str | Path | None = None, plots: bool = True, overwrite: bool = True,
+                   truth: tuple[float, float] | None = None) -> dict[str, Any]:
     """skyreader npz + json, HEALPix FITS (2ΔlnL, NESTED), PNG plots and ``summary.json``.
 
     Returns the summary (best fit, pixels per nside, areas and rectangles per convention,
     associations, scan info, file list). All writes are atomic. ``overwrite=False`` raises
     :class:`~icecore.errors.InputError` (before writing anything) if ``out`` already holds a
-    product of this event or a ``summary.json``.
+    product of this event or a ``summary.json``. ``truth`` = (RA, Dec) in degrees of a
+    simulated event's true direction, drawn on the plots. Plots are PNG plus PDF.
     """
     outdir = Path(out)
     stem = skyreader_stem(result)
@@ -87,8 +89,9 @@ def write_products(result: ScanResult, out: str | Path, *, conventions: Sequence
     if plots:
         from .plot import plot_mollweide, plot_zoom
 
-        files.append(plot_mollweide(result, outdir / f"{stem}.sky.png"))
-        files.append(plot_zoom(result, outdir / f"{stem}.zoom.png", conventions=tuple(conventions)))
+        for png in (plot_mollweide(result, outdir / f"{stem}.sky.png", conventions=tuple(conventions), truth=truth),
+                    plot_zoom(result, outdir / f"{stem}.zoom.png", conventions=tuple(conventions), truth=truth)):
+            files += [png, png.with_suffix(".pdf")]
     summary_path = outdir / "summary.json"
     summary["files"] = [str(f) for f in files] + [str(summary_path)]
     atomic_write(summary_path, json.dumps(summary, indent=2, default=float))
