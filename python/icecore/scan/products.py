@@ -204,8 +204,8 @@ def write_multiorder_fits(result: ScanResult, path: str | Path, *, convention: s
                                 ("INDXSCHM", "EXPLICIT", "indexing"),
                                 ("PROBCONV", str(convention), "90% credible = this 90% contour")]:
         hdr[key] = (value, comment)
-    for key, value, *comment in header_cards(result, conventions):
-        hdr[key] = (value, _fit_comment(key, value, comment[0] if comment else ""))
+    for card in header_cards(result, conventions):
+        hdr[card[0]] = (card[1], _fit_comment(card[0], card[1], card[2] if len(card) > 2 else ""))
     import io
 
     buf = io.BytesIO()
