@@ -180,6 +180,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
             shown = " ".join(str(v) for v in default) if default else "none"
         else:
             shown = str(default)
+        shown = shown.replace("%", "%%")  # argparse %-formats help strings
         return f"{text} (default: {shown})" if text else f"default: {shown}"
 
 

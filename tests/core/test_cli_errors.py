@@ -163,3 +163,16 @@ def test_plot_without_matplotlib_fails_before_the_work(tmp_path, capsys, monkeyp
                  str(tmp_path / "p.png")]) == 2
     line = _one_error_line(capsys)
     assert "--plot" in line and "matplotlib" in line
+
+
+def test_every_help_page_renders():
+    import argparse
+
+    def walk(p):
+        assert p.format_help()
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for child in a.choices.values():
+                    walk(child)
+
+    walk(build_parser())
