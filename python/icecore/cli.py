@@ -12,7 +12,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ._cli import dumps, report_error
+from . import _progress
+from ._cli import dumps, output_dir, report_error, use_help_formatter
 from ._version import __version__
 from .alerts import cli as alerts_cli
 from .errors import IcecoreError
@@ -37,11 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
         "likelihood, gravitational-wave follow-up and radio antenna orientation.",
     )
     parser.add_argument("--version", action="version", version=f"icecore {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output: -v every step (INFO), -vv debug")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="only warnings and errors: no progress bars or progress lines")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="run the realtime chain end to end on embedded defaults")
-    demo.add_argument("--out", required=True, help="output directory (created)")
+    demo.add_argument("--out", required=True, type=output_dir, help="output directory (created)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -50,7 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     for area_cli in _AREA_CLIS:
         area_cli.register(sub)
+    use_help_formatter(parser)
     return parser
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    """-q: warnings only, no progress; default: warnings plus progress lines; -v: INFO; -vv: DEBUG."""
+    level = logging.WARNING if quiet else logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("icecore").setLevel(level)
+    progress_log = logging.getLogger("icecore.progress")
+    progress_log.setLevel(logging.WARNING if quiet else min(level, logging.INFO))
+    _progress.configure(enabled=False if quiet else None)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -68,17 +83,21 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    args = parser.parse_args(argv)  # usage errors exit 2 with one "error:" line naming the flag
+    _configure_logging(args.verbose, args.quiet)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return int(args.func(args) or 0)
-    except (IcecoreError, ValueError, FileNotFoundError) as exc:
+    except (IcecoreError, ValueError, OSError) as exc:
+        # OSError: a path mistake (directory for a file, existing file, permissions); one line
+        if args.verbose >= 2:
+            raise
+        return report_error(exc, flag_names=getattr(args, "flag_names", None))
+    except ImportError as exc:  # a missing optional dependency: the message says what to install
+        if args.verbose >= 2:
+            raise
         return report_error(exc)
     except KeyboardInterrupt:
         return 130

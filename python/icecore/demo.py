@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._io import atomic_write
-from ._optional import require
+from ._progress import progress_bar
 from ._validation import check_threads, rng_from_seed
 
 __all__ = ["run_demo"]
@@ -51,16 +51,6 @@ DEMO_AZIMUTH_DEG = 40.0
 DEMO_MJD = 60800.25
 
 
-def _plots_available() -> bool:
-    """Whether matplotlib (the ``plot`` extra) is there; without it the demo skips the PNGs."""
-    try:
-        require("matplotlib", "plot", "the demo's PNG plots")
-    except ImportError as exc:
-        log.warning("%s; no PNG plots", exc)
-        return False
-    return True
-
-
 def _n_hit_doms(event: Any) -> int:
     return int(np.unique(np.asarray(event.string) * 100 + np.asarray(event.dom)).size)
 
@@ -80,8 +70,8 @@ def _step_alert_chain(out: Path, rng: np.random.Generator, threads: int, state: 
     if prelim.ra_deg is None or prelim.dec_deg is None:  # pragma: no cover - the event has an MJD
         raise RuntimeError("the preliminary fit gave no equatorial direction")
     result = scan(event, threads=threads, progress=None, **state.get("scan_kwargs", {}))
-    plots = _plots_available()
-    products = write_products(result, out / "scan", plots=plots)
+    products = write_products(result, out / "scan", plots=True,  # matplotlib is a core dependency
+                              truth=(ra_true, dec_true))
     best = result.best_fit
     cal = products["contours"]["icecube-calibrated"]
     wilks = products["contours"]["wilks"]
@@ -118,7 +108,7 @@ def _step_followup(out: Path, rng: np.random.Generator, threads: int, state: dic
     data = load_public_data(data_dir)
     ana = PointSourceAnalysis(data, best["ra_deg"], best["dec_deg"], threads=threads)
     fit = ana.unblind()
-    bg = ana.background(500, seed=int(rng.integers(2**31)), progress=False)
+    bg = ana.background(500, seed=int(rng.integers(2**31)))
     p = float(bg.pvalue(fit.ts)) if fit.ts > 0 else 1.0
     sig = significance(max(min(p, 1.0), 0.0), n_trials=1)
     block = {**sig.to_dict(), "route": "ps_followup_time_integrated", "ts": float(fit.ts), "ns": float(fit.ns),
@@ -201,12 +191,16 @@ def run_demo(out: str | Path, *, seed: int = 1, threads: int | None = None, quic
     rng = rng_from_seed(seed)
     steps = []
     state: dict[str, Any] = {"scan_kwargs": dict(QUICK_SCAN) if quick else {}}
-    for name, fn in _STEPS:
-        t0 = time.perf_counter()
-        log.info("demo step: %s", name)
-        result = fn(outdir, rng, nthreads, state)
-        result = {"name": name, **result, "seconds": round(time.perf_counter() - t0, 3)}
-        steps.append(result)
+    with progress_bar(total=len(_STEPS), desc="icecore demo", unit="step") as bar:
+        for name, fn in _STEPS:
+            t0 = time.perf_counter()
+            log.info("demo step: %s", name)
+            bar.set_postfix_str(name)
+            result = fn(outdir, rng, nthreads, state)
+            result = {"name": name, **result, "seconds": round(time.perf_counter() - t0, 3)}
+            log.info("demo step done in %.1f s: %s", result["seconds"], result["summary"])
+            steps.append(result)
+            bar.update(1)
     from ._version import __version__
 
     summary = {"icecore_version": __version__, "seed": seed, "quick": bool(quick), "steps": steps}

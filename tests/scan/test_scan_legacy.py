@@ -141,3 +141,13 @@ def test_energies_not_computed_are_nan(synthetic_result, tmp_path):
     order = np.lexsort((r2.pixel, r2.nside))
     order_b = np.lexsort((back2.pixel, back2.nside))
     np.testing.assert_array_equal(back2.energy_tot[order_b], r2.energy_tot[order])
+
+
+def test_cli_refuses_an_old_layout_file_without_a_convention_flag(shared_dir, capsys):
+    from icecore.cli import main
+
+    npz = shared_dir / FIXTURE
+    assert main(["scan", "contours", str(npz)]) == 2
+    err = capsys.readouterr().err
+    assert "--legacy-dec" in err and err.count("\n") == 1
+    assert main(["scan", "contours", str(npz), "--standard-dec", "--json"]) == 0

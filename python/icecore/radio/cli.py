@@ -8,7 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._cli import emit, parse_key_values, parse_list
+from .._cli import azimuth_deg, emit, output_dir, parse_key_values, parse_list, require_plotting
+
+#: Library argument -> flag of the radio commands (merged into icecore._cli.FLAG_NAMES by icecore.cli.main).
+_FLAG_NAMES = {"paths": "DATA", "path": "DATA", "days": "--days", "start": "--start", "antennas": "--antennas",
+               "swapped": "--swapped", "events_per_hour": "--events-per-hour", "msb_flip_rate": "--msb-flip-rate",
+               "spike_rate": "--spike-rate", "file_format": "--format", "isf_passes": "--isf-passes",
+               "use_forest": "--forest", "outdir": "--out"}
 
 __all__ = ["register"]
 
@@ -18,12 +24,12 @@ def register(subparsers: Any) -> None:
     sub = radio.add_subparsers(dest="radio_command", metavar="RADIO_COMMAND")
 
     sim = sub.add_parser("simulate", help="write simulated waveform files (one per calendar month) and truth.json")
-    sim.add_argument("--out", required=True, help="output directory (created)")
+    sim.add_argument("--out", required=True, type=output_dir, help="output directory (created)")
     sim.add_argument("--start", default="2024-01-01", help="start time, ISO or MJD (default 2024-01-01)")
     sim.add_argument("--days", type=float, default=30.0, help="days to simulate (default 30)")
     sim.add_argument("--antennas", type=int, default=1, help="number of antennas, 2 channels each (default 1)")
-    sim.add_argument("--arm", type=float, action="append", default=None, metavar="DEG",
-                     help="polarisation-0 arm azimuth per antenna (repeat; default random)")
+    sim.add_argument("--arm", type=azimuth_deg, action="append", default=None, metavar="DEG",
+                     help="polarisation-0 arm azimuth per antenna in degrees, [0, 360) (repeat; default random)")
     sim.add_argument("--swapped", type=int, action="append", default=[], metavar="INDEX",
                      help="antenna index (0-based) with swapped cables (repeat)")
     sim.add_argument("--events-per-hour", type=float, default=10.0, help="event rate (default 10)")
@@ -32,14 +38,14 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--format", choices=("npz", "h5"), default="npz", help="file format (default npz)")
     sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     sim.add_argument("--json", action="store_true", help="print the summary as JSON")
-    sim.set_defaults(func=_simulate)
+    sim.set_defaults(func=_simulate, flag_names=_FLAG_NAMES)
 
     cl = sub.add_parser("clean", help="clean and filter waveform files, write noise tables (RMS, spread)")
     cl.add_argument("data", nargs="+", help="waveform files or directories of them")
-    cl.add_argument("--out", required=True, help="output directory for noise_<name>.npz")
+    cl.add_argument("--out", required=True, type=output_dir, help="output directory for noise_<name>.npz")
     _processing_args(cl)
     cl.add_argument("--json", action="store_true", help="print the summary as JSON")
-    cl.set_defaults(func=_clean)
+    cl.set_defaults(func=_clean, flag_names=_FLAG_NAMES)
 
     ori = sub.add_parser("orient", help="fit arm orientations from waveform files or noise tables")
     ori.add_argument("data", nargs="+", help="waveform files, noise tables, or directories of them")
@@ -49,10 +55,10 @@ def register(subparsers: Any) -> None:
     ori.add_argument("--cut", type=float, nargs=3, default=None, metavar=("RMS_MIN", "RMS_MAX", "SPREAD_MAX"),
                      help="explicit (RMS, spread) cut (default: chosen from the cleanest month)")
     ori.add_argument("--cut-k", type=float, default=5.0, help="automatic cut width in robust sigmas (default 5)")
-    ori.add_argument("--plot", default=None, metavar="DIR", help="write PNG plots to DIR")
+    ori.add_argument("--plot", default=None, metavar="DIR", type=output_dir, help="write PNG plots to DIR (created)")
     ori.add_argument("--json", action="store_true", help="print the result as JSON")
     _processing_args(ori)
-    ori.set_defaults(func=_orient)
+    ori.set_defaults(func=_orient, flag_names=_FLAG_NAMES)
 
     radio.set_defaults(func=lambda args: (radio.print_help(), 2)[1])
 
@@ -109,15 +115,16 @@ def _gps(values: list[str] | None) -> float | dict[int, float] | None:
     if not values:
         return None
     if len(values) == 1 and "=" not in values[0]:
-        degs = parse_list(values[0], float, flag="--gps")
+        degs = parse_list(values[0], azimuth_deg, flag="--gps")
         if len(degs) != 1:
             raise ValueError(f"--gps: expected one DEG or repeated ANT=DEG, got {values[0]!r}")
         return degs[0]
-    by_antenna = parse_key_values(values, float, flag="--gps")
+    by_antenna = parse_key_values(values, azimuth_deg, flag="--gps")
     try:
         return {int(a): d for a, d in by_antenna.items()}
     except ValueError:
-        raise ValueError(f"--gps: antenna ids must be integers, got {sorted(by_antenna)}") from None
+        raise ValueError(f"--gps: expected ANT=DEG with an integer antenna index (0, 1, ...), got "
+                         f"{', '.join(sorted(by_antenna))}") from None
 
 
 def _orient_lines(result: Any, plots: list[Any]) -> Iterator[str]:
@@ -154,6 +161,8 @@ def _orient(args: argparse.Namespace) -> int:
     from .pipeline import orient
 
     gps = _gps(args.gps)
+    if args.plot:
+        require_plotting("--plot")
     table = load_noise_tables(args.data, **_process_kwargs(args))
     result = orient(table, cut=tuple(args.cut) if args.cut else None, cut_k=args.cut_k, gps_deg=gps,
                     gps_sigma_deg=args.gps_sigma)
@@ -162,7 +171,10 @@ def _orient(args: argparse.Namespace) -> int:
     if args.plot:
         from .plots import plot_orientation
 
-        plots = plot_orientation(table, result, args.plot, gps_deg=gps)
-        out["plots"] = [str(p) for p in plots]
+        try:
+            plots = plot_orientation(table, result, args.plot, gps_deg=gps)
+            out["plots"] = [str(p) for p in plots]
+        except (OSError, ValueError) as exc:  # never lose the computed result for a plot
+            out["plot_error"] = str(exc)
     emit(out, _orient_lines(result, plots), as_json=args.json)
     return 0

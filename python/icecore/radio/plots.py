@@ -1,4 +1,8 @@
-"""Plots of the orientation fits (matplotlib, Agg backend, PNG files; ``plot`` extra)."""
+"""Plots of the orientation fits (matplotlib, Agg backend; each plot as PNG and as PDF beside it).
+
+Conventions: azimuths in degrees, IceCube/IceTop convention (as :func:`icecore.radio.gc_azimuth`);
+RMS in ADC counts of the cleaned traces; arm orientations modulo 180°.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +35,14 @@ def _pyplot():
 
 
 def _save(fig: Any, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    """Write ``fig`` as PNG at ``path`` and as PDF beside it; returns the PNG path."""
+    path = Path(path)
+    for fmt, target in (("png", path), ("pdf", path.with_suffix(".pdf"))):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=150 if fmt == "png" else None)
+        atomic_write(target, buf.getvalue())
     _pyplot().close(fig)
-    return atomic_write(path, buf.getvalue())
+    return path
 
 
 def plot_monthly_fits(table: NoiseTable, result: Any, outdir: Any, *, keep: np.ndarray | None = None,
@@ -69,19 +77,20 @@ def plot_monthly_fits(table: NoiseTable, result: Any, outdir: Any, *, keep: np.n
             if sel.size > max_points:
                 sel = np.sort(rng.choice(sel, max_points, replace=False))
             f = fits[m]
-            ax.plot(az[sel], table.rms[ch, sel], ".", ms=1.5, alpha=0.4, color="0.4")
-            ax.plot(grid, f.model(grid), "r-", lw=1.5)
-            for arm in (f.arm_deg, f.arm_deg + 180):
-                ax.axvline(arm, color="C0", ls="--", lw=1)
+            ax.plot(az[sel], table.rms[ch, sel], ".", ms=1.5, alpha=0.4, color="0.4", label="events (after cuts)")
+            ax.plot(grid, f.model(grid), "r-", lw=1.5, label="sinusoid fit")
+            for k, arm in enumerate((f.arm_deg, f.arm_deg + 180)):
+                ax.axvline(arm, color="C0", ls="--", lw=1, label="fitted arm" if k == 0 else None)
             ax.set_title(f"{m}: arm {f.arm_deg:.1f} ± {f.sigma_deg:.1f}°", fontsize=9)
             ax.set_xlim(0, 360)
         for ax in list(axes.flat)[len(names):]:
             ax.set_visible(False)
         for ax in axes[-1]:
-            ax.set_xlabel("GC azimuth [deg]")
+            ax.set_xlabel("Galactic-Centre azimuth [deg]")
         for ax in axes[:, 0]:
-            ax.set_ylabel("RMS amplitude")
-        fig.suptitle(f"{label}: noise RMS vs Galactic-Centre azimuth (dashed: arm)")
+            ax.set_ylabel("noise RMS [ADC]")
+        axes.flat[0].legend(fontsize=6, loc="upper right", markerscale=4)
+        fig.suptitle(f"{label}: noise RMS vs Galactic-Centre azimuth, {names[0]} to {names[-1]}")
         fig.tight_layout()
         paths.append(_save(fig, outdir / f"rms_vs_gc_{safe_name(label)}.png"))
     return paths
@@ -112,8 +121,10 @@ def plot_summary(result: Any, path: Any, *, gps_deg: Any = None) -> Path:
             ax.axhline(expect, color="k", ls="--", label=f"GPS {np.mod(expect, 180):.2f}°")
         ax.set_xticks(range(len(ms)))
         ax.set_xticklabels(ms, rotation=45, fontsize=7)
-        ax.set_ylabel(f"{label} arm [deg]")
+        ax.set_ylabel(f"{label} arm azimuth [deg]")
+        ax.set_xlabel("month (UTC)")
         ax.legend(fontsize=7, loc="best")
+    fig.suptitle("arm orientation per month (points), yearly mean ± scaled error (band), GPS (dashed)", fontsize=9)
     fig.tight_layout()
     return _save(fig, Path(path))
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
+from .._cli import check_input_file, dec_deg, output_dir, output_file, ra_deg, require_plotting
+
 __all__ = ["register"]
+
+#: Run number of events made by ``icecore scan simulate`` (the event number is unique per simulation).
+SIMULATION_RUN_ID = 999999
 
 log = logging.getLogger(__name__)
 
@@ -19,32 +25,40 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="scan_command", metavar="SUBCOMMAND")
 
     s = sub.add_parser("simulate", help="simulate a track event and write it as JSON")
-    s.add_argument("--out", required=True, help="output event JSON file")
+    s.add_argument("--out", required=True, type=output_file, help="output event JSON file")
     s.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    s.add_argument("--ra", type=float, default=None, help="true RA in degrees (default: random)")
-    s.add_argument("--dec", type=float, default=None, help="true Dec in degrees (default: random)")
+    s.add_argument("--ra", type=ra_deg, default=None, help="true RA in degrees, [0, 360) (default: random)")
+    s.add_argument("--dec", type=dec_deg, default=None, help="true Dec in degrees, [-90, 90] (default: random)")
     s.add_argument("--energy-tev", type=float, default=200.0, help="muon energy in TeV (default 200)")
     s.add_argument("--mjd", type=float, default=60000.0, help="event time, MJD (default 60000)")
     s.add_argument("--mismatch", action="store_true", help="simulate with the model-mismatch switch on")
     s.add_argument("--synthetic", action="store_true",
                    help="write a SYNTHETIC analytic event (known -lnL) instead of a photon-level simulation")
+    s.add_argument("--run-id", type=int, default=SIMULATION_RUN_ID, help="run number written into the event")
+    s.add_argument("--event-id", type=int, default=None,
+                   help="event number (default: unique per simulation, from the seed and the parameters)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     s.set_defaults(func=_cmd_simulate)
 
     r = sub.add_parser("run", help="scan an event JSON; write skyreader npz/json, FITS, PNG and summary JSON")
     r.add_argument("event", help="event JSON (from 'icecore scan simulate' or icecore.likelihood)")
-    r.add_argument("--out", required=True, help="output directory (created)")
+    r.add_argument("--out", required=True, type=output_dir, help="output directory (created)")
+    r.add_argument("--mjd", type=float, default=None,
+                   help="event time, MJD (default: the event's own; needed if the event has none)")
     r.add_argument("--amqp", default=None, help="farm pixels out to workers at this AMQP URL")
     r.add_argument("--queue", default=None, help="AMQP work queue (default icecore.scan.tasks)")
     r.add_argument("--nsides", default="8,64,512", help="nside schedule (default 8,64,512)")
     r.add_argument("--extensions", default="12,24", help="refinement disc areas in parent pixels (default 12,24)")
     r.add_argument("--threads", type=int, default=None, help="in-process threads (default: all cores)")
     r.add_argument("--catalog", default=None, help="CSV/FITS catalogue for source association")
-    r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.add_argument("--no-plots", action="store_true", help="skip the PNG/PDF plots")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace the products of the same event already in --out")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.add_argument("--likelihood", choices=("exact", "fast"), default=None,
                    help="photon-likelihood evaluation of a likelihood event: 'exact' closed form or 'fast' "
                         "tables (default: the scan's default; travels to AMQP workers in the fitter spec)")
-    r.set_defaults(func=_cmd_run)
+    r.set_defaults(func=_cmd_run, flag_names={"time": "--mjd"})
 
     w = sub.add_parser("worker", help="consume scan pixels from RabbitMQ and fit them")
     w.add_argument("--amqp", required=True, help="AMQP URL, e.g. amqp://guest:guest@localhost:5672/%%2F")
@@ -60,8 +74,11 @@ def register(subparsers: Any) -> None:
     c.add_argument("--convention", action="append", default=None,
                    help="critical values: wilks, icecube-calibrated, skyreader-wilks, direct-dllh-wilks "
                         "(repeatable; default wilks and icecube-calibrated)")
-    c.add_argument("--legacy-dec", action="store_true",
-                   help="the file uses old skymap_scanner pixels (Dec = theta - 90 deg)")
+    dec = c.add_mutually_exclusive_group()
+    dec.add_argument("--legacy-dec", action="store_true",
+                     help="the file uses old skymap_scanner pixels (Dec = theta - 90 deg)")
+    dec.add_argument("--standard-dec", action="store_true",
+                     help="read a file in the old layout (no header) with standard declinations")
     c.add_argument("--catalog", default=None, help="CSV/FITS catalogue for source association")
     c.add_argument("--polygons", action="store_true", help="include contour polygons in --json output")
     c.add_argument("--json", action="store_true", help="print JSON")
@@ -78,7 +95,7 @@ def register(subparsers: Any) -> None:
     v.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
     v.add_argument("--fitter-option", action="append", default=[], metavar="KEY=VALUE",
                    help="likelihood fitter option, e.g. n_ring=0 or max_iter=50 (repeatable)")
-    v.add_argument("--out", default=None, help="write the report JSON here")
+    v.add_argument("--out", default=None, type=output_file, help="write the report JSON here")
     v.add_argument("--json", action="store_true", help="print JSON")
     v.set_defaults(func=_cmd_coverage)
 
@@ -112,33 +129,55 @@ def _kv(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def _simulated_event_id(args: argparse.Namespace) -> int:
+    """A 9-digit event number fixed by the seed and the simulation parameters (same input, same id)."""
+    key = json.dumps([args.seed, args.ra, args.dec, args.energy_tev, args.mjd, args.mismatch, args.synthetic])
+    return 1 + int(hashlib.sha256(key.encode()).hexdigest(), 16) % 999_999_999
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .events import simulate_event
-
-    ev = simulate_event(seed=args.seed, ra_deg=args.ra, dec_deg=args.dec, energy_tev=args.energy_tev,
-                        mjd=args.mjd, mismatch=args.mismatch, synthetic=args.synthetic)
     from .._io import atomic_write
-    from .events import event_to_json
+    from .events import event_to_json, simulate_event
 
+    if Path(args.out).exists() and not args.overwrite:
+        raise ValueError(f"--out: {args.out} exists; pass --overwrite to replace it")
+    event_id = _simulated_event_id(args) if args.event_id is None else args.event_id
+    ids = {} if args.synthetic else {"run_id": args.run_id, "event_id": event_id}
+    ev = simulate_event(seed=args.seed, ra_deg=args.ra, dec_deg=args.dec, energy_tev=args.energy_tev,
+                        mjd=args.mjd, mismatch=args.mismatch, synthetic=args.synthetic, **ids)
+    if args.synthetic:
+        ev.run_id, ev.event_id = args.run_id, event_id
     atomic_write(args.out, event_to_json(ev))
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} (run {args.run_id}, event {event_id})")
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .events import load_event
+    from .events import load_event, true_direction
     from .loop import scan
     from .products import write_products
 
+    check_input_file(args.event, "EVENT")
+    if not args.no_plots:
+        require_plotting("the scan plots (or --no-plots)")
+    if (Path(args.out) / "summary.json").exists() and not args.overwrite:  # before the (long) scan
+        raise ValueError(f"--out: {args.out} already holds scan products (summary.json); "
+                         "choose another --out or pass --overwrite")
     event = load_event(args.event)
     executor = None
     if args.amqp:
         from .amqp import DEFAULT_QUEUE, AMQPExecutor
 
         executor = AMQPExecutor(args.amqp, queue=args.queue or DEFAULT_QUEUE)
-    result = scan(event, nsides=_ints(args.nsides, "nsides"), extensions=_floats(args.extensions, "extensions"),
-                  executor=executor, threads=args.threads, likelihood=args.likelihood)
-    summary = write_products(result, args.out, catalog=args.catalog, plots=not args.no_plots)
+    nsides, extensions = _ints(args.nsides, "nsides"), _floats(args.extensions, "extensions")
+    log.info("scanning %s on nsides %s (extensions %s), %s", args.event, nsides, extensions,
+             f"workers at {args.amqp}" if args.amqp else "in process")
+    result = scan(event, time=args.mjd, nsides=nsides, extensions=extensions, executor=executor, threads=args.threads,
+                  likelihood=args.likelihood)
+    summary = write_products(result, args.out, catalog=args.catalog, plots=not args.no_plots,
+                             overwrite=args.overwrite, truth=true_direction(event))
+    log.info("scan done: %d fits in %.1f s; products in %s", summary.get("info", {}).get("fits", 0),
+             summary.get("info", {}).get("wall_s", 0.0), args.out)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -182,8 +221,12 @@ def _cmd_contours(args: argparse.Namespace) -> int:
     from .association import associate
     from .skyreader import read
 
+    check_input_file(args.result, "RESULT")
     conv = args.convention or ["wilks", "icecube-calibrated"]
-    result = read(Path(args.result), dec_convention="scanner-legacy" if args.legacy_dec else "standard")
+    # an old-layout file without either flag is refused (LegacyLayoutError names the flags): a
+    # silent sign flip of the declination would go straight into a circular
+    convention = "scanner-legacy" if args.legacy_dec else ("standard" if args.standard_dec else None)
+    result = read(Path(args.result), dec_convention=convention)
     summary = result.summary(conv)
     if args.polygons:
         for name in conv:
