@@ -44,3 +44,23 @@ def test_strict_and_missing_store(gcn_dir, capsys, tmp_path):
     assert main(["alerts", "parse", "--strict", str(f)]) == 2
     assert "inconsistent" in capsys.readouterr().out
     assert main(["alerts", "list", str(tmp_path / "nope")]) == 2
+
+
+def test_list_never_turns_a_folder_into_a_store(tmp_path, capsys):
+    from icecore.cli import main
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    assert main(["alerts", "list", str(folder)]) == 2
+    assert "not an alert store" in capsys.readouterr().err
+    assert list(folder.iterdir()) == []
+
+
+def test_listen_without_credentials_names_the_environment_and_the_flag(tmp_path, capsys, monkeypatch):
+    from icecore.cli import main
+
+    monkeypatch.delenv("GCN_CLIENT_ID", raising=False)
+    monkeypatch.delenv("GCN_CLIENT_SECRET", raising=False)
+    assert main(["alerts", "listen", "--store", str(tmp_path / "s"), "--group-id", "g"]) == 2
+    err = capsys.readouterr().err
+    assert "GCN_CLIENT_ID" in err and "--bootstrap-servers" in err and "client_id" not in err.replace("GCN_CLIENT_ID", "")

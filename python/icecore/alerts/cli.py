@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
 from .._cli import dumps, emit, parse_key_values
+from ..errors import InputError
 
 __all__ = ["register"]
 
@@ -125,6 +127,9 @@ def _kafka_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if args.bootstrap_servers:
         cfg = {"bootstrap.servers": args.bootstrap_servers, "security.protocol": "plaintext"}
     cfg.update(parse_key_values(args.kafka_config, str, flag="-X"))
+    if "bootstrap.servers" not in cfg and not (os.environ.get("GCN_CLIENT_ID") and os.environ.get("GCN_CLIENT_SECRET")):
+        raise InputError("GCN credentials are needed: set GCN_CLIENT_ID and GCN_CLIENT_SECRET in the environment, "
+                         "or give --bootstrap-servers HOST:PORT for another broker", "bootstrap_servers")
     return {"config": cfg, "domain": args.domain, "n_trials": args.n_trials,
             "topics": tuple(args.topic) if args.topic else DEFAULT_TOPICS}
 
@@ -156,10 +161,15 @@ def _replay(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from . import AlertStore
 
-    if not Path(args.directory).is_dir():
+    folder = Path(args.directory)
+    if not folder.is_dir():
         raise FileNotFoundError(f"no alert store at {args.directory}")
-    # opened read-only (index in memory) when the directory cannot be written
-    rows = AlertStore(args.directory).list(kind=args.kind, name=args.name, start=args.start, end=args.end,
+    if not (folder / "records").is_dir():
+        raise InputError(f"{args.directory} is not an alert store (no records/ folder); listing never creates one",
+                         "directory")
+    # listing never writes: without an index (or a writable folder) it is built in memory
+    read_only = not (folder / "index.sqlite").is_file() or not os.access(folder, os.W_OK)
+    rows = AlertStore(folder, read_only=read_only).list(kind=args.kind, name=args.name, start=args.start, end=args.end,
                                            include_tests=not args.no_tests)
     emit(rows, [_row(r) for r in rows] or ["no alerts"], as_json=args.json)
     return 0
