@@ -6,12 +6,15 @@ import os
 import re
 import secrets
 import stat
+import zipfile
 from pathlib import Path
 from typing import Union
 
-from .errors import InputError
+import numpy as np
 
-__all__ = ["atomic_write", "safe_name", "safe_child"]
+from .errors import DataFormatError, InputError
+
+__all__ = ["atomic_write", "safe_name", "safe_child", "read_npz"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 _SAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -81,3 +84,20 @@ def safe_child(directory: PathLike, name: str, *, max_len: int = 120) -> Path:
     if child.parent != base:
         raise InputError(f"argument 'name': {name!r} does not map to a file inside {base}", "name")
     return child
+
+
+def read_npz(path: str | os.PathLike, *, what: str = "npz file") -> dict:
+    """Every array of an ``.npz`` file, read eagerly; no pickles.
+
+    A missing file raises ``FileNotFoundError``; a truncated, corrupt or non-npz file raises
+    :class:`~icecore.errors.DataFormatError` naming the path. The file is opened (and closed) here:
+    ``numpy.load`` leaves its handle open when the zip directory is unreadable.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise DataFormatError(f"not a readable {what} ({type(exc).__name__}: {exc})", str(path)) from None

@@ -100,3 +100,17 @@ def test_noise_table_round_trip_and_concatenate(tmp_path):
     assert both.rms.shape == (2, 2 * n)
     with pytest.raises(DataFormatError, match="format"):
         load_noise_table(_write(tmp_path / "wave.npz"))
+
+
+def test_truncated_npz_is_a_data_format_error_naming_the_file(tmp_path):
+    import numpy as np
+
+    from icecore.errors import DataFormatError
+    from icecore.radio.io import load
+
+    good = tmp_path / "good.npz"
+    np.savez(good, a=np.arange(1000))
+    bad = tmp_path / "truncated.npz"
+    bad.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(DataFormatError, match="truncated.npz"):
+        load(bad)

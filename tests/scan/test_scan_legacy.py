@@ -151,3 +151,13 @@ def test_cli_refuses_an_old_layout_file_without_a_convention_flag(shared_dir, ca
     err = capsys.readouterr().err
     assert "--legacy-dec" in err and err.count("\n") == 1
     assert main(["scan", "contours", str(npz), "--standard-dec", "--json"]) == 0
+
+
+def test_truncated_npz_is_a_data_format_error_naming_the_file(tmp_path, shared_dir):
+    from icecore.errors import DataFormatError
+    from icecore.scan.skyreader import read_npz
+
+    bad = tmp_path / "truncated.npz"
+    bad.write_bytes((shared_dir / FIXTURE).read_bytes()[:300])
+    with pytest.raises(DataFormatError, match="truncated.npz"):
+        read_npz(bad, dec_convention="standard")

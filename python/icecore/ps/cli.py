@@ -23,6 +23,7 @@ from .._cli import (
     require_plotting,
     suffixes,
 )
+from .._io import read_npz
 
 __all__ = ["register"]
 
@@ -244,8 +245,7 @@ def _read_background(path: str) -> Any:
         if Path(path).suffix.lower() == ".json":
             arrays = {k: np.asarray(v) for k, v in json.loads(Path(path).read_text()).items()}
         else:
-            with np.load(path) as f:
-                arrays = {k: f[k] for k in f.files}
+            arrays = read_npz(path, what="trials file")
     except (OSError, ValueError) as exc:
         raise ValueError(f"--background: cannot read {path} ({exc})") from None
     if "ts" not in arrays:

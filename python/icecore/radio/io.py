@@ -38,7 +38,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .._io import atomic_write
+from .._io import atomic_write, read_npz
 from .._optional import require
 from ..errors import DataFormatError, InputError
 
@@ -221,11 +221,7 @@ def _read_fields(path: Path) -> dict[str, Any]:
         except OSError as exc:
             raise DataFormatError(f"not a readable HDF5 file ({exc})", path=str(path)) from None
         return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in out.items()}
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataFormatError(f"not a readable .npz file ({exc})", path=str(path)) from None
+    return read_npz(path, what=".npz file")
 
 
 def file_format(path: Any) -> str:
@@ -236,11 +232,8 @@ def file_format(path: Any) -> str:
     if path.suffix.lower() in _H5_SUFFIXES:
         fields = _read_fields(path)
         return str(fields.get("format", ""))
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return str(z["format"].item()) if "format" in z.files else ""
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataFormatError(f"not a readable .npz file ({exc})", path=str(path)) from None
+    fields = read_npz(path, what=".npz file")
+    return str(fields["format"].item()) if "format" in fields else ""
 
 
 def _scalar(fields: dict[str, Any], key: str, path: Path, default: Any = None) -> Any:

@@ -48,6 +48,7 @@ import healpy as hp
 import numpy as np
 
 from .._io import atomic_write
+from .._io import read_npz as _read_npz_arrays
 from ..errors import DataFormatError, InputError
 from .result import ScanResult
 
@@ -273,19 +274,15 @@ def _from_arrays(arrays: dict[str, np.ndarray], source: str, dec_convention: str
 
 
 def _load_npz(path: str | Path) -> tuple[dict[str, np.ndarray], bool]:
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataFormatError(f"cannot read npz: {exc}", str(path)) from None
-    with npz:
-        arrays = {k: npz[k] for k in npz.files if k.startswith("nside-")}
-        has_header = "header" in npz.files
-        if has_header:
-            for h in npz["header"]:
-                md = {k: h[k].item() if isinstance(h[k], np.generic) else h[k] for k in h.dtype.names}
-                key = f"nside-{int(md['nside'])}"
-                if key in arrays:
-                    arrays[key] = np.asarray(arrays[key], dtype=np.dtype(arrays[key].dtype, metadata=md))
+    content = _read_npz_arrays(path, what="skyreader npz file")
+    arrays = {k: v for k, v in content.items() if k.startswith("nside-")}
+    has_header = "header" in content
+    if has_header:
+        for h in content["header"]:
+            md = {k: h[k].item() if isinstance(h[k], np.generic) else h[k] for k in h.dtype.names}
+            key = f"nside-{int(md['nside'])}"
+            if key in arrays:
+                arrays[key] = np.asarray(arrays[key], dtype=np.dtype(arrays[key].dtype, metadata=md))
     return arrays, has_header
 
 
