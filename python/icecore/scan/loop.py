@@ -98,6 +98,17 @@ def _cpu_seconds() -> float:
     return t.user + t.system
 
 
+def _expected_pixels(settings: ScanSettings, level: int) -> int:
+    """Pixels a level is expected to fit (the progress total): every pixel at level 0; at a
+    refinement level the children of the extension's disc of parents (+ the best one) in the first
+    round. Later rounds (the best pixel moved) raise the total as they come."""
+    ns = [int(n) for n in settings.nsides]
+    if level == 0:
+        return 12 * ns[0] ** 2
+    ratio = ns[level] // ns[level - 1]
+    return int(round((float(settings.extensions[level - 1]) + 1.0) * ratio * ratio))
+
+
 def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, executor: Executor | None = None,
                 threads: int | None = None, progress: bool | None = None) -> ScanResult:
     """Run the refinement loop for a prepared :class:`ScanProblem` (see :func:`scan`)."""
@@ -106,8 +117,9 @@ def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, e
     driver = _driver(problem, settings)
     t0, c0 = time.perf_counter(), _cpu_seconds()
     nlev = len(settings.nsides)
-    bars = [progress_bar(total=None, progress=progress, desc=f"scan nside {ns}", unit="px", leave=False)
-            for ns in settings.nsides]
+    bars = [progress_bar(total=_expected_pixels(settings, k), progress=progress, desc=f"scan nside {ns}",
+                         unit="px", leave=False)
+            for k, ns in enumerate(settings.nsides)]
     per_batch: list[dict[str, Any]] = []
     session = executor.open(problem) if executor is not None else None
     try:
@@ -128,8 +140,12 @@ def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, e
                 driver.submit(res["neg_llh"], res["vertex"], res["n_eval"], res["status"])
             per_batch.append({"level": level, "nside": int(settings.nsides[level]), "pixels": int(n),
                               "seconds": round(time.perf_counter() - tb, 4)})
+            if bars[level].total is not None and bars[level].n + n > bars[level].total:
+                bars[level].total = bars[level].n + n  # the best pixel moved: the level grew
             bars[level].update(n)
             log.debug("scan level %d: %d pixels in %.3f s", level, n, per_batch[-1]["seconds"])
+        for b in bars:  # finished: each level's total is what it fitted
+            b.total = b.n
     finally:
         if session is not None:
             session.close()
