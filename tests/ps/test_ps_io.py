@@ -162,3 +162,29 @@ def test_read_table_property(tmp_path_factory, rows, bad_row, token):
     with pytest.raises(DataFormatError) as exc:
         read_table(d / "t.csv", cols)
     assert exc.value.line == k + 1
+
+
+def test_overlapping_good_runs_are_not_double_counted():
+    import numpy as np
+
+    from icecore.ps.dataset import uptime_union_days
+
+    runs = np.array([[10.0, 11.0], [10.5, 12.0], [20.0, 21.0], [11.5, 11.8], [30.0, 30.5]])
+    assert uptime_union_days(runs) == pytest.approx(2.0 + 1.0 + 0.5)
+    assert uptime_union_days(runs[[2, 0, 4]]) == pytest.approx(2.5)  # unsorted, disjoint: the plain sum
+    assert uptime_union_days(np.zeros((0, 2))) == 0.0
+
+
+def test_real_10year_ic86_v_livetime_counts_overlaps_once(shared_dir):
+    import numpy as np
+
+    from icecore.ps.dataset import uptime_union_days
+
+    f = shared_dir / "data/real/ps/icecube_10year_ps/uptime/IC86_V_exp.csv"
+    if not f.exists():
+        pytest.skip("10-year uptime files not present")
+    up = np.loadtxt(f, comments="#")
+    plain = float(np.sum(up[:, 1] - up[:, 0]))
+    union = uptime_union_days(up)
+    assert union < plain  # the file has overlapping runs
+    assert union == pytest.approx(plain, rel=0.01)

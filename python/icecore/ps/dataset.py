@@ -10,7 +10,27 @@ import numpy as np
 
 from .irf import EffectiveArea, SmearingMatrix
 
-__all__ = ["Season", "PublicData"]
+__all__ = ["Season", "PublicData", "uptime_union_days"]
+
+
+def uptime_union_days(uptime_mjd: np.ndarray) -> float:
+    """Length [days] of the union of good-run intervals ``(n, 2)`` [MJD start, MJD stop].
+
+    Intervals may be unsorted and overlap (the 10-year release's IC86_V-VII lists hold a few
+    overlapping runs); each instant is counted once.
+    """
+    up = np.asarray(uptime_mjd, dtype=float).reshape(-1, 2)
+    if up.size == 0:
+        return 0.0
+    up = up[np.argsort(up[:, 0], kind="stable")]
+    total, start, stop = 0.0, up[0, 0], up[0, 1]
+    for a, b in up[1:]:
+        if a > stop:
+            total += stop - start
+            start, stop = a, b
+        else:
+            stop = max(stop, b)
+    return float(total + (stop - start))
 
 
 @dataclass
@@ -56,8 +76,9 @@ class Season:
 
     @property
     def livetime_days(self) -> float:
-        """Sum of the good-run lengths [days]."""
-        return float(np.sum(self.uptime_mjd[:, 1] - self.uptime_mjd[:, 0]))
+        """Length of the union of the good runs [days] (overlapping runs, as some release files
+        have, are counted once)."""
+        return uptime_union_days(self.uptime_mjd)
 
     @property
     def livetime_s(self) -> float:
