@@ -168,7 +168,8 @@ def _list(args: argparse.Namespace) -> int:
         raise InputError(f"{args.directory} is not an alert store (no records/ folder); listing never creates one",
                          "directory")
     # listing never writes: without an index (or a writable folder) it is built in memory
-    read_only = not (folder / "index.sqlite").is_file() or not os.access(folder, os.W_OK)
+    # (an existing index is opened as the store decides: read-only when the folder cannot be written)
+    read_only = None if (folder / "index.sqlite").is_file() else True
     rows = AlertStore(folder, read_only=read_only).list(kind=args.kind, name=args.name, start=args.start, end=args.end,
                                            include_tests=not args.no_tests)
     emit(rows, [_row(r) for r in rows] or ["no alerts"], as_json=args.json)
