@@ -130,7 +130,7 @@ void bind_lvk(py::module_& m) {
             "trials",
             [](const LvkSearch& self, const carray<double>& dec, const carray<double>& sigma,
                const carray<double>& inv_bg, const carray<double>& eratio, double mean_n, std::int64_t fixed_n,
-               std::size_t n_trials, std::uint64_t seed, int threads) {
+               std::size_t n_trials, std::uint64_t seed, int threads, std::uint64_t first_trial) {
                 carray<double> ra_dummy(dec.size());
                 std::fill(ra_dummy.mutable_data(), ra_dummy.mutable_data() + ra_dummy.size(), 0.0);
                 const EventsBuffer b = events_from(ra_dummy, dec, sigma, inv_bg, eratio, self.settings().n_gamma);
@@ -142,14 +142,52 @@ void bind_lvk(py::module_& m) {
                 LvkResult* p = out.mutable_data();
                 {
                     py::gil_scoped_release release;
-                    self.trials(b.view(), mean_n, fixed_n, n_trials, seed, threads, p);
+                    self.trials(b.view(), mean_n, fixed_n, n_trials, seed, threads, p, first_trial);
                 }
                 return out;
             },
             py::arg("dec"), py::arg("sigma"), py::arg("inv_bg"), py::arg("eratio"), py::arg("mean_n"),
             py::arg("fixed_n") = -1, py::arg("n_trials") = 1000, py::arg("seed") = 0, py::arg("threads") = 0,
+            py::arg("first_trial") = 0,
             "Background trials: N ~ Poisson(mean_n) (or fixed_n >= 0) events drawn from the pool with uniform RA; "
-            "deterministic per (seed, trial), whatever the thread count.");
+            "trial i is seeded by (seed, first_trial + i), whatever the thread count, so batches "
+            "(first_trial = 0, B, 2B, ...) reproduce one run.");
+
+    m.def(
+        "distance_moments",
+        [](const carray<double>& kdec, const carray<double>& mu, const carray<double>& sigma, std::size_t n_nodes,
+           const carray<double>& table, double grid_lo, double grid_step, int threads) {
+            require_ndim(kdec, 1, "kdec");
+            const auto n = static_cast<std::size_t>(kdec.size());
+            const std::vector<double> kv = vec1(kdec, "kdec", n), mv = vec1(mu, "mu", n), sv = vec1(sigma, "sigma", n);
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!(kv[i] > 0.0)) fail("kdec", "must be > 0");
+                if (!(mv[i] > 0.0)) fail("mu", "must be > 0 (Mpc)");
+                if (!(sv[i] > 0.0)) fail("sigma", "must be > 0 (Mpc)");
+            }
+            if (n_nodes < 2) fail("n_nodes", "must be >= 2");
+            require_ndim(table, 2, "table");
+            require_finite(table, "table");
+            const auto n_grid = static_cast<std::size_t>(table.shape(0)), nm = static_cast<std::size_t>(table.shape(1));
+            if (n_grid < 2 || nm == 0) fail("table", "needs at least 2 rows and 1 column");
+            if (!(grid_step > 0.0) || !std::isfinite(grid_step)) fail("grid_step", "must be finite and > 0");
+            if (!std::isfinite(grid_lo)) fail("grid_lo", "must be finite");
+            check_threads(threads);
+            py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(nm)});
+            double* po = out.mutable_data();
+            const double* pt = table.data();
+            {
+                py::gil_scoped_release release;
+                lvk_distance_moments(kv.data(), mv.data(), sv.data(), n, n_nodes, pt, n_grid, grid_lo, grid_step, nm,
+                                     po, threads);
+            }
+            return out;
+        },
+        py::arg("kdec"), py::arg("mu"), py::arg("sigma"), py::arg("n_nodes"), py::arg("table"), py::arg("grid_lo"),
+        py::arg("grid_step"), py::arg("threads") = 0,
+        "Per-pixel average of the tabulated moments M_k(c) (rows: ln c = grid_lo + i grid_step) over the distance "
+        "ansatz r^2 N(r; mu, sigma) at n_nodes even steps of r in mu +- 5 sigma, with c = kdec / r^2; "
+        "returns (n_pixels, n_moment).");
 
     m.def(
         "fit_ns",

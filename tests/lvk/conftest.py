@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,17 @@ def search128(s190814bv_moc, background):
 
     region = SearchRegion.from_map(s190814bv_moc, nside=128)
     return PixelSearch(region, background)
+
+
+@pytest.fixture(scope="session")
+def notice_validator(shared_dir: Path):
+    """A jsonschema validator of the gcn-schema ``lvk_nu_track_search`` notice (fixtures)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    referencing = pytest.importorskip("referencing")
+    root = shared_dir / "fixtures" / "gcn" / "gcn-schema" / "main" / "gcn" / "notices"
+    res = []
+    for f in root.rglob("*.schema.json"):
+        d = json.loads(f.read_text())
+        res.append((d["$id"], referencing.Resource.from_contents(d)))
+    schema = json.loads((root / "icecube" / "lvk_nu_track_search.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema, registry=referencing.Registry().with_resources(res))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,18 +12,6 @@ from icecore.lvk import cli
 from icecore.lvk.alert import read_lvk_alert
 from icecore.lvk.events import EVENT_DTYPE, simulate_window
 from icecore.lvk.followup import RetractionRecord, run_followup, write_products
-
-
-def _validator(shared_dir: Path):
-    jsonschema = pytest.importorskip("jsonschema")
-    referencing = pytest.importorskip("referencing")
-    root = shared_dir / "fixtures" / "gcn" / "gcn-schema" / "main" / "gcn" / "notices"
-    res = []
-    for f in root.rglob("*.schema.json"):
-        d = json.loads(f.read_text())
-        res.append((d["$id"], referencing.Resource.from_contents(d)))
-    schema = json.loads((root / "icecube" / "lvk_nu_track_search.schema.json").read_text())
-    return jsonschema.Draft202012Validator(schema, registry=referencing.Registry().with_resources(res))
 
 
 def test_parse_kafka_voevent_and_retraction(real):
@@ -59,12 +46,12 @@ def followup(real, sample, background):
     return run_followup(a, ev, sample, background=background, nside=128, n_trials=2000, n_single_trials=500, seed=1)
 
 
-def test_notice_validates_and_reads_back(followup, shared_dir, tmp_path):
+def test_notice_validates_and_reads_back(followup, notice_validator, tmp_path):
     from icecore.alerts import parse
 
     paths = write_products(followup, tmp_path, plot=False)
     notice = json.loads(paths["notice"].read_text())
-    errors = list(_validator(shared_dir).iter_errors(notice))
+    errors = list(notice_validator.iter_errors(notice))
     assert not errors, errors[:3]
     back = parse(paths["notice"].read_bytes())
     assert back.kind == "lvk_nu_track_search" and back.gw_superevent_id == "MS260605l"

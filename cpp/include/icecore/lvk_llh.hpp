@@ -21,8 +21,12 @@
 // the caller (k = 0 .. n_moment - 1; more coincident events than that are truncated at the table).
 //
 // Trials draw N ~ Poisson(mean_n) (or a fixed N) events from a background pool with uniform RA,
-// each trial from its own generator seeded by (seed, trial index): results do not depend on the
-// thread count.
+// each trial from its own generator seeded by (seed, first_trial + trial index): results do not
+// depend on the thread count, and trials run in batches (first_trial = 0, B, 2B, ...) equal one run.
+//
+// Pixel look-up: the region's pixels are kept in declination strips of kStripRad, sorted by RA in
+// each strip; an event visits only the strips its cut-off circle crosses and, in each, the RA range
+// the circle spans there (a conservative bound, then the exact angular test).
 #pragma once
 
 #include <cstddef>
@@ -77,7 +81,10 @@ public:
     /// Background (or fixed-N) trials: `pool` holds candidate events (its ra is ignored).
     /// fixed_n >= 0 uses exactly that many events per trial, else N ~ Poisson(mean_n).
     void trials(const LvkEventsView& pool, double mean_n, std::int64_t fixed_n, std::size_t n_trials,
-                std::uint64_t seed, int threads, LvkResult* out) const;
+                std::uint64_t seed, int threads, LvkResult* out, std::uint64_t first_trial = 0) const;
+
+    /// Declination strip width of the pixel look-up [rad].
+    static constexpr double kStripRad = 3.14159265358979323846 / 720.0;
 
 private:
     struct Entry {
@@ -85,12 +92,15 @@ private:
         std::uint32_t ev;
         double s;  // K * inv_bg
     };
-    void collect(const LvkEventsView& ev, std::vector<Entry>& entries) const;
+    void collect(const LvkEventsView& ev, std::vector<Entry>& entries, std::vector<std::size_t>& runs) const;
+    void visit_range(std::size_t first, std::size_t last, double ex, double ey, double ez, double cos_cut,
+                     double norm, double inv2s2, std::uint32_t ev, std::vector<Entry>& entries) const;
     LvkResult reduce(const LvkEventsView& ev, std::vector<Entry>& entries, double* ts_map,
                      double* ns_map) const;
 
     LvkSettings settings_;
-    std::vector<double> x_, y_, z_, log_prior_, weight_, moments_;
+    std::vector<double> x_, y_, z_, ra_, log_prior_, weight_, moments_;
+    std::vector<std::size_t> strip_begin_;   // pixels of strip s: [strip_begin_[s], strip_begin_[s + 1])
     std::vector<std::size_t> caller_index_;  // sorted position -> caller's pixel index
     std::size_t n_moment_ = 0;
     std::size_t best_prior_pixel_ = 0;       // caller's index of the largest prior
@@ -99,5 +109,14 @@ private:
 
 /// Maximise -ns + sum ln(1 + ns x_i) over ns in [0, ns_max]; returns ns, writes the maximum.
 double lvk_fit_ns(const double* x, std::size_t n, double ns_max, double* value);
+
+/// Per-pixel average of tabulated moments M_k(c) over a distance ansatz (the Bayesian prior):
+///   out[p, k] = sum_j w_j M_k(kdec[p] / r_j^2) / sum_j w_j,
+///   r_j = max(mu + sigma t_j, 1e-3 mu), t_j = -5 .. 5 (n_nodes even steps), w_j = r_j^2 N(r_j; mu, sigma),
+/// with M_k linearly interpolated in ln c on the uniform grid grid_lo + i grid_step (i < n_grid;
+/// clamped at its ends). `table` is n_grid x n_moment row-major. Throws on inconsistent input.
+void lvk_distance_moments(const double* kdec, const double* mu, const double* sigma, std::size_t n_pix,
+                          std::size_t n_nodes, const double* table, std::size_t n_grid, double grid_lo,
+                          double grid_step, std::size_t n_moment, double* out, int threads);
 
 }  // namespace icecore

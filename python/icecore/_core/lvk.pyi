@@ -34,6 +34,17 @@ class LvkSearch:
         n_trials: int = 1000,
         seed: int = 0,
         threads: int = 0,
+        first_trial: int = 0,
     ) -> npt.NDArray[np.void]: ...
 
+def distance_moments(
+    kdec: npt.ArrayLike,
+    mu: npt.ArrayLike,
+    sigma: npt.ArrayLike,
+    n_nodes: int,
+    table: npt.ArrayLike,
+    grid_lo: float,
+    grid_step: float,
+    threads: int = 0,
+) -> npt.NDArray[np.float64]: ...
 def fit_ns(x: npt.ArrayLike, ns_max: float = 1000.0) -> tuple[float, float]: ...

@@ -242,11 +242,12 @@ def _commit(consumer: Any, msg: Any, stats: ListenStats, health: _Health) -> Non
 
 
 def _handle(store: AlertStore, msg: Any, stats: ListenStats, n_trials: float,
-            on_stored: Callable[[Any, Any], None] | None) -> None:
+            on_stored: Callable[[Any, Any], None] | None,
+            handler: Callable[..., StoredAlert | Path] | None = None) -> None:
     stats.received += 1
     meta = {"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
             "timestamp_ms": msg.timestamp()[1]}
-    result = ingest(store, msg.value() or b"", topic=msg.topic(), n_trials=n_trials, meta=meta)
+    result = (handler or ingest)(store, msg.value() or b"", topic=msg.topic(), n_trials=n_trials, meta=meta)
     if isinstance(result, StoredAlert):
         if result.created:
             stats.stored += 1
@@ -277,7 +278,8 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
            handle_signals: bool = True, n_trials: float = 1, max_messages: int | None = None,
            idle_timeout: float | None = None, poll_timeout: float = 1.0,
            on_stored: Callable[[Any, Any], None] | None = None, broker_timeout: float = 60.0,
-           consumer_factory: Callable[..., Any] | None = None) -> ListenStats:
+           consumer_factory: Callable[..., Any] | None = None,
+           handler: Callable[..., StoredAlert | Path] | None = None) -> ListenStats:
     """Consume GCN notices into an :class:`AlertStore` until stopped.
 
     Parameters
@@ -319,6 +321,11 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
     consumer_factory : callable, optional
         ``factory(config, client_id, client_secret, domain)`` returning a confluent-kafka-like
         consumer; default :class:`gcn_kafka.Consumer`.
+    handler : callable, optional
+        Replaces :func:`~icecore.alerts.process.ingest` per message, with its signature and
+        contract (``handler(store, value, topic=, n_trials=, meta=)`` returning a StoredAlert, or
+        the dead-letter Path; StorageError when nothing may be committed). Used by
+        :func:`icecore.lvk.pipeline.listen` to run the LVK follow-up with this same loop.
 
     Returns
     -------
@@ -373,7 +380,7 @@ def listen(store: AlertStore | str | os.PathLike, topics: Sequence[str] = DEFAUL
                 continue
             health.ok()
             last[0] = time.monotonic()
-            _handle(store, msg, stats, n_trials, on_stored)  # StorageError propagates: no commit
+            _handle(store, msg, stats, n_trials, on_stored, handler)  # StorageError propagates: no commit
             _commit(consumer, msg, stats, health)
             if max_messages is not None and stats.received >= max_messages:
                 stats.stopped_by = "max_messages"

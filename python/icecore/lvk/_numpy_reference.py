@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["reference_evaluate"]
+__all__ = ["reference_evaluate", "reference_moments"]
 
 
 def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
@@ -64,3 +64,22 @@ def _fit(x: np.ndarray, ns_max: float) -> np.ndarray:
         lo = np.where(d > 0, mid, lo)
         hi = np.where(d > 0, hi, mid)
     return np.where(pos, 0.5 * (lo + hi), 0.0)
+
+
+def reference_moments(region: Any, aeff: Any, priors: Any, distance_mpc: Any = None) -> np.ndarray:
+    """The distance-averaged moments table with numpy only (n_pixels x n_distance_nodes arrays, np.interp)."""
+    from .bayesian import _distance_layers, _moments_of_c, signal_count_per_unit
+
+    mu, sig = _distance_layers(region, priors, distance_mpc)
+    kdec = signal_count_per_unit(aeff, region.dec_deg, priors)
+    t = np.linspace(-5.0, 5.0, priors.n_distance_nodes)
+    r = np.maximum(mu[:, None] + sig[:, None] * t[None, :], 1e-3 * mu[:, None])
+    w = r * r * np.exp(-0.5 * ((r - mu[:, None]) / sig[:, None]) ** 2)
+    w /= w.sum(axis=1, keepdims=True)
+    logc = np.log(kdec[:, None] / (r * r))
+    grid = np.linspace(logc.min() - 0.01, logc.max() + 0.01, 4000)
+    table = _moments_of_c(np.exp(grid), priors)
+    out = np.zeros((region.n_pixels, priors.n_moment))
+    for k in range(priors.n_moment):
+        out[:, k] = np.sum(w * np.interp(logc, grid, table[:, k]), axis=1)
+    return out

@@ -88,6 +88,28 @@ class LvkAlert:
                              f"{self.skymap_url})")
         return read_skymap(self.skymap_bytes)
 
+    @classmethod
+    def from_record(cls, record: dict[str, Any], *, skymap_bytes: bytes | None = None) -> LvkAlert:
+        """Rebuild an alert from its :meth:`to_dict` record (the record holds no sky map: give ``skymap_bytes``)."""
+        sid = record.get("superevent_id")
+        if not isinstance(sid, str) or not _SUPEREVENT.match(sid):
+            raise ParseError(f"superevent_id {sid!r} is not an LVK superevent id")
+        atype = str(record.get("alert_type", "")).lower()
+        if atype not in ("preliminary", "initial", "update", "retraction", "earlywarning"):
+            raise ParseError(f"alert_type {record.get('alert_type')!r} is not an LVK alert type")
+        t = record.get("time_mjd")
+        rev = record.get("revision")
+        return cls(
+            superevent_id=sid, alert_type=atype, time_mjd=None if t is None else float(t),
+            notice_time_iso=record.get("notice_time"), far_hz=record.get("far_hz"),
+            significant=record.get("significant"), group=record.get("group"), pipeline=record.get("pipeline"),
+            instruments=tuple(record.get("instruments") or ()),
+            classification=_floats(record.get("classification"), "classification"),
+            properties=_floats(record.get("properties"), "properties"), skymap_url=record.get("skymap_url"),
+            skymap_bytes=skymap_bytes, revision=None if rev is None else int(rev),
+            source_format=str(record.get("source_format", "record")),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "superevent_id": self.superevent_id, "alert_type": self.alert_type, "time_mjd": self.time_mjd,

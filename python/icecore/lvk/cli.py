@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .._cli import emit
+from .._cli import dumps, emit, parse_key_values
+from ..errors import InputError
 
 __all__ = ["register"]
 
@@ -36,6 +37,35 @@ def register(subparsers: Any) -> None:
     f.add_argument("--json", action="store_true", help="print the summary as JSON")
     f.set_defaults(func=_followup)
 
+    q = sub.add_parser("listen", help="consume LVK alerts (igwn.gwalert) from GCN Kafka and run the follow-up of each "
+                       "(credentials from GCN_CLIENT_ID / GCN_CLIENT_SECRET; extra 'kafka')")
+    q.add_argument("--store", required=True, help="pipeline folder (alerts, products in lvk/, dead_letter/)")
+    q.add_argument("--group-id", required=True, help="fixed consumer group id (keeps your place across restarts)")
+    q.add_argument("--topic", action="append", default=None, help="topic (repeatable; default igwn.gwalert)")
+    q.add_argument("--background", required=True,
+                   help="folder of the IC86-2011 point-source release (background sample)")
+    q.add_argument("--events", help="neutrino events (CSV: time_mjd,ra_deg,dec_deg,sigma_deg,log10_e[,run_id,event_id])")
+    q.add_argument("--simulate", type=int, metavar="N_SIGNAL", default=None,
+                   help="instead of --events: simulate each window (demonstration; products describe simulated data)")
+    q.add_argument("--skymap-dir", default=None, help="local folder of sky maps named by VOEvent URLs")
+    q.add_argument("--nside", type=int, default=256)
+    q.add_argument("--trials", type=int, default=10_000)
+    q.add_argument("--single-trials", type=int, default=2_000)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--threads", type=int, default=0)
+    q.add_argument("--no-plot", action="store_true")
+    q.add_argument("--skip-tests", action="store_true", help="store test superevents (M..., T...) but run no search")
+    q.add_argument("--domain", default=None, help="GCN domain (default gcn.nasa.gov)")
+    q.add_argument("--bootstrap-servers", default=None, help="use this broker instead of GCN (no OAuth)")
+    q.add_argument("-X", dest="kafka_config", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra confluent-kafka setting (repeatable)")
+    q.add_argument("--idle-timeout", type=float, default=None, help="stop after this many idle seconds")
+    q.add_argument("--max-messages", type=int, default=None, help="stop after this many messages")
+    q.add_argument("--broker-timeout", type=float, default=60.0,
+                   help="give up (exit status 2) after this many seconds of broker errors (default 60)")
+    q.add_argument("--json", action="store_true", help="print the summary as JSON")
+    q.set_defaults(func=_listen)
+
 
 def _followup(args: argparse.Namespace) -> int:
     from . import api
@@ -52,4 +82,28 @@ def _followup(args: argparse.Namespace) -> int:
         lines.insert(0, f"{summary['superevent_id']}: p_generic = {summary['generic']['pval']:.4g}, "
                         f"p_bayesian = {summary['bayesian']['pval']:.4g}")
     emit(summary, lines, as_json=args.json)
+    return 0
+
+
+def _listen(args: argparse.Namespace) -> int:
+    import os
+
+    from .pipeline import LVK_TOPICS, LvkPipelineConfig, listen
+
+    cfg: dict[str, Any] = {}
+    if args.bootstrap_servers:
+        cfg = {"bootstrap.servers": args.bootstrap_servers, "security.protocol": "plaintext"}
+    cfg.update(parse_key_values(args.kafka_config, str, flag="-X"))
+    if "bootstrap.servers" not in cfg and not (os.environ.get("GCN_CLIENT_ID") and os.environ.get("GCN_CLIENT_SECRET")):
+        raise InputError("GCN credentials are needed: set GCN_CLIENT_ID and GCN_CLIENT_SECRET in the environment, "
+                         "or give --bootstrap-servers HOST:PORT for another broker", "bootstrap_servers")
+    config = LvkPipelineConfig(sample=args.background, events=args.events, simulate_signal=args.simulate,
+                               nside=args.nside, trials=args.trials, single_trials=args.single_trials, seed=args.seed,
+                               threads=args.threads, plot=not args.no_plot, skip_tests=args.skip_tests,
+                               skymap_dir=args.skymap_dir)
+    stats = listen(args.store, config, tuple(args.topic) if args.topic else LVK_TOPICS, group_id=args.group_id,
+                   config=cfg, domain=args.domain, idle_timeout=args.idle_timeout, max_messages=args.max_messages,
+                   broker_timeout=args.broker_timeout)
+    d = {k: v for k, v in vars(stats).items() if k != "paths"}
+    print(dumps(d, indent=None) if args.json else "  ".join(f"{k}={v}" for k, v in d.items()))  # one line
     return 0

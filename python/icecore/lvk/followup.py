@@ -97,7 +97,7 @@ def run_followup(alert: LvkAlert, events: np.ndarray, sample: EventSample, *, sk
                  nside: int = 256, n_trials: int = 10_000, n_single_trials: int = 2_000, seed: int = 0,
                  threads: int | None = None, settings: GenericSettings | None = None,
                  priors: BayesianPriors | None = None, background: BackgroundModel | None = None,
-                 containment: float = 0.999) -> FollowupResult | RetractionRecord:
+                 containment: float = 0.999, progress: bool | None = None) -> FollowupResult | RetractionRecord:
     """Run both searches for ``alert`` on ``events`` (all events; the window is selected here).
 
     Parameters
@@ -116,6 +116,10 @@ def run_followup(alert: LvkAlert, events: np.ndarray, sample: EventSample, *, sk
         Background trials of the window (Poisson N) and of single events (per-event p-values).
     seed, threads
         Reproducible trials; same seed, same result whatever the thread count.
+    progress : bool, optional
+        Progress of the trials (bar on a terminal, batch-log lines otherwise; False: none).
+
+    See :func:`icecore.lvk.run_alert_followup` for the one-call form (alert in, products out).
     """
     if alert.retracted:
         return RetractionRecord(alert.superevent_id, alert.notice_time_iso)
@@ -129,10 +133,10 @@ def run_followup(alert: LvkAlert, events: np.ndarray, sample: EventSample, *, sk
     dist = None
     if smap.meta.get("distmean") and smap.meta.get("diststd"):
         dist = (float(smap.meta["distmean"]), float(smap.meta["diststd"]))
-    search = PixelSearch(region, bg, settings=settings, priors=priors, distance_mpc=dist)
+    search = PixelSearch(region, bg, settings=settings, priors=priors, distance_mpc=dist, threads=threads)
     window = select_window(events, alert.time_mjd, settings.duration_s / 2)
     res = search.evaluate(window)
-    trials = search.trials(n_trials, seed=seed, threads=threads)
+    trials = search.trials(n_trials, seed=seed, threads=threads, progress=progress)
     base = float(np.sum(region.prob * search.moments[:, 0]))
     b_ts = _bayes_ts(trials["odds_lambda"], base)
     # p-values: see generic.trial_pvalue (empirical, then the fitted tail)
@@ -143,7 +147,7 @@ def run_followup(alert: LvkAlert, events: np.ndarray, sample: EventSample, *, sk
     p_bay = trial_pvalue(b_bg, obs_b)
     p_astro = priors.p_astro if priors.p_astro is not None else (
         1.0 - alert.p_terrestrial if alert.p_terrestrial is not None else 1.0)
-    coinc = _coincident(search, window, alert.time_mjd, base, n_single_trials, seed, threads)
+    coinc = _coincident(search, window, alert.time_mjd, base, n_single_trials, seed, threads, progress)
     ul = flux_upper_limits(search, window)
     return FollowupResult(
         alert=alert, duration_s=settings.duration_s, n_events_window=int(window.size),
@@ -162,11 +166,12 @@ def _bayes_ts(lam: np.ndarray, base: float) -> np.ndarray:
 
 
 def _coincident(search: PixelSearch, window: np.ndarray, t_mjd: float, base: float, n_single: int, seed: int,
-                threads: int | None) -> list[dict[str, Any]]:
+                threads: int | None, progress: bool | None = None) -> list[dict[str, Any]]:
     mask = coincident_mask(search, window)
     if not np.any(mask):
         return []
-    single = search.trials(n_single, seed=seed + 1, fixed_n=1, threads=threads)
+    single = search.trials(n_single, seed=seed + 1, fixed_n=1, threads=threads, progress=progress,
+                           desc="lvk single-event trials")
     g_bg = background_distribution(single["ts"])
     b_bg = background_distribution(_bayes_ts(single["odds_lambda"], base))
     out = []

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from .._progress import progress_bar
 from .._validation import check_threads
 from ..errors import InputError
 from .bayesian import BayesianPriors, moments_table
@@ -65,7 +66,7 @@ class PixelSearch:
 
     def __init__(self, region: SearchRegion, background: BackgroundModel, *,
                  settings: GenericSettings | None = None, priors: BayesianPriors | None = None,
-                 distance_mpc: tuple[float, float] | None = None) -> None:
+                 distance_mpc: tuple[float, float] | None = None, threads: int | None = None) -> None:
         self.region = region
         self.background = background
         self.settings = settings or GenericSettings()
@@ -75,7 +76,7 @@ class PixelSearch:
             raise InputError("GenericSettings.gammas: give at least one spectral index", "gammas")
         self.gammas = g
         self.bayes_index = int(np.argmin(np.abs(g - 2.0)))
-        self.moments = moments_table(region, background.sample.aeff, self.priors, distance_mpc)
+        self.moments = moments_table(region, background.sample.aeff, self.priors, distance_mpc, threads=threads)
         self._kernel = _core.lvk.LvkSearch(
             np.radians(region.ra_deg), np.radians(region.dec_deg), region.log_prior, region.prob,
             self.moments, n_gamma=g.size, bayes_gamma_index=self.bayes_index,
@@ -114,17 +115,35 @@ class PixelSearch:
         return np.asarray(ts), np.asarray(ns)
 
     def trials(self, n_trials: int, *, seed: int = 0, fixed_n: int | None = None,
-               threads: int | None = None) -> np.ndarray:
-        """Background trials: structured array (ts, ns, gamma_index, pixel, odds_lambda, n_near)."""
+               threads: int | None = None, progress: bool | None = None, batch: int = 1000,
+               desc: str = "lvk background trials") -> np.ndarray:
+        """Background trials: structured array (ts, ns, gamma_index, pixel, odds_lambda, n_near).
+
+        Run in batches of ``batch`` trials with a progress bar (or batch-log lines, see
+        :mod:`icecore._progress`); trial i is seeded by (seed, i), so the result does not depend on
+        ``batch`` or ``threads``.
+        """
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise InputError(f"argument 'seed': expected an int >= 0, got {seed!r}", "seed")
         if n_trials < 0:
             raise InputError(f"argument 'n_trials': must be >= 0, got {n_trials}", "n_trials")
+        if batch < 1:
+            raise InputError(f"argument 'batch': must be >= 1, got {batch}", "batch")
         p = self._pool
-        return np.asarray(self._kernel.trials(
-            p["dec"], p["sigma"], p["inv_bg"], p["eratio"], mean_n=self.mean_background,
-            fixed_n=-1 if fixed_n is None else int(fixed_n), n_trials=int(n_trials), seed=int(seed),
-            threads=check_threads(threads)))
+        th = check_threads(threads)
+        parts = []
+        with progress_bar(total=int(n_trials), progress=progress, desc=desc, unit="trial") as bar:
+            for first in range(0, int(n_trials), int(batch)):
+                n = min(int(batch), int(n_trials) - first)
+                parts.append(np.asarray(self._kernel.trials(
+                    p["dec"], p["sigma"], p["inv_bg"], p["eratio"], mean_n=self.mean_background,
+                    fixed_n=-1 if fixed_n is None else int(fixed_n), n_trials=n, seed=int(seed), threads=th,
+                    first_trial=first)))
+                bar.update(n)
+        if not parts:
+            return np.asarray(self._kernel.trials(p["dec"], p["sigma"], p["inv_bg"], p["eratio"],
+                                                  mean_n=self.mean_background, n_trials=0, seed=int(seed)))
+        return np.concatenate(parts)
 
     def _result(self, r: Any) -> WindowResult:
         k = int(r["pixel"])
