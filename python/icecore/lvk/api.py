@@ -30,7 +30,7 @@ def _as_alert(alert: Any, skymap: Any) -> LvkAlert:
     """An LvkAlert from an LvkAlert, a raw message (bytes / str / igwn.gwalert dict), a to_dict record or a file."""
     if isinstance(alert, LvkAlert):
         return alert
-    sky_bytes = skymap if isinstance(skymap, (bytes, bytearray)) else None
+    sky_bytes = bytes(skymap) if isinstance(skymap, (bytes, bytearray)) else None
     if isinstance(alert, Mapping) and "has_skymap" in alert:  # an LvkAlert.to_dict() record
         if sky_bytes is None and isinstance(skymap, (str, os.PathLike)):
             sky_bytes = Path(skymap).read_bytes()
@@ -38,7 +38,9 @@ def _as_alert(alert: Any, skymap: Any) -> LvkAlert:
     if isinstance(alert, os.PathLike):
         return read_lvk_alert(alert, skymap=skymap if isinstance(skymap, (str, os.PathLike)) else None)
     if isinstance(alert, (bytes, bytearray, str, Mapping)):
-        a = parse_lvk_alert(dict(alert) if isinstance(alert, Mapping) else alert,
+        msg: bytes | str | dict[str, Any] = dict(alert) if isinstance(alert, Mapping) else \
+            (bytes(alert) if isinstance(alert, bytearray) else alert)
+        a = parse_lvk_alert(msg,
                             skymap=skymap if isinstance(skymap, (str, os.PathLike)) else None)
         if sky_bytes is not None and a.skymap_bytes is None:
             import dataclasses
@@ -138,7 +140,7 @@ def run_alert_followup(alert: Any, *, events: EventsSource | None = None, out_di
     """
     a = _as_alert(alert, skymap)
     if a.retracted:
-        rec = run_followup(a, np.zeros(0, dtype=EVENT_DTYPE), None)  # type: ignore[arg-type]  # no search
+        rec = RetractionRecord(a.superevent_id, a.notice_time_iso)  # what run_followup returns: no search
         paths = write_products(rec, out_dir)
         return rec.to_dict(), paths
     if sample is None:
@@ -157,7 +159,9 @@ def run_alert_followup(alert: Any, *, events: EventsSource | None = None, out_di
                        n_single_trials=single_trials, seed=seed, threads=threads, settings=settings, priors=priors,
                        progress=progress)
     paths = write_products(res, out_dir, plot=plot)
-    summary = res.summary() if isinstance(res, FollowupResult) else res.to_dict()
+    if not isinstance(res, FollowupResult):  # never: the alert is not a retraction
+        raise InputError(f"{a.superevent_id}: the follow-up returned no search result", "alert")
+    summary: dict[str, Any] = res.summary()
     summary["files"] = {k: v.name for k, v in paths.items() if k != "summary"}
     return summary, paths
 

@@ -44,7 +44,8 @@ def register(subparsers: Any) -> None:
     q.add_argument("--topic", action="append", default=None, help="topic (repeatable; default igwn.gwalert)")
     q.add_argument("--background", required=True,
                    help="folder of the IC86-2011 point-source release (background sample)")
-    q.add_argument("--events", help="neutrino events (CSV: time_mjd,ra_deg,dec_deg,sigma_deg,log10_e[,run_id,event_id])")
+    q.add_argument("--events",
+                   help="neutrino events (CSV: time_mjd,ra_deg,dec_deg,sigma_deg,log10_e[,run_id,event_id])")
     q.add_argument("--simulate", type=int, metavar="N_SIGNAL", default=None,
                    help="instead of --events: simulate each window (demonstration; products describe simulated data)")
     q.add_argument("--skymap-dir", default=None, help="local folder of sky maps named by VOEvent URLs")

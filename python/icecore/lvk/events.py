@@ -82,16 +82,23 @@ class EffectiveAreaTable:
         c_hi = np.unique(t[:, 3])
         return cls(e_lo, e_hi, c_lo, c_hi, a)
 
+    def cosz_bin(self, dec_rad: Any) -> np.ndarray:
+        """Index of the cos-zenith bin of declination(s) (cos zenith = -sin dec at the South Pole)."""
+        cosz = -np.sin(np.asarray(dec_rad, dtype=float))
+        return np.clip(np.searchsorted(self.cosz_lo, cosz, side="right") - 1, 0, self.cosz_lo.size - 1)
+
     def row_cm2(self, dec_rad: Any) -> np.ndarray:
         """A_eff [cm^2] per energy bin at declination(s): shape (..., n_e). cos zenith = -sin(dec)."""
-        cosz = -np.sin(np.asarray(dec_rad, dtype=float))
-        k = np.clip(np.searchsorted(self.cosz_lo, cosz, side="right") - 1, 0, self.cosz_lo.size - 1)
-        return self.aeff_m2[:, k].T * 1e4
+        return self.aeff_m2[:, self.cosz_bin(dec_rad)].T * 1e4
 
     def band_integral(self, dec_rad: Any, gamma: float, e_range_gev: tuple[float, float] | None = None) -> np.ndarray:
-        """Integral of A_eff(E) E^-gamma dE over the energy bins [cm^2 GeV^(1-gamma)], per declination."""
+        """Integral of A_eff(E) E^-gamma dE over the energy bins [cm^2 GeV^(1-gamma)], per declination.
+
+        Computed once per cos-zenith bin of the table and looked up (memory O(n_bins), not O(n_dec x n_e)).
+        """
         w = _powerlaw_bin_integrals(self.e_lo, self.e_hi, gamma, e_range_gev)
-        return self.row_cm2(dec_rad) @ w
+        per_bin = (self.aeff_m2.T * 1e4) @ w
+        return per_bin[self.cosz_bin(dec_rad)]
 
     def energy_quantiles(self, dec_rad: Any, gamma: float, q: tuple[float, float] = (0.05, 0.95)) -> np.ndarray:
         """Neutrino energies [GeV] bounding the central range of detected E^-gamma signal, per dec."""

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write
 from .._cli import dumps
+from .._io import atomic_write
 from ..errors import InputError, ParseError, StorageError
 from .alert import LvkAlert, parse_lvk_alert
 from .api import EventsSource, _events_for, read_events_csv, run_alert_followup
@@ -172,7 +172,7 @@ class LvkPipeline:
         out = stored.products_dir
         try:
             if self.config.skip_tests and alert.is_test and not alert.retracted:
-                summary = {"status": "skipped", "superevent_id": alert.superevent_id,
+                summary: dict[str, Any] = {"status": "skipped", "superevent_id": alert.superevent_id,
                            "reason": "test superevent (skip_tests)", "search_run": False}
                 path = atomic_write(out / "summary.json", dumps(summary))
                 return LvkOutcome("skipped", alert.superevent_id, stored.path, {"summary": path}, summary)

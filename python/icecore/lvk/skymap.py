@@ -38,8 +38,14 @@ _MAX_ORDER = 29
 def uniq_to_order_ipix(uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split NUNIQ indices into (order, NESTED pixel index); uniq = 4 * 4**order + ipix."""
     uniq = np.asarray(uniq, dtype=np.int64)
-    if uniq.size and uniq.min() < 4:
+    if uniq.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lo, hi = int(uniq.min()), int(uniq.max())
+    if lo < 4:
         raise DataFormatError("UNIQ values must be >= 4")
+    o = (lo.bit_length() - 3) // 2
+    if hi < 1 << (2 * o + 4):  # every pixel at one order (a flat map): no per-pixel bit arithmetic
+        return np.full(uniq.size, o, dtype=np.int64), uniq - (1 << (2 * o + 2))
     _, exp = np.frexp(uniq.astype(np.float64))  # uniq ~ m 2**exp, m in [0.5, 1): bit length = exp
     bits = exp.astype(np.uint64)
     u = uniq.astype(np.uint64)
