@@ -49,7 +49,7 @@ def scale(request, bench_scale):
     disabled = bool(request.config.getoption("benchmark_disable", False))
     full = bench_scale >= 1 and not disabled
     if full:
-        return 512, 10_000, 2_000, 20, True
+        return 512, 10_000, 2_000, 10, True
     return 128, max(200, int(10_000 * min(bench_scale, 1.0) * 0.02)), 200, 4, False
 
 
