@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.amqp_workers import amqp_url_or_skip
+
 pytest.importorskip("fastapi")
 pytest.importorskip("sqlalchemy")
 
@@ -62,15 +64,7 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def amqp_url():
-    url = os.environ.get("ICECORE_AMQP_URL")
-    if not url:
-        pytest.skip("ICECORE_AMQP_URL is not set (RabbitMQ tests skipped)")
-    pika = pytest.importorskip("pika")
-    try:
-        pika.BlockingConnection(pika.URLParameters(url)).close()
-    except Exception as exc:
-        pytest.skip(f"RabbitMQ at ICECORE_AMQP_URL unreachable: {type(exc).__name__}")
-    return url
+    return amqp_url_or_skip(check_connection=True)
 
 
 @pytest.fixture
