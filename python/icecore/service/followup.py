@@ -31,7 +31,7 @@ from scipy import optimize
 
 from ..coords import angular_distance_deg
 
-__all__ = ["window_followup", "ERROR90_TO_SIGMA"]
+__all__ = ["window_followup", "ERROR90_TO_SIGMA", "run_lvk_followup"]
 
 #: 90 % containment radius of a 2-D Gaussian in units of its sigma: sqrt(-2 ln 0.1).
 ERROR90_TO_SIGMA = math.sqrt(-2.0 * math.log(0.1))
@@ -147,3 +147,34 @@ def window_followup(data: Any, ra_deg: float, dec_deg: float, mjd: float, *, err
             "error90_to_sigma": ERROR90_TO_SIGMA, "seed": int(seed),
             "windows": [_one_window(data, pdfs, float(ra_deg), float(dec_deg), float(mjd), err_sigma, float(lo),
                                     float(hi), int(n_trials), rng) for lo, hi in windows_s]}
+
+
+def run_lvk_followup(alert: Any, events: np.ndarray, sample: Any, out_dir: Any, *, nside: int, n_trials: int,
+                     seed: int, plot: bool = True) -> dict[str, Any]:
+    """Run the LVK follow-up of one parsed LVK alert and write its products into ``out_dir``.
+
+    The one place the service calls :mod:`icecore.lvk` (so that a renamed entry point is changed
+    here only): :func:`icecore.lvk.run_followup` then :func:`icecore.lvk.write_products`
+    (``notice.json``, ``circular.txt``, ``skymap.png`` with ``plot``, ``summary.json``; a
+    retraction writes ``retraction.json`` and runs no search).
+
+    Parameters
+    ----------
+    alert : icecore.lvk.LvkAlert
+    events : ndarray of icecore.lvk.EVENT_DTYPE
+        The neutrino events (the +-500 s window is selected by the follow-up).
+    sample : icecore.lvk.EventSample
+        The background sample.
+    out_dir : path
+    nside, n_trials, seed
+        Search resolution, background trials (single-event trials: a quarter of them), seed.
+
+    Returns
+    -------
+    dict name -> Path of the files written.
+    """
+    from ..lvk import run_followup, write_products
+
+    result = run_followup(alert, events, sample, nside=nside, n_trials=n_trials,
+                          n_single_trials=max(100, n_trials // 4), seed=seed, threads=1)
+    return write_products(result, out_dir, plot=plot)
