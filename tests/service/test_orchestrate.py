@@ -138,22 +138,33 @@ def test_ps_followup_inside_the_data(make_service, gcn_dir, ps_data):
     svc.orchestrator.ingest(notice(gcn_dir, trigger_time="2012-01-01T07:12:00.00Z"))
     assert svc.orchestrator.run_pending() == 2
     a = svc.orchestrator.alert("bronze_137840_57034692")
-    ws = a["products"]["ps_followup"]["summary"]["windows"]
+    summ = a["products"]["ps_followup"]["summary"]
+    assert "FlareSearch" in summ["method"]
+    ws = summ["windows"]
     assert [w["status"] for w in ws] == ["ok", "ok"]
     short, long_ = ws
     assert short["livetime_s"] == pytest.approx(1000.0, rel=1e-6) and long_["livetime_s"] > 1e5
     assert long_["n_events"] > 0 and 0.0 <= long_["p_value"] <= 1.0 and long_["n_trials"] == 50
     assert long_["n_expected_background"] == pytest.approx(20000 / ps_data_livetime(ps_data) * long_["livetime_s"],
                                                            rel=0.05)
+    assert long_["seasons"] == ["IC86_I"] and long_["ts"] >= 0.0
     meta = a["products"]["ps_followup"]["metadata"]
     assert meta["data_releases"][0]["seasons"] == ["IC86_I"]
-    # deterministic: the same inputs, the same numbers (seed from the input hash)
-    from icecore.ps import load_public_data
-    from icecore.service.followup import window_followup
+    # the numbers are icecore.ps's: FlareSearch with the window fixed, trials through BackgroundTS
+    from icecore.ps import FlareSearch, load_public_data
 
-    again = window_followup(load_public_data(ps_data), a["ra_deg"], a["dec_deg"], a["record"]["mjd"],
-                            error90_deg=a["error90_deg"], windows_s=svc.config.windows_s, n_trials=50,
-                            seed=a["products"]["ps_followup"]["summary"]["seed"])
+    data = load_public_data(ps_data)
+    fs = FlareSearch(data, a["ra_deg"], a["dec_deg"])
+    t0 = a["record"]["mjd"]
+    r = fs.fit_window(t0 - 1.0, t0 + 1.0)
+    assert long_["ts"] == pytest.approx(r.ts, rel=1e-9, abs=1e-12) and long_["ns"] == pytest.approx(r.ns, abs=1e-9)
+    bg = fs.background(50, kind="box", seed=summ["seed"] + 1000, window=(t0 - 1.0, t0 + 1.0))
+    assert long_["p_value"] == pytest.approx(bg.pvalue_detail(r.ts).value)
+    # deterministic: the same inputs, the same numbers (seed from the input hash)
+    from icecore.service.followup import ps_followup
+
+    again = ps_followup(data, a["ra_deg"], a["dec_deg"], t0, error90_deg=a["error90_deg"],
+                        windows_s=svc.config.windows_s, n_trials=50, seed=summ["seed"])
     assert again["windows"][1]["ts"] == long_["ts"] and again["windows"][1]["p_value"] == long_["p_value"]
 
 

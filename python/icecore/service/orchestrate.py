@@ -13,7 +13,7 @@ The plan of an IceCube track or cascade alert
 --------------------------------------------
 ``significance``  the stored p-value/FAR route with the configured trials factor;
 ``association``   catalogue sources in the 90 % region, with chance probabilities (:mod:`.catalogues`);
-``ps_followup``   the time-window point-source follow-up on public data (:mod:`.followup`);
+``ps_followup``   the point-source follow-up in fixed windows on public data (icecore.ps, :mod:`.followup`);
 ``scan``          when an event file is submitted for the alert (``POST /api/alerts/{key}/event``).
 
 IceCube's LVK coincidence notices (``lvk_nu_track_search``) get ``significance`` only. LVK GW
@@ -418,7 +418,7 @@ class Orchestrator:
         if step == "ps_followup":
             return ({**_position(rec), "mjd": rec["mjd"]},
                     {"data": str(cfg.ps_data), "windows_s": [list(w) for w in cfg.windows_s],
-                     "n_trials": cfg.ps_trials})
+                     "n_trials": cfg.ps_trials, "method": "icecore.ps.FlareSearch.fit_window"})
         if step == "lvk_followup":
             return ({"raw_sha256": rec["raw_sha256"], "superevent_id": rec["superevent_id"],
                      "alert_type": rec["alert_type"], "events": self._file_hash(cfg.lvk_events)},
@@ -477,13 +477,13 @@ class Orchestrator:
             return self._ps_data
 
     def _step_ps_followup(self, rec: dict[str, Any]) -> dict[str, Any]:
-        from .followup import window_followup
+        from .followup import ps_followup
 
         data = self._data()
         ihash = self._step_hash("ps_followup", rec)
-        summary = window_followup(data, rec["ra_deg"], rec["dec_deg"], rec["mjd"], error90_deg=rec.get("error90_deg"),
-                                  windows_s=self.config.windows_s, n_trials=self.config.ps_trials,
-                                  seed=int(ihash[:8], 16))
+        summary = ps_followup(data, rec["ra_deg"], rec["dec_deg"], rec["mjd"], error90_deg=rec.get("error90_deg"),
+                              windows_s=self.config.windows_s, n_trials=self.config.ps_trials,
+                              seed=int(ihash[:8], 16), threads=self.config.scan_threads)
         summary.update(event_key=rec["event_key"], revision=rec["revision"])
         listing = sorted((str(p.relative_to(Path(data.path))), p.stat().st_size)
                          for p in Path(data.path).rglob("*") if p.is_file())
