@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import icecore
@@ -191,6 +192,46 @@ def test_scan_submitted_for_an_alert(make_service, client_for, gcn_dir, syntheti
     assert plan["scan"]["status"] == "done" and plan["scan"]["scan_id"] == sid
     assert a["products"]["scan"]["subject"] == sid and a["status"] == "done"
     assert a["scans"] == [{"id": sid, "status": "done"}]
+
+
+def test_association_uses_the_scan_contour_once_the_scan_is_done(make_service, gcn_dir, catalogues,
+                                                                  synthetic_event, quick):
+    """A finished scan of the alert's event re-runs the association on the scan's 90 % contour (a new version)."""
+    from icecore.scan.skyreader import read_npz
+    from icecore.service.catalogues import read_sources
+
+    fermi = read_sources(catalogues["4FGL-DR4"], "4FGL-DR4")
+    i = int(np.argmin(np.abs(fermi.dec_deg - 20.0)))  # a 4FGL source far from the notice's position
+    ev = synthetic_event
+    ev["synthetic_event"].update(ra_deg=float(fermi.ra_deg[i]) + 0.3, dec_deg=float(fermi.dec_deg[i]))
+    svc = make_service(start=False, catalogues={"4FGL-DR4": catalogues["4FGL-DR4"]})
+    o = svc.orchestrator
+    key = o.ingest(notice(gcn_dir))["event_key"]
+    o.run_pending()
+    first = o.alert(key)["products"]["association"]
+    assert first["summary"]["region_from"] == "notice" and first["version"] == 1
+    sid = o.submit_event(key, ev, quick)
+    svc.start(orchestrator=False, listener=False)
+    assert svc.scans.wait(sid, 60)["status"] == "done"
+    o.run_pending()  # syncs the scan step: association pending again
+    o.run_pending()
+    a = o.alert(key)
+    assert a["status"] == "done"
+    assoc = a["products"]["association"]
+    assert assoc["version"] == 2 and assoc["summary"]["region_from"] == "scan_contour"
+    assert assoc["metadata"]["inputs"]["scan_product"]["id"] == a["products"]["scan"]["id"]
+    table = assoc["summary"]["catalogues"][0]
+    assert table["region"]["type"] == "scan_contour"
+    p = svc.products.get(a["products"]["scan"]["id"])
+    result = read_npz(svc.products.file(p, next(f["name"] for f in p["metadata"]["files"]
+                                                 if f["name"].endswith(".npz"))))
+    assert table["region"]["area_deg2"] == pytest.approx(result.areas_deg2("wilks")["90"])
+    names = {s["name"]: s for s in table["sources"]}
+    src = names[str(fermi.name[i])]
+    assert src["inside"] is True and src["inside_notice_region"] is False  # in the contour, not the notice circle
+    inside = result.contains([s["ra_deg"] for s in table["sources"]], [s["dec_deg"] for s in table["sources"]])
+    assert [s["inside"] for s in table["sources"]] == list(inside)
+    assert table["n_inside"] == int(np.count_nonzero(result.contains(fermi.ra_deg, fermi.dec_deg)))
 
 
 CHILD = textwrap.dedent("""

@@ -323,6 +323,16 @@ class Orchestrator:
                     conn.execute(t.update().where(t.c.event_key == key, t.c.revision == rev, t.c.step == "scan")
                                  .values(status=status, product_id=None if s is None else s[1],
                                          error=None if s is None else s[2], updated_at=time.time()))
+                    if status == "done":  # the association is re-run on the scan's contour
+                        res = conn.execute(t.update().where(
+                            t.c.event_key == key, t.c.revision == rev, t.c.step == "association",
+                            t.c.status.in_(("done", "failed", "skipped")))
+                            .values(status="pending", updated_at=time.time()))
+                        if res.rowcount:
+                            conn.execute(db.alerts.update().where(db.alerts.c.event_key == key,
+                                                                  db.alerts.c.revision == rev)
+                                         .values(status="pending", updated_at=time.time()))
+                            self._wake.set()
                     self._maybe_finish(conn, key, rev)
 
     # ------------------------------------------------------------------ running steps
@@ -365,12 +375,15 @@ class Orchestrator:
             status = "retracted"
         else:
             try:
+                before = self._step_hash(step, rec)
                 product = getattr(self, f"_step_{step}")(rec)
                 if product is None:
                     status, error = "skipped", f"{step}: not available in this installation"
                 else:
                     product_id = product["id"]
                     self.stats["steps_done"] += 1
+                    if self._step_hash(step, rec) != before:  # e.g. a scan finished meanwhile: run again
+                        status = "pending"
             except Exception as exc:
                 log.exception("alert %s rev %d step %s failed", key, rev, step)
                 status, error = "failed", f"{type(exc).__name__}: {exc}"
@@ -398,7 +411,8 @@ class Orchestrator:
             final = "retracted" if a and a[0] else ("failed" if "failed" in states else "done")
             conn.execute(db.alerts.update().where(db.alerts.c.event_key == key, db.alerts.c.revision == rev)
                          .values(status=final, updated_at=time.time()))
-            if a is not None:
+            if a is not None and "scan" not in [r[0] for r in conn.execute(  # alert -> products, scans excluded
+                    sa.select(t.c.step).where(t.c.event_key == key, t.c.revision == rev))]:
                 self.latencies.append(time.time() - float(a[1]))
                 del self.latencies[:-1000]
 
@@ -413,8 +427,12 @@ class Orchestrator:
             return ({"far_per_year": rec.get("far_per_year"), "pval_generic": rec.get("pval_generic"),
                      "kind": rec["kind"]}, {"n_trials": cfg.n_trials, "sided": 1, "far_window_years": 1.0})
         if step == "association":
-            return (_position(rec), {"catalogues": {k: str(v) for k, v in sorted(cfg.catalogues.items())},
-                                     "density_band_deg": 10.0})
+            scan = self._scan_product(rec["event_key"])
+            inputs = _position(rec)
+            if scan is not None:  # the scan's contour replaces the notice's region
+                inputs["scan_product"] = {"id": scan["id"], "input_hash": scan["input_hash"]}
+            return (inputs, {"catalogues": {k: str(v) for k, v in sorted(cfg.catalogues.items())},
+                             "density_band_deg": 10.0, **({"contour": "90", "convention": "wilks"} if scan else {})})
         if step == "ps_followup":
             return ({**_position(rec), "mjd": rec["mjd"]},
                     {"data": str(cfg.ps_data), "windows_s": [list(w) for w in cfg.windows_s],
@@ -459,13 +477,31 @@ class Orchestrator:
                 self._catalogues = {name: read_sources(path, name) for name, path in self.config.catalogues.items()}
             return self._catalogues
 
-    def _step_association(self, rec: dict[str, Any]) -> dict[str, Any]:
-        from .catalogues import associate_region
+    def _scan_product(self, key: str) -> dict[str, Any] | None:
+        """The product of the newest finished scan of the alert ``key`` (None: no scan done)."""
+        s = db.scans
+        with self.db.begin() as conn:
+            pid = conn.execute(sa.select(s.c.product_id).where(s.c.alert_key == key, s.c.status == "done",
+                                                               s.c.product_id.is_not(None))
+                               .order_by(s.c.finished_at.desc(), s.c.id).limit(1)).scalar()
+        return None if pid is None else self.products.get(pid)
 
-        tables = [associate_region(src, rec["ra_deg"], rec["dec_deg"], error90_deg=rec.get("error90_deg"),
-                                   rect=rec.get("error_rect_deg")) for src in self._cats().values()]
+    def _step_association(self, rec: dict[str, Any]) -> dict[str, Any]:
+        from .catalogues import associate_contour, associate_region
+
+        scan = self._scan_product(rec["event_key"])
+        if scan is not None:
+            from ..scan.skyreader import read_npz
+
+            name = next(f["name"] for f in scan["metadata"]["files"] if f["name"].endswith(".npz"))
+            result = read_npz(self.products.file(scan, name))
+            tables = [associate_contour(src, result, notice=_position(rec)) for src in self._cats().values()]
+        else:
+            tables = [associate_region(src, rec["ra_deg"], rec["dec_deg"], error90_deg=rec.get("error90_deg"),
+                                       rect=rec.get("error_rect_deg")) for src in self._cats().values()]
         summary = {"event_key": rec["event_key"], "revision": rec["revision"], "ra_deg": rec["ra_deg"],
-                   "dec_deg": rec["dec_deg"], "catalogues": tables}
+                   "dec_deg": rec["dec_deg"], "region_from": "scan_contour" if scan else "notice",
+                   "scan_id": scan["subject"] if scan else None, "catalogues": tables}
         return self._publish("association", rec, summary, [t["release"] for t in tables])
 
     def _data(self) -> Any:
