@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import icecore
 from helpers.service_wait import settle
 
 GOLD_BRONZE = "gcn-schema/main/gcn/notices/icecube/single_neutrino_alerts.gold_bronze_track_alerts.example.json"
@@ -232,43 +227,6 @@ def test_association_uses_the_scan_contour_once_the_scan_is_done(make_service, g
     inside = result.contains([s["ra_deg"] for s in table["sources"]], [s["dec_deg"] for s in table["sources"]])
     assert [s["inside"] for s in table["sources"]] == list(inside)
     assert table["n_inside"] == int(np.count_nonzero(result.contains(fermi.ra_deg, fermi.dec_deg)))
-
-
-CHILD = textwrap.dedent("""
-    import sys, time
-    from pathlib import Path
-    from icecore.service import Service, ServiceConfig
-    svc = Service(ServiceConfig(data_dir=sys.argv[1], tokens=("test-token-0123456789",), poll_interval_s=0.05,
-                                catalogues={"ICECAT-1": Path(sys.argv[2])}))
-    for p in sys.argv[3:]:
-        svc.orchestrator.ingest(Path(p).read_bytes())
-    svc.start(scans=False, listener=False)
-    time.sleep(60)
-""")
-
-
-def test_sigkill_mid_plan_resumes_without_duplicates(make_service, tmp_path, gcn_dir, catalogues):
-    data = tmp_path / "data"
-    files = []
-    for i in range(3):
-        p = tmp_path / f"n{i}.json"
-        p.write_bytes(notice(gcn_dir, id=[f"137840_{57034692 + i}"], event_name=[f"IceCube-2304{i:02d}A"]))
-        files.append(str(p))
-    pkg = str(Path(icecore.__file__).resolve().parents[1])
-    env = dict(os.environ, ICECORE_SERVICE_TEST_KILL_AFTER_STEPS="2",
-               PYTHONPATH=pkg + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(data), str(catalogues["ICECAT-1"]), *files], env=env,
-                          capture_output=True, timeout=120)
-    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
-    svc = make_service(data_dir=data, catalogues={"ICECAT-1": catalogues["ICECAT-1"]})
-    for f in files:  # the same notices again after the restart (Kafka re-delivery): nothing duplicated
-        svc.orchestrator.ingest(Path(f).read_bytes())
-    _settle(svc)
-    alerts = svc.orchestrator.list_alerts()
-    assert len(alerts) == 3 and all(a["status"] == "done" for a in alerts)
-    prods = svc.products.list_products()
-    assert len(prods) == 6  # 3 alerts x (significance, association): none lost, none twice
-    assert len({(p["kind"], p["subject"]) for p in prods}) == 6
 
 
 def test_association_rectangle_and_chance_probability(catalogues):

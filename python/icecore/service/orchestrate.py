@@ -382,6 +382,7 @@ class Orchestrator:
                 else:
                     product_id = product["id"]
                     self.stats["steps_done"] += 1
+                    self._kill_hook("ICECORE_SERVICE_TEST_KILL_IN_STEP")  # product published, step not marked
                     if self._step_hash(step, rec) != before:  # e.g. a scan finished meanwhile: run again
                         status = "pending"
             except Exception as exc:
@@ -397,10 +398,14 @@ class Orchestrator:
             if retracted and product_id:  # retracted while running
                 self.products.retract(conn, product_id)
             self._maybe_finish(conn, key, rev)
-        hook = os.environ.get("ICECORE_SERVICE_TEST_KILL_AFTER_STEPS")
+        self._kill_hook("ICECORE_SERVICE_TEST_KILL_AFTER_STEPS")
+        return status
+
+    def _kill_hook(self, name: str) -> None:
+        """Tests: SIGKILL this process once ``steps_done`` reaches the value of the variable ``name``."""
+        hook = os.environ.get(name)
         if hook and self.stats["steps_done"] >= int(hook):
             os.kill(os.getpid(), 9)
-        return status
 
     def _maybe_finish(self, conn: Any, key: str, rev: int) -> None:
         t = db.plan_steps
