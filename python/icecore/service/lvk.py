@@ -50,7 +50,7 @@ def parse_lvk(raw: bytes, skymap_dir: Path | None) -> Any:
         return parse_lvk_alert(raw, skymap=skymap_dir)
     except ParseError:
         raise
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, SyntaxError) as exc:  # SyntaxError: xml.etree's ParseError
         raise ParseError(f"not an LVK alert: {exc}") from None
 
 

@@ -119,7 +119,7 @@ class Orchestrator:
         except ParseError as exc:
             try:  # an LVK GW alert posted without its topic
                 lvk = parse_lvk(bytes(raw), self.config.lvk_skymap_dir)
-            except ParseError:
+            except Exception:  # noqa: BLE001 - not an LVK alert either: dead-lettered with the first error
                 lvk = None
             if lvk is not None:
                 self.stats["received"] -= 1
