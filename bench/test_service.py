@@ -9,6 +9,11 @@
   against icecore.alerts.process.ingest (store only).
 - scan: a scan submitted through the API and waited for, against icecore.scan.scan() on the same
   event (goal: overhead <= 5 %); the best fits must be equal.
+
+The goals are asserted when the benchmarks run for real at full scale (ICECORE_BENCH_SCALE >= 1,
+benchmarks enabled); with ``--benchmark-disable`` (CI) or a smaller scale only the correctness
+of every answer is asserted. Goals: API p50 <= 50 ms and p99 <= 500 ms with 8 concurrent
+clients; alert -> products p99 <= 5 s; ingestion >= 100 alerts/s; scan overhead <= 5 %.
 """
 
 from __future__ import annotations
@@ -42,6 +47,16 @@ EVENT = {"synthetic_event": {"ra_deg": 123.4, "dec_deg": -12.3, "mjd": 60000.5, 
                              "work": 200, "run_id": 7, "event_id": 8, "true_ra_deg": None, "true_dec_deg": None}}
 QUICK = {"nsides": [8, 64], "extensions": [12.0]}
 CONCURRENCY = 8
+GOAL_API_P50_MS, GOAL_API_P99_MS = 50.0, 500.0
+GOAL_ALERT_P99_S = 5.0
+GOAL_INGEST_PER_S = 100.0
+GOAL_SCAN_OVERHEAD = 0.05
+CATALOGUES = GCN.parents[1] / "data" / "real" / "catalogues"
+
+
+def _goals(benchmark, bench_scale) -> bool:
+    """Whether the timing goals are asserted: real timings (benchmarks enabled) at full scale."""
+    return not benchmark.disabled and bench_scale >= 1.0
 
 
 def _service(tmp, **kw):
@@ -125,7 +140,9 @@ def test_api_latency(benchmark, record, served, bench_scale, tmp_path):
     for c in clients:
         c.close()
     record(benchmark, role="icecore", size=f"{n} GETs (list/manifest/result), {CONCURRENCY} concurrent clients",
-           items=n, p50_ms=p50, p99_ms=p99)
+           items=n, p50_ms=p50, p99_ms=p99, goal_p50_ms=GOAL_API_P50_MS, goal_p99_ms=GOAL_API_P99_MS)
+    if _goals(benchmark, bench_scale):
+        assert p50 <= GOAL_API_P50_MS and p99 <= GOAL_API_P99_MS, (p50, p99)
 
 
 @pytest.mark.benchmark(group="service-api-latency")
@@ -162,50 +179,91 @@ def test_api_latency_baseline_direct_calls(benchmark, record, bench_scale, tmp_p
 needs_gcn = pytest.mark.skipif(not GOLD_BRONZE.is_file(), reason="GCN fixtures not found (set ICECORE_SHARED)")
 
 
+def _plan_config(tmp) -> dict:
+    """Catalogues (when ../shared is there) and toy public data covering the notices' time: every step runs."""
+    from icecore.ps import simulate_public_data
+
+    cats = {"4FGL-DR4": CATALOGUES / "fermi" / "gll_psc_v35_4FGL-DR4.fit",
+            "ICECAT-1": CATALOGUES / "icecat" / "IceCube_Gold_Bronze_Tracks_2011-2023.csv"}
+    ps = simulate_public_data(Path(tmp) / "ps", seasons=("IC86_I",), n_events=20000, seed=1)
+    return {"catalogues": {k: v for k, v in cats.items() if v.is_file()}, "ps_data": ps, "ps_trials": 200}
+
+
+def _timed_notices(n):
+    """Notices inside the toy data's season (2012), so that the point-source follow-up has events."""
+    base = json.loads(GOLD_BRONZE.read_bytes())
+    return [json.dumps(dict(base, id=[f"137840_{57100000 + i}"], event_name=[f"IceCube-P{i:05d}"],
+                            trigger_time=f"2012-01-{1 + i % 28:02d}T07:12:00.00Z")).encode() for i in range(n + 1)]
+
+
+def _key(raw):
+    return "bronze_" + json.loads(raw)["id"][0]
+
+
+def _check_products(svc, notices):
+    for raw in notices:
+        a = svc.orchestrator.alert(_key(raw))
+        assert a["status"] == "done", a["plan"]
+        assert {s["step"] for s in a["plan"]} == set(a["products"]) >= {"significance", "ps_followup"}
+
+
 @needs_gcn
 @pytest.mark.benchmark(group="service-alert-to-products")
 def test_alert_to_products(benchmark, record, served, bench_scale, tmp_path):
+    """Each notice posted to the API, then waited for until all its products are stored (one at a time)."""
     n = max(5, int(20 * bench_scale))
-    notices = _notices(n)
-    svc = _service(tmp_path)
+    notices = _timed_notices(n)
+    svc = _service(tmp_path, **_plan_config(tmp_path))
     svc.start(scans=False, listener=False)
     url = served(svc)
     client = httpx.Client(base_url=url, timeout=30, headers=AUTH)
 
-    def run():
-        for raw in notices:
-            assert client.post("/api/alerts", content=raw).status_code == 201
+    def post_and_wait(raw):
+        key = client.post("/api/alerts", content=raw).json()["event_key"]
         t0 = time.monotonic()
-        while svc.orchestrator.counts()["alerts_by_status"].get("done", 0) < n:
+        while svc.orchestrator.alert(key)["status"] != "done":
             assert time.monotonic() - t0 < 120
-            time.sleep(0.01)
+            time.sleep(0.005)
+
+    post_and_wait(notices[0])  # warm-up: the catalogues and data are loaded once per service
+    del svc.orchestrator.latencies[:]
+
+    def run():
+        for raw in notices[1:]:
+            post_and_wait(raw)
 
     benchmark.pedantic(run, rounds=1, iterations=1)
-    lat = svc.orchestrator.latencies
-    assert len(svc.products.list_products()) == n
+    lat = list(svc.orchestrator.latencies)
+    assert len(lat) == n
+    _check_products(svc, notices)
     client.close()
     p50, p99 = _pct(lat)
-    record(benchmark, role="icecore", size=f"{n} gold/bronze notices via POST /api/alerts (significance step)",
-           items=n, p50_ms=p50, p99_ms=p99, goal_p99_s=5.0)
+    steps = sorted(svc.orchestrator.alert(_key(notices[1]))["products"])
+    record(benchmark, role="icecore", size=f"{n} notices via POST /api/alerts, one at a time; steps {steps}",
+           items=n, p50_ms=p50, p99_ms=p99, goal_p99_s=GOAL_ALERT_P99_S)
+    if _goals(benchmark, bench_scale):
+        assert p99 <= GOAL_ALERT_P99_S * 1e3, p99
 
 
 @needs_gcn
 @pytest.mark.benchmark(group="service-alert-to-products")
 def test_alert_to_products_baseline_no_http(benchmark, record, bench_scale, tmp_path):
     n = max(5, int(20 * bench_scale))
-    notices = _notices(n)
-    svc = _service(tmp_path)
+    notices = _timed_notices(n)
+    svc = _service(tmp_path, **_plan_config(tmp_path))
+    svc.orchestrator.ingest(notices[0])
+    svc.orchestrator.run_pending()
 
     def run():
-        for raw in notices:
+        for raw in notices[1:]:
             svc.orchestrator.ingest(raw)
-        svc.orchestrator.run_pending()
+            svc.orchestrator.run_pending()
 
     benchmark.pedantic(run, rounds=1, iterations=1)
-    assert len(svc.products.list_products()) == n
+    _check_products(svc, notices)
     svc.close()
-    record(benchmark, role="baseline", baseline="Orchestrator.ingest + run_pending in-process (no HTTP)",
-           size=f"{n} notices", items=n)
+    record(benchmark, role="baseline", baseline="Orchestrator.ingest + run_pending in-process (no HTTP, no loop)",
+           size=f"{n} notices, one at a time", items=n)
 
 
 @needs_gcn
@@ -218,14 +276,22 @@ def test_ingestion_rate(benchmark, record, bench_scale):
         tmp = tempfile.mkdtemp()
         return (_service(tmp),), {}
 
+    seconds = []
+
     def run(svc):
+        t0 = time.perf_counter()
         for raw in notices:
             svc.orchestrator.ingest(raw)  # stored, planned: follow-ups queued
+        seconds.append(time.perf_counter() - t0)
         assert svc.orchestrator.counts()["steps_by_status"]["pending"] == n
         svc.close()
 
     benchmark.pedantic(run, setup=setup, rounds=1, iterations=1)
-    record(benchmark, role="icecore", size=f"{n} notices stored + planned (SQLite)", items=n, goal_per_s=100)
+    rate = n / seconds[-1]
+    record(benchmark, role="icecore", size=f"{n} notices stored + planned (SQLite)", items=n,
+           per_s=round(rate, 1), goal_per_s=GOAL_INGEST_PER_S)
+    if _goals(benchmark, bench_scale):
+        assert rate >= GOAL_INGEST_PER_S, rate
 
 
 @needs_gcn
@@ -250,42 +316,57 @@ def test_ingestion_rate_baseline_alert_store(benchmark, record, bench_scale):
            size=f"{n} notices", items=n)
 
 
+SCAN_SETTINGS = {"nsides": [8, 64, 512], "extensions": [12.0, 24.0]}
+
+
+def _direct_scan():
+    """What the service does for a scan, called directly: scan() then the same product files."""
+    from icecore.scan.products import write_products
+
+    r = scan(SyntheticEvent(**EVENT["synthetic_event"]), nsides=(8, 64, 512), extensions=(12.0, 24.0), threads=2,
+             progress=False)
+    write_products(r, tempfile.mkdtemp(), plots=False)
+    return r
+
+
 @pytest.mark.benchmark(group="service-scan")
-def test_scan_via_api(benchmark, record, served, tmp_path):
+def test_scan_via_api(benchmark, record, served, bench_scale, tmp_path):
     svc = _service(tmp_path)
     svc.start(orchestrator=False, listener=False)
     url = served(svc)
     client = httpx.Client(base_url=url, timeout=30, headers=AUTH)
-    settings = {"nsides": [8, 64, 512], "extensions": [12.0, 24.0]}
     results = []
 
     def run():
-        sid = client.post("/api/scans", json={"event": EVENT, "settings": settings}).json()["id"]
+        sid = client.post("/api/scans", json={"event": EVENT, "settings": SCAN_SETTINGS}).json()["id"]
         while client.get(f"/api/scans/{sid}").json()["status"] not in ("done", "failed"):
-            time.sleep(0.01)
+            time.sleep(0.05)  # a watching client polls; faster polling only takes CPU from the scan
         results.append(client.get(f"/api/scans/{sid}/result").json()["summary"]["best_fit"])
 
     benchmark.pedantic(run, rounds=1, iterations=1)
-    client.close()
-    direct = scan(SyntheticEvent(**EVENT["synthetic_event"]), nsides=(8, 64, 512), extensions=(12.0, 24.0), threads=2,
-                  progress=False)
+    direct = _direct_scan()
     assert results[-1]["ra_deg"] == direct.best_fit["ra_deg"] and results[-1]["neg_llh"] == direct.best_fit["neg_llh"]
+    overhead = None
+    if _goals(benchmark, bench_scale):  # interleaved repetitions: the best of each (least disturbed) compared
+        api_s, direct_s = [], []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            run()
+            api_s.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            _direct_scan()
+            direct_s.append(time.perf_counter() - t0)
+        overhead = min(api_s) / min(direct_s) - 1.0
+    client.close()
     record(benchmark, role="icecore", size="synthetic event, 8/64/512, products without plots", items=1,
-           goal_overhead=0.05)
+           overhead=overhead, goal_overhead=GOAL_SCAN_OVERHEAD)
+    if overhead is not None:
+        assert overhead <= GOAL_SCAN_OVERHEAD, overhead
 
 
 @pytest.mark.benchmark(group="service-scan")
 def test_scan_direct_baseline(benchmark, record):
-    from icecore.scan.products import write_products
-
-    ev = SyntheticEvent(**EVENT["synthetic_event"])
-
-    def run():
-        r = scan(ev, nsides=(8, 64, 512), extensions=(12.0, 24.0), threads=2, progress=False)
-        write_products(r, tempfile.mkdtemp(), plots=False)
-        return r
-
-    r = benchmark.pedantic(run, rounds=1, iterations=1)
+    r = benchmark.pedantic(_direct_scan, rounds=1, iterations=1)
     assert r.best_fit["neg_llh"] >= 0
     record(benchmark, role="baseline", baseline="icecore.scan.scan() + write_products directly", size="same event",
            items=1)

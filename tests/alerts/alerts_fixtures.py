@@ -21,3 +21,8 @@ NOTICES = (
     "classic_text/DERIVED_hermes_docstring_ICECUBE_ASTROTRACK_GOLD_138283_14780365.txt",
     "classic_text/DERIVED_hermes_parsed_ICECUBE_CASCADE_141344_29341777.json",
 )
+
+# the Kafka mock-cluster helpers moved to tests/helpers/kafka_mock.py; re-exported under the old names
+from helpers.kafka_mock import local_config, mock_cluster  # noqa: E402,F401
+
+_local = local_config

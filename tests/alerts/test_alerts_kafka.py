@@ -15,6 +15,7 @@ import pytest
 from alerts_fixtures import NOTICES
 
 import icecore
+from helpers.kafka_mock import local_config, mock_cluster
 from icecore.alerts import AlertStore
 from icecore.errors import InputError
 
@@ -30,20 +31,11 @@ CLASSIC = "gcn.classic.voevent.ICECUBE_ASTROTRACK_GOLD"
 @pytest.fixture(scope="module")
 def cluster():
     """(bootstrap servers, producer) of a one-broker mock cluster living as long as the module."""
-    owner = ck.Producer({"test.mock.num.brokers": 1, "log_level": 3})
-    md = owner.list_topics(timeout=10)
-    bootstrap = ",".join(f"{b.host}:{b.port}" for b in md.brokers.values())
-    prod = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "log_level": 3})
-    yield bootstrap, prod
-    prod.flush(5)
-    del prod  # before the cluster owner, so nothing reconnects to a closed broker
-    del owner
+    with mock_cluster() as c:
+        yield c
 
 
-def _local(bootstrap):
-    # the mock broker keeps a closed member until its session times out: keep that short
-    return {"bootstrap.servers": bootstrap, "security.protocol": "plaintext", "log_level": 3,
-            "session.timeout.ms": 3000, "heartbeat.interval.ms": 500}
+_local = local_config  # the old name (other tests import it from here)
 
 
 def _stream(notices, n_variants):

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-import icecore
+from helpers.amqp_workers import amqp_url_or_skip, delete_queue, start_worker, stop_workers
 from icecore.scan import SyntheticEvent, scan
 
 pytestmark = pytest.mark.service
@@ -21,46 +17,15 @@ pytestmark = pytest.mark.service
 
 @pytest.fixture(scope="module")
 def amqp_url():
-    url = os.environ.get("ICECORE_AMQP_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("ICECORE_AMQP_URL is not set in CI: .ci/run should have started RabbitMQ")
-        pytest.skip("RabbitMQ not available: set ICECORE_AMQP_URL (e.g. amqp://guest:guest@localhost:5672/%2F)")
-    pytest.importorskip("pika")
-    return url
+    return amqp_url_or_skip()
 
 
 def _start_worker(url, queue, *extra):
-    env = dict(os.environ)
-    pkg_parent = str(Path(icecore.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = pkg_parent + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.Popen([sys.executable, "-m", "icecore", "scan", "worker", "--amqp", url, "--queue", queue,
-                             "--prefetch", "2", "--threads", "1", "--idle-timeout", "60", *extra],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return start_worker(url, queue, *extra)
 
 
-def _delete_queue(url, queue):
-    import pika
-
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        conn.channel().queue_delete(queue=queue)
-    finally:
-        conn.close()
-
-
-def _stop(procs):
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        if p.stderr is not None:  # the pipe would be left for the garbage collector (ResourceWarning)
-            p.stderr.close()
+_delete_queue = delete_queue
+_stop = stop_workers
 
 
 def test_workers_killed_mid_scan_give_the_in_process_result(amqp_url):

@@ -9,21 +9,19 @@ no fault may cost the scan its timeout. ``run_soak`` is shared with bench/test_s
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-import icecore
+from helpers.amqp_workers import amqp_url_or_skip, stop_workers
+from helpers.amqp_workers import start_worker as _start_worker
 from icecore.scan import SyntheticEvent, scan
 from icecore.scan.amqp_protocol import PROTOCOL_VERSION, ProtocolError, decode, parse_result, parse_task
 
@@ -31,33 +29,11 @@ from icecore.scan.amqp_protocol import PROTOCOL_VERSION, ProtocolError, decode, 
 # -- helpers ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def amqp_url():
-    url = os.environ.get("ICECORE_AMQP_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("ICECORE_AMQP_URL is not set in CI: .ci/run should have started RabbitMQ")
-        pytest.skip("RabbitMQ not available: set ICECORE_AMQP_URL (e.g. amqp://guest:guest@localhost:5672/%2F)")
-    pytest.importorskip("pika")
-    return url
+    return amqp_url_or_skip()
 
 
 def start_worker(url: str, queue: str, *extra: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(icecore.__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.Popen([sys.executable, "-m", "icecore", "scan", "worker", "--amqp", url, "--queue", queue,
-                             "--prefetch", "2", "--threads", "1", "--idle-timeout", "120", *extra],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    return _start_worker(url, queue, *extra, idle_timeout=120.0, stderr=subprocess.DEVNULL)
 
 
 def _connection(url: str) -> Any:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.amqp_workers import amqp_url_or_skip
+
 pytest.importorskip("fastapi")
 pytest.importorskip("sqlalchemy")
 
@@ -62,15 +64,7 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def amqp_url():
-    url = os.environ.get("ICECORE_AMQP_URL")
-    if not url:
-        pytest.skip("ICECORE_AMQP_URL is not set (RabbitMQ tests skipped)")
-    pika = pytest.importorskip("pika")
-    try:
-        pika.BlockingConnection(pika.URLParameters(url)).close()
-    except Exception as exc:
-        pytest.skip(f"RabbitMQ at ICECORE_AMQP_URL unreachable: {type(exc).__name__}")
-    return url
+    return amqp_url_or_skip(check_connection=True)
 
 
 @pytest.fixture
@@ -163,3 +157,33 @@ def catalogues_dir(shared_dir: Path) -> Path:
     if not d.is_dir():
         pytest.skip("real catalogues not present")
     return d
+
+
+LVK_PRELIMINARY = "gcn/lvk_kafka_json/igwn_gwalert_preliminary_MS260605l.json"
+
+
+@pytest.fixture(scope="session")
+def real(shared_dir: Path) -> Path:
+    path = shared_dir / "data" / "real"
+    if not (path / "gcn" / "lvk_kafka_json").is_dir() or not (path / "ps" / "IC86-2011_PS-release").is_dir():
+        pytest.skip("real LVK notices / IC86-2011 release not present")
+    return path
+
+
+@pytest.fixture(scope="session")
+def lvk_setup(real, tmp_path_factory):
+    """Config of the LVK step: simulated events around the (mock, real-format) MS260605l alert (CSV)."""
+    import numpy as np
+
+    from icecore.lvk import load_ic86_2011, parse_lvk_alert, simulate_window
+
+    alert = parse_lvk_alert((real / LVK_PRELIMINARY).read_bytes())
+    bg = real / "ps" / "IC86-2011_PS-release"
+    sample = load_ic86_2011(bg)
+    ev = simulate_window(sample, alert.time_mjd, seed=4, n_signal=2, source_deg=alert.skymap().max_direction_deg())
+    ev = np.concatenate([ev, ev[:1]])
+    ev["time_mjd"][-1] = alert.time_mjd + 2000.0 / 86400.0  # outside the +-500 s window
+    csv = tmp_path_factory.mktemp("lvk") / "events.csv"
+    names = ev.dtype.names
+    csv.write_text(",".join(names) + "\n" + "\n".join(",".join(repr(x.item()) for x in row) for row in ev) + "\n")
+    return {"lvk_events": csv, "lvk_background": bg, "lvk_nside": 32, "lvk_trials": 200}, alert, ev, sample

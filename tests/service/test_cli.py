@@ -31,6 +31,10 @@ def test_arguments_to_config(tmp_path):
     assert cfg.kafka == {"bootstrap.servers": "h:9092"} and cfg.catalogues == {"4fgl": Path("x.fit")}
     assert cfg.ps_data == Path("ps") and cfg.n_trials == 3 and not cfg.scan_plots
     assert cfg.database_url == "postgresql://u:p@h/d" and cfg.amqp_url.startswith("amqp://")
+    lvk = cli.config_from_args(_parse(["serve", "--lvk-events", "e.csv", "--lvk-background", "ic86", "--lvk-topic",
+                                       "x.igwn.gwalert", "--lvk-trials", "300"]))
+    assert lvk.lvk_events == Path("e.csv") and lvk.lvk_background == Path("ic86") and lvk.lvk_trials == 300
+    assert lvk.lvk_topics == ("x.igwn.gwalert",) and lvk.lvk_nside == 128
     default = cli.config_from_args(_parse(["serve", "--data-dir", str(tmp_path)]))
     assert default.database_url == f"sqlite:///{tmp_path.resolve() / 'service.sqlite'}"
     with pytest.raises(ValueError, match="--kafka"):

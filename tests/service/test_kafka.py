@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
+
+from helpers.kafka_mock import local_config, mock_cluster, wait_for
 
 ck = pytest.importorskip("confluent_kafka")
 pytest.importorskip("gcn_kafka")
@@ -17,34 +18,17 @@ GOLD_BRONZE = "gcn-schema/main/gcn/notices/icecube/single_neutrino_alerts.gold_b
 
 @pytest.fixture(scope="module")
 def cluster():
-    owner = ck.Producer({"test.mock.num.brokers": 1, "log_level": 3})
-    md = owner.list_topics(timeout=10)
-    bootstrap = ",".join(f"{b.host}:{b.port}" for b in md.brokers.values())
-    prod = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "log_level": 3})
-    yield bootstrap, prod
-    prod.flush(5)
-    del prod
-    del owner
+    with mock_cluster() as c:
+        yield c
 
 
-def kafka_config(bootstrap):
-    return {"bootstrap.servers": bootstrap, "security.protocol": "plaintext", "log_level": 3,
-            "session.timeout.ms": 3000, "heartbeat.interval.ms": 500}
+kafka_config = local_config
 
 
 def variants(gcn_dir, n):
     base = json.loads((gcn_dir / GOLD_BRONZE).read_bytes())
     return [json.dumps(dict(base, id=[f"137840_{57034692 + 1 + i}"], event_name=[f"IceCube-2304{i:02d}A"])).encode()
             for i in range(n)]
-
-
-def wait_for(pred, timeout=60.0):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise TimeoutError
 
 
 def test_kafka_to_products_and_restart(cluster, make_service, gcn_dir, tmp_path):

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-import icecore
+from helpers.service_wait import settle
 
 GOLD_BRONZE = "gcn-schema/main/gcn/notices/icecube/single_neutrino_alerts.gold_bronze_track_alerts.example.json"
 ALL_NOTICES = (
@@ -47,17 +43,7 @@ def catalogues(catalogues_dir):
             "HESS": catalogues_dir / "tev" / "hess_source.csv"}
 
 
-def _settle(svc, timeout=60.0):
-    """Wait until no step is pending/running and no scan is queued/running."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        c = svc.orchestrator.counts()["steps_by_status"]
-        q = svc.scans.queue_depth()
-        busy = c.get("pending") or c.get("running") or c.get("waiting") or q["queued"] or q["running"]
-        if not busy:
-            return
-        time.sleep(0.05)
-    raise TimeoutError(svc.orchestrator.counts())
+_settle = settle
 
 
 def test_fixture_notices_through_the_plan(db_url, make_service, client_for, gcn_dir, catalogues, ps_data, auth):
@@ -96,7 +82,7 @@ def test_fixture_notices_through_the_plan(db_url, make_service, client_for, gcn_
     assert all(w["status"] == "no_coverage" for w in ps["windows"])  # 2023 alert, toy data of 2011-12
     lvk = next(x for x in alerts if x["event_key"].startswith("lvk_"))
     plan = {s["step"]: s["status"] for s in c.get(f"/api/alerts/{lvk['event_key']}").json()["plan"]}
-    assert plan == {"significance": "done", "lvk_followup": "skipped"}
+    assert plan == {"significance": "done"}  # the LVK follow-up runs for the GW alert itself (test_lvk.py)
     # products on disk: the documented layout with a metadata record each
     for p in svc.products.list_products():
         d = svc.products.directory(p)
@@ -148,22 +134,33 @@ def test_ps_followup_inside_the_data(make_service, gcn_dir, ps_data):
     svc.orchestrator.ingest(notice(gcn_dir, trigger_time="2012-01-01T07:12:00.00Z"))
     assert svc.orchestrator.run_pending() == 2
     a = svc.orchestrator.alert("bronze_137840_57034692")
-    ws = a["products"]["ps_followup"]["summary"]["windows"]
+    summ = a["products"]["ps_followup"]["summary"]
+    assert "FlareSearch" in summ["method"]
+    ws = summ["windows"]
     assert [w["status"] for w in ws] == ["ok", "ok"]
     short, long_ = ws
     assert short["livetime_s"] == pytest.approx(1000.0, rel=1e-6) and long_["livetime_s"] > 1e5
     assert long_["n_events"] > 0 and 0.0 <= long_["p_value"] <= 1.0 and long_["n_trials"] == 50
     assert long_["n_expected_background"] == pytest.approx(20000 / ps_data_livetime(ps_data) * long_["livetime_s"],
                                                            rel=0.05)
+    assert long_["seasons"] == ["IC86_I"] and long_["ts"] >= 0.0
     meta = a["products"]["ps_followup"]["metadata"]
     assert meta["data_releases"][0]["seasons"] == ["IC86_I"]
-    # deterministic: the same inputs, the same numbers (seed from the input hash)
-    from icecore.ps import load_public_data
-    from icecore.service.followup import window_followup
+    # the numbers are icecore.ps's: FlareSearch with the window fixed, trials through BackgroundTS
+    from icecore.ps import FlareSearch, load_public_data
 
-    again = window_followup(load_public_data(ps_data), a["ra_deg"], a["dec_deg"], a["record"]["mjd"],
-                            error90_deg=a["error90_deg"], windows_s=svc.config.windows_s, n_trials=50,
-                            seed=a["products"]["ps_followup"]["summary"]["seed"])
+    data = load_public_data(ps_data)
+    fs = FlareSearch(data, a["ra_deg"], a["dec_deg"])
+    t0 = a["record"]["mjd"]
+    r = fs.fit_window(t0 - 1.0, t0 + 1.0)
+    assert long_["ts"] == pytest.approx(r.ts, rel=1e-9, abs=1e-12) and long_["ns"] == pytest.approx(r.ns, abs=1e-9)
+    bg = fs.background(50, kind="box", seed=summ["seed"] + 1000, window=(t0 - 1.0, t0 + 1.0))
+    assert long_["p_value"] == pytest.approx(bg.pvalue_detail(r.ts).value)
+    # deterministic: the same inputs, the same numbers (seed from the input hash)
+    from icecore.service.followup import ps_followup
+
+    again = ps_followup(data, a["ra_deg"], a["dec_deg"], t0, error90_deg=a["error90_deg"],
+                        windows_s=svc.config.windows_s, n_trials=50, seed=summ["seed"])
     assert again["windows"][1]["ts"] == long_["ts"] and again["windows"][1]["p_value"] == long_["p_value"]
 
 
@@ -192,41 +189,44 @@ def test_scan_submitted_for_an_alert(make_service, client_for, gcn_dir, syntheti
     assert a["scans"] == [{"id": sid, "status": "done"}]
 
 
-CHILD = textwrap.dedent("""
-    import sys, time
-    from pathlib import Path
-    from icecore.service import Service, ServiceConfig
-    svc = Service(ServiceConfig(data_dir=sys.argv[1], tokens=("test-token-0123456789",), poll_interval_s=0.05,
-                                catalogues={"ICECAT-1": Path(sys.argv[2])}))
-    for p in sys.argv[3:]:
-        svc.orchestrator.ingest(Path(p).read_bytes())
-    svc.start(scans=False, listener=False)
-    time.sleep(60)
-""")
+def test_association_uses_the_scan_contour_once_the_scan_is_done(make_service, gcn_dir, catalogues,
+                                                                  synthetic_event, quick):
+    """A finished scan of the alert's event re-runs the association on the scan's 90 % contour (a new version)."""
+    from icecore.scan.skyreader import read_npz
+    from icecore.service.catalogues import read_sources
 
-
-def test_sigkill_mid_plan_resumes_without_duplicates(make_service, tmp_path, gcn_dir, catalogues):
-    data = tmp_path / "data"
-    files = []
-    for i in range(3):
-        p = tmp_path / f"n{i}.json"
-        p.write_bytes(notice(gcn_dir, id=[f"137840_{57034692 + i}"], event_name=[f"IceCube-2304{i:02d}A"]))
-        files.append(str(p))
-    pkg = str(Path(icecore.__file__).resolve().parents[1])
-    env = dict(os.environ, ICECORE_SERVICE_TEST_KILL_AFTER_STEPS="2",
-               PYTHONPATH=pkg + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(data), str(catalogues["ICECAT-1"]), *files], env=env,
-                          capture_output=True, timeout=120)
-    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
-    svc = make_service(data_dir=data, catalogues={"ICECAT-1": catalogues["ICECAT-1"]})
-    for f in files:  # the same notices again after the restart (Kafka re-delivery): nothing duplicated
-        svc.orchestrator.ingest(Path(f).read_bytes())
-    _settle(svc)
-    alerts = svc.orchestrator.list_alerts()
-    assert len(alerts) == 3 and all(a["status"] == "done" for a in alerts)
-    prods = svc.products.list_products()
-    assert len(prods) == 6  # 3 alerts x (significance, association): none lost, none twice
-    assert len({(p["kind"], p["subject"]) for p in prods}) == 6
+    fermi = read_sources(catalogues["4FGL-DR4"], "4FGL-DR4")
+    i = int(np.argmin(np.abs(fermi.dec_deg - 20.0)))  # a 4FGL source far from the notice's position
+    ev = synthetic_event
+    ev["synthetic_event"].update(ra_deg=float(fermi.ra_deg[i]) + 0.3, dec_deg=float(fermi.dec_deg[i]))
+    svc = make_service(start=False, catalogues={"4FGL-DR4": catalogues["4FGL-DR4"]})
+    o = svc.orchestrator
+    key = o.ingest(notice(gcn_dir))["event_key"]
+    o.run_pending()
+    first = o.alert(key)["products"]["association"]
+    assert first["summary"]["region_from"] == "notice" and first["version"] == 1
+    sid = o.submit_event(key, ev, quick)
+    svc.start(orchestrator=False, listener=False)
+    assert svc.scans.wait(sid, 60)["status"] == "done"
+    o.run_pending()  # syncs the scan step: association pending again
+    o.run_pending()
+    a = o.alert(key)
+    assert a["status"] == "done"
+    assoc = a["products"]["association"]
+    assert assoc["version"] == 2 and assoc["summary"]["region_from"] == "scan_contour"
+    assert assoc["metadata"]["inputs"]["scan_product"]["id"] == a["products"]["scan"]["id"]
+    table = assoc["summary"]["catalogues"][0]
+    assert table["region"]["type"] == "scan_contour"
+    p = svc.products.get(a["products"]["scan"]["id"])
+    result = read_npz(svc.products.file(p, next(f["name"] for f in p["metadata"]["files"]
+                                                 if f["name"].endswith(".npz"))))
+    assert table["region"]["area_deg2"] == pytest.approx(result.areas_deg2("wilks")["90"])
+    names = {s["name"]: s for s in table["sources"]}
+    src = names[str(fermi.name[i])]
+    assert src["inside"] is True and src["inside_notice_region"] is False  # in the contour, not the notice circle
+    inside = result.contains([s["ra_deg"] for s in table["sources"]], [s["dec_deg"] for s in table["sources"]])
+    assert [s["inside"] for s in table["sources"]] == list(inside)
+    assert table["n_inside"] == int(np.count_nonzero(result.contains(fermi.ra_deg, fermi.dec_deg)))
 
 
 def test_association_rectangle_and_chance_probability(catalogues):

@@ -12,6 +12,12 @@ position, separation from the alert position, whether inside the region (circle 
 source of that catalogue falls inside a region of this size at this declination,
 ``1 - exp(-rho A)``, with ``rho`` the catalogue's source density in a +-10 deg declination band
 around the alert and ``A`` the region's solid angle.
+
+When a scan of the alert's event has finished, :func:`associate_contour` uses the scan's 90 %
+contour instead: ``inside`` is read from the scan's likelihood map (``ScanResult.contains``,
+the interpolated -2 delta ln L below the convention's 90 % value), ``A`` is the contour's area and
+the density band is centred on the scan's best fit; each source also keeps whether it is inside
+the notice's circle/rectangle (``inside_notice_region``).
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ import numpy as np
 from ..coords import angular_distance_deg
 from ..errors import DataFormatError
 
-__all__ = ["SourceList", "read_sources", "associate_region", "region_area_deg2", "KNOWN_RELEASES"]
+__all__ = ["SourceList", "read_sources", "associate_region", "associate_contour", "region_area_deg2",
+           "KNOWN_RELEASES"]
 
 DENSITY_BAND_DEG = 10.0
 
@@ -174,4 +181,49 @@ def associate_region(src: SourceList, ra_deg: float, dec_deg: float, *, error90_
         "n_inside": int(np.count_nonzero(inside)),
         "sources": [{"name": str(src.name[i]), "ra_deg": float(src.ra_deg[i]), "dec_deg": float(src.dec_deg[i]),
                      "separation_deg": float(sep[i]), "inside": bool(inside[i])} for i in near],
+    }
+
+
+def associate_contour(src: SourceList, result: Any, *, convention: str = "wilks", level: str = "90",
+                      notice: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The association table of one catalogue inside a scan's ``level`` contour.
+
+    Parameters
+    ----------
+    src : SourceList
+    result : icecore.scan.ScanResult
+        The finished scan of the alert's event.
+    convention, level : str
+        Contour convention (``wilks``...) and level of ``ScanResult.contains``.
+    notice : dict, optional
+        ``{"ra_deg", "dec_deg", "error90_deg", "error_rect_deg"}`` of the notice: each source
+        also records whether it is inside the notice's region.
+    """
+    best = result.best_fit
+    ra0, dec0 = float(best["ra_deg"]), float(best["dec_deg"])
+    area = float(result.areas_deg2(convention)[level])
+    inside = np.asarray(result.contains(src.ra_deg, src.dec_deg, level, convention), bool)
+    sep = np.asarray(angular_distance_deg(ra0, dec0, src.ra_deg, src.dec_deg), float)
+    extent = max(float(np.max(sep[inside])) if inside.any() else 0.0, math.degrees(math.sqrt(area / math.pi) *
+                                                                                     math.pi / 180.0))
+    near = np.flatnonzero((sep <= 2.0 * extent) | inside)
+    near = near[np.argsort(sep[near], kind="stable")]
+    in_notice = None
+    if notice and notice.get("ra_deg") is not None:
+        nsep = np.asarray(angular_distance_deg(notice["ra_deg"], notice["dec_deg"], src.ra_deg[near],
+                                               src.dec_deg[near]), float)
+        in_notice = _inside(src.ra_deg[near], src.dec_deg[near], nsep, float(notice["ra_deg"]),
+                            float(notice["dec_deg"]), notice.get("error90_deg"), notice.get("error_rect_deg"))
+    rho = _density_per_deg2(src, dec0)
+    mu = rho * area
+    return {
+        "catalogue": src.label, "release": src.release, "n_sources": len(src),
+        "region": {"type": "scan_contour", "area_deg2": area, "level": level, "convention": convention,
+                   "best_fit_deg": [ra0, dec0]},
+        "density_per_deg2": rho, "expected_in_region": mu, "chance_probability": float(-math.expm1(-mu)),
+        "n_inside": int(np.count_nonzero(inside)),
+        "sources": [{"name": str(src.name[i]), "ra_deg": float(src.ra_deg[i]), "dec_deg": float(src.dec_deg[i]),
+                     "separation_deg": float(sep[i]), "inside": bool(inside[i]),
+                     "inside_notice_region": None if in_notice is None else bool(in_notice[k])}
+                    for k, i in enumerate(near)],
     }

@@ -5,6 +5,7 @@ Examples::
     icecore serve --data-dir state --token "$ICECORE_TOKEN"                  # SQLite, in-process scans
     icecore serve --database postgresql://u:pw@db/icecore --amqp amqp://... # production
     icecore serve --kafka bootstrap.servers=localhost:9092 --catalogue 4fgl=gll_psc_v35.fit
+    icecore serve --kafka ... --lvk-events events.csv --lvk-background IC86-2011_PS-release  # GW alerts too
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="catalogue for association (4FGL FITS, ICECAT-1 CSV, TeV CSV; repeatable)")
     p.add_argument("--ps-data", default=None, help="public point-source data folder for the time-window follow-up")
     p.add_argument("--ps-trials", type=int, default=200, help="background trials per follow-up window (default 200)")
+    p.add_argument("--lvk-events", default=None,
+                   help="CSV of neutrino events for the LVK follow-up of GW alerts (icecore lvk followup --events)")
+    p.add_argument("--lvk-background", default=None,
+                   help="IC86-2011 point-source release folder: the LVK follow-up's background sample")
+    p.add_argument("--lvk-skymap-dir", default=None, help="folder of the sky maps named by LVK VOEvents")
+    p.add_argument("--lvk-topic", action="append", default=[],
+                   help="Kafka topic of LVK GW alerts (default igwn.gwalert; repeatable)")
+    p.add_argument("--lvk-nside", type=int, default=128, help="LVK follow-up resolution (default 128)")
+    p.add_argument("--lvk-trials", type=int, default=2000, help="LVK follow-up background trials (default 2000)")
     p.add_argument("--trials", type=float, default=1.0, help="trials factor of alert significances (default 1)")
     p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="largest request body (default 8 MiB)")
     p.add_argument("--no-plots", action="store_true", help="do not write PNG plots of scan results")
@@ -65,6 +75,11 @@ def config_from_args(args: argparse.Namespace) -> Any:
         scan_workers=args.scan_workers, kafka=kafka, kafka_topics=tuple(args.topic), kafka_group_id=args.group_id,
         catalogues={k: Path(v) for k, v in _pairs(args.catalogue, "--catalogue").items()},
         ps_data=Path(args.ps_data) if args.ps_data else None, ps_trials=args.ps_trials, n_trials=args.trials,
+        lvk_events=Path(args.lvk_events) if args.lvk_events else None,
+        lvk_background=Path(args.lvk_background) if args.lvk_background else None,
+        lvk_skymap_dir=Path(args.lvk_skymap_dir) if args.lvk_skymap_dir else None,
+        lvk_nside=args.lvk_nside, lvk_trials=args.lvk_trials,
+        lvk_topics=tuple(args.lvk_topic) or ServiceConfig.lvk_topics,
         scan_plots=not args.no_plots)
 
 

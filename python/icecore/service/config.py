@@ -65,6 +65,18 @@ class ServiceConfig:
         Trials factor of the alert significance.
     windows_s : tuple of (float, float)
         Follow-up windows relative to the alert time (s).
+    lvk_topics : tuple of str
+        Kafka topics of LVK GW alerts (igwn.gwalert JSON, LVK VOEvents), consumed by the same
+        listener and routed to the LVK intake (:mod:`.lvk`).
+    lvk_events : Path or None
+        CSV of the neutrino events searched by the LVK follow-up (``icecore.lvk.read_events_csv``
+        columns); None: the LVK step is skipped.
+    lvk_background : Path or None
+        The IC86-2011 point-source release folder (background sample of the LVK follow-up).
+    lvk_skymap_dir : Path or None
+        Where the sky maps named by LVK VOEvents are found (the Kafka JSON embeds its map).
+    lvk_nside, lvk_trials : int
+        Search resolution and background trials of the LVK follow-up.
     poll_interval_s : float
         How often the background loops look for new work.
     scan_plots : bool
@@ -87,6 +99,12 @@ class ServiceConfig:
     ps_trials: int = 200
     n_trials: float = 1.0
     windows_s: tuple[tuple[float, float], ...] = DEFAULT_WINDOWS_S
+    lvk_topics: tuple[str, ...] = ("igwn.gwalert",)
+    lvk_events: Path | None = None
+    lvk_background: Path | None = None
+    lvk_skymap_dir: Path | None = None
+    lvk_nside: int = 128
+    lvk_trials: int = 2000
     poll_interval_s: float = 0.2
     scan_plots: bool = True
 
@@ -100,6 +118,8 @@ class ServiceConfig:
             raise InputError("argument 'tokens': a token must have at least 8 characters", "tokens")
         if self.amqp_url is not None and not self.amqp_url.startswith(("amqp://", "amqps://")):
             raise InputError("argument 'amqp_url': expected an amqp:// URL", "amqp_url")
+        if self.lvk_nside < 1 or self.lvk_trials < 1:
+            raise InputError("argument 'lvk_nside'/'lvk_trials': must be >= 1", "lvk_nside")
         for lo, hi in self.windows_s:
             if not lo < hi:
                 raise InputError("argument 'windows_s': each window needs start < end", "windows_s")

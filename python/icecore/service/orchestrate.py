@@ -13,11 +13,15 @@ The plan of an IceCube track or cascade alert
 --------------------------------------------
 ``significance``  the stored p-value/FAR route with the configured trials factor;
 ``association``   catalogue sources in the 90 % region, with chance probabilities (:mod:`.catalogues`);
-``ps_followup``   the time-window point-source follow-up on public data (:mod:`.followup`);
+``ps_followup``   the point-source follow-up in fixed windows on public data (icecore.ps, :mod:`.followup`);
 ``scan``          when an event file is submitted for the alert (``POST /api/alerts/{key}/event``).
 
-LVK coincidence notices get ``significance`` and ``lvk_followup`` (skipped until that follow-up
-exists). A revision re-plans; steps whose inputs did not change reuse the earlier product. A
+IceCube's LVK coincidence notices (``lvk_nu_track_search``) get ``significance`` only. LVK GW
+alerts themselves (``igwn.gwalert`` JSON, LVK VOEvents: :mod:`.lvk`) get ``lvk_followup``: the
+LVK follow-up (:mod:`icecore.lvk`, through :func:`.followup.run_lvk_followup`) on the configured
+neutrino events, products notice JSON, circular text, sky-map plot and summary.
+
+A revision re-plans; steps whose inputs did not change reuse the earlier product. A
 retraction marks the alert, its plan and its products retracted and cancels its scans.
 """
 
@@ -38,6 +42,7 @@ from ..errors import InputError, ParseError
 from . import db
 from .config import ServiceConfig
 from .leases import LEASE_S, OWNER, owner_alive
+from .lvk import LVK_KIND, is_lvk_topic
 from .products import ProductStore, input_hash
 
 __all__ = ["Orchestrator", "TRACK_KINDS", "plan_for"]
@@ -58,9 +63,17 @@ def plan_for(record: dict[str, Any], config: ServiceConfig) -> list[str]:
             steps.append("association")
         if config.ps_data is not None:
             steps.append("ps_followup")
-    if record["kind"] == "lvk_nu_track_search":
-        steps.append("lvk_followup")
+    if record["kind"] == LVK_KIND:
+        return ["lvk_followup"]
     return steps
+
+
+def _iso_mjd(iso: str | None) -> float:
+    from astropy.time import Time
+
+    if not iso:
+        return float(Time.now().mjd)
+    return float(Time(iso.rstrip("Z"), scale="utc").mjd)
 
 
 def _position(rec: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +98,8 @@ class Orchestrator:
         self._lock = threading.Lock()
         self._catalogues: dict[str, Any] | None = None
         self._ps_data: Any = None
+        self._lvk: tuple[Any, Any] | None = None
+        self._hashes: dict[tuple[str, int, int], str] = {}
         self.stats: dict[str, int] = {"received": 0, "planned": 0, "duplicates": 0, "dead_lettered": 0,
                                       "steps_done": 0, "steps_failed": 0}
         #: seconds from receiving an alert revision to its last product (the last 1000)
@@ -94,11 +109,21 @@ class Orchestrator:
     def ingest(self, raw: bytes, *, topic: str | None = None) -> dict[str, Any]:
         """Parse, store and plan one notice. Raises ParseError (after dead-lettering it)."""
         from ..alerts import parse, process
+        from .lvk import parse_lvk
 
+        if is_lvk_topic(topic, self.config.lvk_topics):
+            return self.ingest_lvk(raw, topic=topic)
         self.stats["received"] += 1
         try:
             alert = parse(raw, topic=topic)
         except ParseError as exc:
+            try:  # an LVK GW alert posted without its topic
+                lvk = parse_lvk(bytes(raw), self.config.lvk_skymap_dir)
+            except Exception:  # noqa: BLE001 - not an LVK alert either: dead-lettered with the first error
+                lvk = None
+            if lvk is not None:
+                self.stats["received"] -= 1
+                return self.ingest_lvk(raw, topic=topic, alert=lvk)
             self.store.dead_letter(bytes(raw), str(exc), topic=topic)
             self.stats["dead_lettered"] += 1
             raise
@@ -118,24 +143,89 @@ class Orchestrator:
         """Run the Kafka listener (:func:`icecore.alerts.listen`) into this orchestrator."""
         from ..alerts import listen
         from ..alerts.kafka import DEFAULT_TOPICS
+        from .lvk import RoutingConsumer, gcn_consumer_factory
 
-        topics = self.config.kafka_topics or DEFAULT_TOPICS
+        topics = tuple(self.config.kafka_topics or DEFAULT_TOPICS)
+        topics += tuple(t for t in self.config.lvk_topics if t not in topics)
+        make = kw.pop("consumer_factory", None) or gcn_consumer_factory
+
+        def factory(*args: Any) -> Any:
+            return RoutingConsumer(make(*args), self._lvk_message, self.config.lvk_topics)
+
         return listen(self.store, topics, group_id=self.config.kafka_group_id, config=dict(self.config.kafka or {}),
-                      stop=stop, handle_signals=False, n_trials=self.config.n_trials, on_stored=self._on_stored, **kw)
+                      stop=stop, handle_signals=False, n_trials=self.config.n_trials, on_stored=self._on_stored,
+                      consumer_factory=factory, **kw)
+
+    def _lvk_message(self, raw: bytes, topic: str) -> None:
+        self.ingest_lvk(raw, topic=topic)
+
+    def ingest_lvk(self, raw: bytes, *, topic: str | None = None, alert: Any = None) -> dict[str, Any]:
+        """Store and plan one LVK GW alert (idempotent by content). Raises ParseError (dead-lettered)."""
+        from ..errors import StorageError
+        from .lvk import lvk_record, parse_lvk, store_raw
+
+        raw = bytes(raw)
+        self.stats["received"] += 1
+        if alert is None:
+            try:
+                alert = parse_lvk(raw, self.config.lvk_skymap_dir)
+            except ParseError as exc:
+                self.store.dead_letter(raw, str(exc), topic=topic)
+                self.stats["dead_lettered"] += 1
+                raise
+        try:
+            sha, rel = store_raw(self.config.data_dir, alert.superevent_id, raw)
+        except OSError as exc:
+            raise StorageError(f"cannot store the LVK alert {alert.superevent_id}: {exc}") from exc
+        key = f"gw_{alert.superevent_id}"
+        t = db.alerts
+        for _ in range(5):  # a concurrent writer may take the revision number: count again
+            with self.db.begin() as conn:
+                dup = conn.execute(sa.select(t.c.event_key, t.c.revision).where(t.c.raw_sha256 == sha)).first()
+                if dup is not None:
+                    self.stats["duplicates"] += 1
+                    return {"event_key": dup[0], "revision": int(dup[1]), "created": False, "primary": True}
+                prev = conn.execute(sa.select(t.c.revision, t.c.mjd).where(t.c.event_key == key)
+                                    .order_by(t.c.revision.desc())).all()
+            mjd = alert.time_mjd if alert.time_mjd is not None else (
+                float(prev[0][1]) if prev else _iso_mjd(alert.notice_time_iso))
+            from astropy.time import Time
+
+            rec = lvk_record(alert, sha, rel, revision=len(prev), mjd=mjd,
+                             time_iso=Time(mjd, format="mjd", scale="utc").isot + "Z")
+            out = self._insert(rec, existing_is_duplicate=False)
+            if out is not None:
+                return out
+        raise StorageError(f"could not record the LVK alert {key}: revision numbers kept changing")
 
     def record(self, stored: Any) -> dict[str, Any]:
         """Write the alert row and its plan (idempotent); returns ``{"event_key", "revision", "created"}``."""
         rec = stored.record
-        key, rev = rec["event_key"], int(rec["revision"])
-        out = {"event_key": key, "revision": rev, "created": False, "primary": bool(stored.primary)}
         if not stored.primary:  # another format of an already stored (event, revision)
             self.stats["duplicates"] += 1
-            return out
+            return {"event_key": rec["event_key"], "revision": int(rec["revision"]), "created": False,
+                    "primary": False}
+        out = self._insert(rec)
+        if out is None:  # another process recorded it first
+            self.stats["duplicates"] += 1
+            return {"event_key": rec["event_key"], "revision": int(rec["revision"]), "created": False, "primary": True}
+        return out
+
+    def _insert(self, rec: dict[str, Any], *, existing_is_duplicate: bool = True) -> dict[str, Any] | None:
+        """Insert the alert row and its plan; the outcome, or None when another writer won a race.
+
+        An existing (event, revision) row is a duplicate (``existing_is_duplicate``) or, for LVK
+        alerts whose revision is counted here, a race lost (None: count again).
+        """
+        key, rev = rec["event_key"], int(rec["revision"])
+        out = {"event_key": key, "revision": rev, "created": False, "primary": True}
         now = time.time()
         try:
             with self.db.begin() as conn:
                 if conn.execute(sa.select(db.alerts.c.status).where(db.alerts.c.event_key == key,
                                                                     db.alerts.c.revision == rev)).first():
+                    if not existing_is_duplicate:
+                        return None
                     self.stats["duplicates"] += 1
                     return out
                 retracted = rec["alert_type"] == "retraction" or bool(conn.execute(
@@ -156,8 +246,7 @@ class Orchestrator:
                 if rec["alert_type"] == "retraction":
                     self._retract(conn, key)
         except IntegrityError:  # another process recorded it first
-            self.stats["duplicates"] += 1
-            return out
+            return None
         self.stats["planned"] += 1
         self._wake.set()
         return {**out, "created": True, "steps": steps}
@@ -234,6 +323,16 @@ class Orchestrator:
                     conn.execute(t.update().where(t.c.event_key == key, t.c.revision == rev, t.c.step == "scan")
                                  .values(status=status, product_id=None if s is None else s[1],
                                          error=None if s is None else s[2], updated_at=time.time()))
+                    if status == "done":  # the association is re-run on the scan's contour
+                        res = conn.execute(t.update().where(
+                            t.c.event_key == key, t.c.revision == rev, t.c.step == "association",
+                            t.c.status.in_(("done", "failed", "skipped")))
+                            .values(status="pending", updated_at=time.time()))
+                        if res.rowcount:
+                            conn.execute(db.alerts.update().where(db.alerts.c.event_key == key,
+                                                                  db.alerts.c.revision == rev)
+                                         .values(status="pending", updated_at=time.time()))
+                            self._wake.set()
                     self._maybe_finish(conn, key, rev)
 
     # ------------------------------------------------------------------ running steps
@@ -276,12 +375,16 @@ class Orchestrator:
             status = "retracted"
         else:
             try:
+                before = self._step_hash(step, rec)
                 product = getattr(self, f"_step_{step}")(rec)
                 if product is None:
                     status, error = "skipped", f"{step}: not available in this installation"
                 else:
                     product_id = product["id"]
                     self.stats["steps_done"] += 1
+                    self._kill_hook("ICECORE_SERVICE_TEST_KILL_IN_STEP")  # product published, step not marked
+                    if self._step_hash(step, rec) != before:  # e.g. a scan finished meanwhile: run again
+                        status = "pending"
             except Exception as exc:
                 log.exception("alert %s rev %d step %s failed", key, rev, step)
                 status, error = "failed", f"{type(exc).__name__}: {exc}"
@@ -295,10 +398,14 @@ class Orchestrator:
             if retracted and product_id:  # retracted while running
                 self.products.retract(conn, product_id)
             self._maybe_finish(conn, key, rev)
-        hook = os.environ.get("ICECORE_SERVICE_TEST_KILL_AFTER_STEPS")
+        self._kill_hook("ICECORE_SERVICE_TEST_KILL_AFTER_STEPS")
+        return status
+
+    def _kill_hook(self, name: str) -> None:
+        """Tests: SIGKILL this process once ``steps_done`` reaches the value of the variable ``name``."""
+        hook = os.environ.get(name)
         if hook and self.stats["steps_done"] >= int(hook):
             os.kill(os.getpid(), 9)
-        return status
 
     def _maybe_finish(self, conn: Any, key: str, rev: int) -> None:
         t = db.plan_steps
@@ -309,7 +416,8 @@ class Orchestrator:
             final = "retracted" if a and a[0] else ("failed" if "failed" in states else "done")
             conn.execute(db.alerts.update().where(db.alerts.c.event_key == key, db.alerts.c.revision == rev)
                          .values(status=final, updated_at=time.time()))
-            if a is not None:
+            if a is not None and "scan" not in [r[0] for r in conn.execute(  # alert -> products, scans excluded
+                    sa.select(t.c.step).where(t.c.event_key == key, t.c.revision == rev))]:
                 self.latencies.append(time.time() - float(a[1]))
                 del self.latencies[:-1000]
 
@@ -324,13 +432,34 @@ class Orchestrator:
             return ({"far_per_year": rec.get("far_per_year"), "pval_generic": rec.get("pval_generic"),
                      "kind": rec["kind"]}, {"n_trials": cfg.n_trials, "sided": 1, "far_window_years": 1.0})
         if step == "association":
-            return (_position(rec), {"catalogues": {k: str(v) for k, v in sorted(cfg.catalogues.items())},
-                                     "density_band_deg": 10.0})
+            scan = self._scan_product(rec["event_key"])
+            inputs = _position(rec)
+            if scan is not None:  # the scan's contour replaces the notice's region
+                inputs["scan_product"] = {"id": scan["id"], "input_hash": scan["input_hash"]}
+            return (inputs, {"catalogues": {k: str(v) for k, v in sorted(cfg.catalogues.items())},
+                             "density_band_deg": 10.0, **({"contour": "90", "convention": "wilks"} if scan else {})})
         if step == "ps_followup":
             return ({**_position(rec), "mjd": rec["mjd"]},
                     {"data": str(cfg.ps_data), "windows_s": [list(w) for w in cfg.windows_s],
-                     "n_trials": cfg.ps_trials})
+                     "n_trials": cfg.ps_trials, "method": "icecore.ps.FlareSearch.fit_window"})
+        if step == "lvk_followup":
+            return ({"raw_sha256": rec["raw_sha256"], "superevent_id": rec["superevent_id"],
+                     "alert_type": rec["alert_type"], "events": self._file_hash(cfg.lvk_events)},
+                    {"background": str(cfg.lvk_background), "nside": cfg.lvk_nside, "n_trials": cfg.lvk_trials,
+                     "skymap_dir": None if cfg.lvk_skymap_dir is None else str(cfg.lvk_skymap_dir)})
         return ({"event_key": rec["event_key"]}, {})
+
+    def _file_hash(self, path: Path | None) -> str | None:
+        if path is None:
+            return None
+        from .products import sha256_file
+
+        st = Path(path).stat()
+        k = (str(path), st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if k not in self._hashes:
+                self._hashes[k] = sha256_file(path)
+            return self._hashes[k]
 
     def _publish(self, step: str, rec: dict[str, Any], summary: dict[str, Any],
                  releases: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -353,13 +482,31 @@ class Orchestrator:
                 self._catalogues = {name: read_sources(path, name) for name, path in self.config.catalogues.items()}
             return self._catalogues
 
-    def _step_association(self, rec: dict[str, Any]) -> dict[str, Any]:
-        from .catalogues import associate_region
+    def _scan_product(self, key: str) -> dict[str, Any] | None:
+        """The product of the newest finished scan of the alert ``key`` (None: no scan done)."""
+        s = db.scans
+        with self.db.begin() as conn:
+            pid = conn.execute(sa.select(s.c.product_id).where(s.c.alert_key == key, s.c.status == "done",
+                                                               s.c.product_id.is_not(None))
+                               .order_by(s.c.finished_at.desc(), s.c.id).limit(1)).scalar()
+        return None if pid is None else self.products.get(pid)
 
-        tables = [associate_region(src, rec["ra_deg"], rec["dec_deg"], error90_deg=rec.get("error90_deg"),
-                                   rect=rec.get("error_rect_deg")) for src in self._cats().values()]
+    def _step_association(self, rec: dict[str, Any]) -> dict[str, Any]:
+        from .catalogues import associate_contour, associate_region
+
+        scan = self._scan_product(rec["event_key"])
+        if scan is not None:
+            from ..scan.skyreader import read_npz
+
+            name = next(f["name"] for f in scan["metadata"]["files"] if f["name"].endswith(".npz"))
+            result = read_npz(self.products.file(scan, name))
+            tables = [associate_contour(src, result, notice=_position(rec)) for src in self._cats().values()]
+        else:
+            tables = [associate_region(src, rec["ra_deg"], rec["dec_deg"], error90_deg=rec.get("error90_deg"),
+                                       rect=rec.get("error_rect_deg")) for src in self._cats().values()]
         summary = {"event_key": rec["event_key"], "revision": rec["revision"], "ra_deg": rec["ra_deg"],
-                   "dec_deg": rec["dec_deg"], "catalogues": tables}
+                   "dec_deg": rec["dec_deg"], "region_from": "scan_contour" if scan else "notice",
+                   "scan_id": scan["subject"] if scan else None, "catalogues": tables}
         return self._publish("association", rec, summary, [t["release"] for t in tables])
 
     def _data(self) -> Any:
@@ -371,13 +518,13 @@ class Orchestrator:
             return self._ps_data
 
     def _step_ps_followup(self, rec: dict[str, Any]) -> dict[str, Any]:
-        from .followup import window_followup
+        from .followup import ps_followup
 
         data = self._data()
         ihash = self._step_hash("ps_followup", rec)
-        summary = window_followup(data, rec["ra_deg"], rec["dec_deg"], rec["mjd"], error90_deg=rec.get("error90_deg"),
-                                  windows_s=self.config.windows_s, n_trials=self.config.ps_trials,
-                                  seed=int(ihash[:8], 16))
+        summary = ps_followup(data, rec["ra_deg"], rec["dec_deg"], rec["mjd"], error90_deg=rec.get("error90_deg"),
+                              windows_s=self.config.windows_s, n_trials=self.config.ps_trials,
+                              seed=int(ihash[:8], 16), threads=self.config.scan_threads)
         summary.update(event_key=rec["event_key"], revision=rec["revision"])
         listing = sorted((str(p.relative_to(Path(data.path))), p.stat().st_size)
                          for p in Path(data.path).rglob("*") if p.is_file())
@@ -387,8 +534,43 @@ class Orchestrator:
                    "listing_sha256": hashlib.sha256(repr(listing).encode()).hexdigest()}
         return self._publish("ps_followup", rec, summary, [release])
 
-    def _step_lvk_followup(self, rec: dict[str, Any]) -> None:
-        return None  # the LVK follow-up (its own issue) is not in icecore yet
+    def _lvk_inputs(self) -> tuple[Any, Any] | None:
+        """(neutrino events, background sample) of the LVK follow-up, loaded once; None: not configured."""
+        cfg = self.config
+        if cfg.lvk_events is None or cfg.lvk_background is None:
+            return None
+        with self._lock:
+            if self._lvk is None:
+                from ..lvk import load_ic86_2011, read_events_csv
+
+                self._lvk = (read_events_csv(cfg.lvk_events), load_ic86_2011(cfg.lvk_background))
+            return self._lvk
+
+    def _step_lvk_followup(self, rec: dict[str, Any]) -> dict[str, Any] | None:
+        from .followup import run_lvk_followup
+        from .lvk import parse_lvk
+        from .security import safe_path
+
+        loaded = self._lvk_inputs()
+        if loaded is None:
+            return None
+        events, sample = loaded
+        raw = safe_path(self.config.data_dir, *rec["raw_path"].split("/")).read_bytes()
+        alert = parse_lvk(raw, self.config.lvk_skymap_dir)
+        ihash = self._step_hash("lvk_followup", rec)
+        cfg = self.config
+
+        def write(directory: Path) -> list[Path]:
+            paths = run_lvk_followup(alert, events, sample, directory, nside=cfg.lvk_nside, n_trials=cfg.lvk_trials,
+                                     seed=int(ihash[:8], 16), plot=cfg.scan_plots)
+            return list(paths.values())
+
+        release = {"name": "IceCube IC86-2011 point-source release (LVK background sample)",
+                   "doi": "10.21234/B4F04V", "path": str(cfg.lvk_background),
+                   "sha256": self._file_hash(Path(str(cfg.lvk_background)) / "upgoing_events.txt")}
+        inputs, params = self._inputs("lvk_followup", rec)
+        return self.products.publish("lvk_followup", rec["event_key"], inputs=inputs, parameters=params,
+                                     summary=None, data_releases=[release], write=write)
 
     # ------------------------------------------------------------------ queries
     def list_alerts(self, *, kind: str | None = None, status: str | None = None, name: str | None = None,

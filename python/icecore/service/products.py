@@ -63,13 +63,14 @@ def input_hash(inputs: dict[str, Any], parameters: dict[str, Any]) -> str:
 
 
 def software_versions() -> dict[str, str]:
-    import numpy
+    """Versions of icecore, Python and the numerical packages (from the installed metadata: no imports)."""
+    from importlib import metadata
 
-    out = {"icecore": __version__, "python": platform.python_version(), "numpy": numpy.__version__}
-    for mod in ("scipy", "healpy", "astropy"):
+    out = {"icecore": __version__, "python": platform.python_version()}
+    for dist in ("numpy", "scipy", "healpy", "astropy"):
         try:
-            out[mod] = __import__(mod).__version__
-        except Exception:  # pragma: no cover - optional in a product record
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:  # pragma: no cover - optional in a product record
             pass
     return out
 

@@ -115,6 +115,28 @@ async function refreshDetail() {
               el("td", {}, fmt(w.ts, 3)), el("td", {}, w.status === "ok" ? fmt(w.p_value, 3) : w.status));
     pb.append(tr);
   }
+  renderLvk(d);
+}
+
+function renderLvk(d) {
+  const sec = document.getElementById("lvk");
+  const p = d.products.lvk_followup;
+  sec.hidden = !p;
+  if (!p) return;
+  const s = p.summary;
+  const set = (f, v) => { sec.querySelector(`[data-field="${f}"]`).textContent = v; };
+  set("lvk_n_events", s.n_events_window === undefined ? "–" : s.n_events_window);
+  set("lvk_p_generic", fmt(s.generic ? s.generic.pval : null, 4));
+  set("lvk_p_bayesian", fmt(s.bayesian ? s.bayesian.pval : null, 4));
+  set("lvk_odds", fmt(s.bayesian ? s.bayesian.odds_ratio : null, 4));
+  set("lvk_area90", fmt(s.area90_deg2, 1));
+  const files = document.getElementById("lvk-files");
+  files.replaceChildren(...p.metadata.files.filter(f => !f.name.endsWith(".png")).map(f =>
+    el("a", {href: "/api/products/" + p.id + "/files/" + f.name, "data-file": f.name, style: "margin-right:1em"}, f.name)));
+  const png = p.metadata.files.find(f => f.name.endsWith(".png"));
+  const plot = document.getElementById("lvk-plot");
+  if (png) plot.replaceChildren(el("img", {src: "/api/products/" + p.id + "/files/" + png.name, alt: "LVK sky map", width: 480}));
+  else plot.replaceChildren();
 }
 
 async function tick() {
