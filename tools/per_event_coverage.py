@@ -38,7 +38,12 @@ from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+# one BLAS thread per process: scipy's L-BFGS-B calls BLAS on 5-vectors, and a multi-threaded
+# OpenBLAS spins its threads on every call (on a loaded machine this was half of the CPU time)
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "python"))
