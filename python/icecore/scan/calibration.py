@@ -21,16 +21,17 @@ The cheap minimum (why no full scan per resimulation)
 A full 8/64/512 scan costs ~3000 vertex fits. The scan's minimum is, in practice, the discrete
 minimum of −ln L over the nside-512 pixel centres around its best pixel, each a vertex fit with
 the *scan's* fitter (:data:`~.likelihood_bridge.DEFAULT_FITTER_OPTIONS`: the same likelihood,
-seeds and BFGS settings). :func:`two_dllh_at_truth` finds that minimum directly: a free-direction
-reconstruction (:func:`icecore.likelihood.fit_track`, LineFit -> SPE -> MPE, with the scan's
-``likelihood`` setting) gives a start, then a descent on the nside-512 HEALPix grid (in local
-zenith/azimuth) fits the pixel and its 8 neighbours with the scan's fitter and moves to the best
-one until the centre is the best (the rule of the scan's last level, whose rounds repeat until the
-best pixel stays). −ln L at the truth is a vertex fit with the same fitter at the exact truth
+seeds and BFGS settings). :func:`two_dllh_at_truth` finds that minimum directly: a start -- by
+default (``ResimulationModel.minimum="truth"``) the vertex fit at the injected direction followed
+by a free fit of vertex and direction together (L-BFGS, analytic gradient); or the free-direction
+reconstruction from LineFit (:func:`icecore.likelihood.fit_track`, ``minimum="reconstruction"``) --
+then a descent on the nside-512 HEALPix grid (in local zenith/azimuth) fits the pixel and its 8
+neighbours with the scan's fitter and moves to the best one until the centre is the best (the rule
+of the scan's last level, whose rounds repeat until the best pixel stays). −ln L at the truth is a vertex fit with the same fitter at the exact truth
 direction, seeded with the best pixel's vertex; the minimum is taken over the pixels, the free fit
 (whose −ln L is the same MPE likelihood minimised over vertex and direction together: it removes
 the pixel discretisation, ~0.06 deg at nside 512, which matters for sharp high-energy events) and
-the truth, so the statistic is >= 0. It costs one reconstruction plus ~10-30 fits instead of ~3000,
+the truth, so the statistic is >= 0. It costs one free fit plus ~10-30 vertex fits instead of ~3000,
 and measures the same quantity as the event's own scan map (up to the scan's bilinear
 interpolation between pixel centres). What it can miss: a deeper minimum far from the
 reconstruction (which a full-sky scan would find); the statistic is then too small for that
@@ -103,7 +104,7 @@ log = logging.getLogger(__name__)
 MIN_RESIMULATIONS = 10
 
 #: Where the search for a resimulation's minimum starts (:class:`ResimulationModel`).
-MINIMUM_STARTS = ("reconstruction", "truth")
+MINIMUM_STARTS = ("truth", "reconstruction")
 
 #: nside of the grid of the cheap minimum (the scan's finest level).
 DEFAULT_NSIDE = 512
@@ -132,14 +133,15 @@ class ResimulationModel:
         HEALPix grid of the cheap minimum (default 512, the scan's finest level).
     max_steps : int
         Largest number of moves of the grid descent.
-    minimum : {"reconstruction", "truth"}
-        Where the search for a resimulation's minimum starts. ``"reconstruction"`` (default): the
-        free-direction reconstruction from LineFit (:func:`icecore.likelihood.fit_track`), as for
-        real data. ``"truth"``: a free fit (vertex and direction together) started at the injected
-        track, then the same grid descent -- ~5x cheaper, and it finds the minimum of the basin
-        the truth lies in (a deeper minimum elsewhere is missed, as with the reconstruction when
-        that starts in the wrong basin). For coverage studies the event's own statistic must then be
-        computed the same way, from its own truth (``tools/per_event_coverage.py``).
+    minimum : {"truth", "reconstruction"}
+        Where the search for a resimulation's minimum starts. ``"truth"`` (default): the vertex fit
+        at the injected direction, then a free fit of vertex and direction together from there, then
+        the grid descent; it finds the minimum of the basin the truth lies in (a deeper minimum far
+        away is missed). ``"reconstruction"``: the free-direction reconstruction from LineFit
+        (:func:`icecore.likelihood.fit_track`), as for data, then the grid descent; ~2-3x dearer,
+        and on mismatched events it sometimes stops in a shallower minimum than the ``"truth"``
+        start finds. The coverage study (``tools/per_event_coverage.py``) validates ``"truth"``,
+        computing each event's own statistic the same way from its own truth.
     """
 
     mismatch: bool = True
@@ -148,7 +150,7 @@ class ResimulationModel:
     simulate_options: Mapping[str, Any] | None = None
     nside: int = DEFAULT_NSIDE
     max_steps: int = 20
-    minimum: str = "reconstruction"
+    minimum: str = "truth"
 
     def __post_init__(self) -> None:
         if self.minimum not in MINIMUM_STARTS:
@@ -578,7 +580,8 @@ class EventCalibration:
 
 def best_fit_of(event: Any, result: Any = None, *, model: ResimulationModel | None = None) -> BestFit:
     """The resimulation truth of ``event``: its scan's best pixel (``result``, a ScanResult) or,
-    without a scan, the cheap minimum of :func:`two_dllh_at_truth` (energy not yet set)."""
+    without a scan, its free-direction reconstruction from LineFit (:func:`icecore.likelihood.fit_track`)
+    refined by the grid descent of :func:`two_dllh_at_truth` (energy not yet set)."""
     model = model or ResimulationModel()
     kind = _kind(event)
     mjd = kind.mjd(event)
