@@ -27,15 +27,17 @@ by a free fit of vertex and direction together (L-BFGS, analytic gradient); or t
 reconstruction from LineFit (:func:`icecore.likelihood.fit_track`, ``minimum="reconstruction"``) --
 then a descent on the nside-512 HEALPix grid (in local zenith/azimuth) fits the pixel and its 8
 neighbours with the scan's fitter and moves to the best one until the centre is the best (the rule
-of the scan's last level, whose rounds repeat until the best pixel stays). −ln L at the truth is a vertex fit with the same fitter at the exact truth
-direction, seeded with the best pixel's vertex; the minimum is taken over the pixels, the free fit
-(whose −ln L is the same MPE likelihood minimised over vertex and direction together: it removes
-the pixel discretisation, ~0.06 deg at nside 512, which matters for sharp high-energy events) and
-the truth, so the statistic is >= 0. It costs one free fit plus ~10-30 vertex fits instead of ~3000,
-and measures the same quantity as the event's own scan map (up to the scan's bilinear
-interpolation between pixel centres). What it can miss: a deeper minimum far from the
-reconstruction (which a full-sky scan would find); the statistic is then too small for that
-resimulation.
+of the scan's last level, whose rounds repeat until the best pixel stays). −ln L at the truth is
+a vertex fit with the same fitter at the exact truth direction, seeded with the best pixel's
+vertex; the minimum is taken over the pixels, the free fit (the same MPE likelihood minimised over
+vertex and direction together: it removes the pixel discretisation, ~0.06 deg at nside 512, which
+matters for sharp high-energy events) and the truth, so the statistic is >= 0. It costs one free
+fit plus ~10-30 vertex fits instead of ~3000, and measures the same quantity as the event's own
+scan map up to two differences: the map's reference is its best pixel centre, not the continuous
+minimum (the map's 2Δ is smaller by up to that discretisation, so contours drawn on the map with
+these levels are slightly larger, i.e. conservative), and the map is interpolated bilinearly
+between pixel centres. What it can miss: a deeper minimum far from the start (which a full-sky scan
+would find); the statistic is then too small for that resimulation.
 
 Coverage by construction
 ------------------------
