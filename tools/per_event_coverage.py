@@ -66,7 +66,8 @@ def _event(seed: int, i: int, energy: float) -> tuple[Any, np.random.SeedSequenc
     return simulate_event(seed=np.random.default_rng(s_ev), energy_tev=energy, mismatch=True), s_cal
 
 
-MODEL = cal.ResimulationModel(mismatch=True, minimum="truth")
+MODEL = cal.ResimulationModel(mismatch=True, minimum="truth",
+                              energy_log_sigma=float(os.environ.get("PER_EVENT_ENERGY_LOG_SIGMA", "0")))
 
 
 def one_event(task: dict[str, Any]) -> dict[str, Any]:
@@ -158,6 +159,14 @@ def summarise(records: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
         lv90 = np.array([r["levels"]["90"] for r in recs])
         per_dec.append({"dec_deg": [a, b], "n": int(sel.sum()),
                         "per-event": {"50": _frac((stat <= lv50)[sel]), "90": _frac((stat <= lv90)[sel])}})
+    ratio = np.array([r["energy_estimate_tev"] / r["energy_tev"] for r in recs])
+    per_ratio = []
+    for a, b in ((0.0, 0.7), (0.7, 1.0), (1.0, 1.4), (1.4, np.inf)):
+        sel = ok & (ratio >= a) & (ratio < b)
+        lv50 = np.array([r["levels"]["50"] for r in recs])
+        lv90 = np.array([r["levels"]["90"] for r in recs])
+        per_ratio.append({"estimate_over_true_energy": [a, None if not np.isfinite(b) else b], "n": int(sel.sum()),
+                          "per-event": {"50": _frac((stat <= lv50)[sel]), "90": _frac((stat <= lv90)[sel])}})
     cpu = np.array([r["calibration_cpu_s"] for r in recs])
     curve = coverage_curve(recs)
     return {
@@ -170,7 +179,9 @@ def summarise(records: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
         "resimulation_model": MODEL.as_dict(),
         "coverage": cov,
         "coverage_curve": curve,
-        "coverage_per_energy_bin": per_bin, "coverage_per_dec_band": per_dec,
+        "coverage_per_energy_bin": per_bin,
+        "coverage_per_energy_estimate_ratio": per_ratio,
+        "energy_estimate_log_spread": float(np.std(np.log(ratio))), "coverage_per_dec_band": per_dec,
         "median_levels": {lab: float(np.median([r["levels"][lab] for r in recs])) for lab in ("50", "90")},
         "median_level_errors": {lab: float(np.median([r["errors"][lab] for r in recs])) for lab in ("50", "90")},
         "area_subsample": {"every": args.area_every, "n": len(scanned), "median_area_deg2": areas,
@@ -178,6 +189,7 @@ def summarise(records: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
                            "scan": "full 8/64/512 scan, default fitter (likelihood fast)"},
         "cost": {"calibration_cpu_s_per_event_median": float(np.median(cpu)),
                  "calibration_cpu_s_per_resimulation_median": float(np.median(cpu) / args.n),
+                 "event_cpu_s_median": float(np.median([r["cpu_s"] for r in recs])),
                  "scan_cpu_s_median": float(np.median([r["scan_cpu_s"] for r in scanned])) if scanned else None,
                  "note": "CPU seconds measured on a shared, loaded 2-core machine (2-3x distorted)"},
     }

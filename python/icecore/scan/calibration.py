@@ -135,6 +135,10 @@ class ResimulationModel:
         HEALPix grid of the cheap minimum (default 512, the scan's finest level).
     max_steps : int
         Largest number of moves of the grid descent.
+    energy_log_sigma : float
+        Hybrid resampling of the energy (a nuisance parameter): each resimulation draws its energy
+        as ``E exp(sigma z)``, z standard normal, with sigma the resolution of the energy estimate
+        in ln E (0, the default: every resimulation at the estimate).
     minimum : {"truth", "reconstruction"}
         Where the search for a resimulation's minimum starts. ``"truth"`` (default): the vertex fit
         at the injected direction, then a free fit of vertex and direction together from there, then
@@ -153,8 +157,12 @@ class ResimulationModel:
     nside: int = DEFAULT_NSIDE
     max_steps: int = 20
     minimum: str = "truth"
+    energy_log_sigma: float = 0.0
 
     def __post_init__(self) -> None:
+        if not (np.isfinite(self.energy_log_sigma) and self.energy_log_sigma >= 0):
+            raise InputError(f"argument 'energy_log_sigma': must be finite and >= 0, got {self.energy_log_sigma!r}",
+                             "energy_log_sigma")
         if self.minimum not in MINIMUM_STARTS:
             raise InputError(f"argument 'minimum': expected one of {MINIMUM_STARTS}, got {self.minimum!r}", "minimum")
         if self.energy_tev is not None and not (np.isfinite(self.energy_tev) and self.energy_tev > 0):
@@ -310,8 +318,11 @@ class _PhotonKind(_Kind):
     def simulate(self, rng: np.random.Generator, best: BestFit, model: ResimulationModel) -> lk.Event:
         assert best.energy_tev is not None
         q, t0 = closest_approach(best.vertex, best.zenith_deg, best.azimuth_deg)
+        energy = best.energy_tev
+        if model.energy_log_sigma > 0:
+            energy = float(energy * np.exp(model.energy_log_sigma * rng.standard_normal()))
         # no MJD: the resimulation is fitted in local coordinates only (saves a sky conversion per fit)
-        return lk.simulate_track(best.energy_tev, best.zenith_deg, best.azimuth_deg, seed=rng, impact_m=q,
+        return lk.simulate_track(energy, best.zenith_deg, best.azimuth_deg, seed=rng, impact_m=q,
                                  time_ns=t0, mjd=None, mismatch=model.mismatch,
                                  **dict(model.simulate_options or {}))
 
