@@ -243,7 +243,7 @@ def plot(summary: dict[str, Any], records: list[dict[str, Any]], path: Path) -> 
     a1.set_ylabel("fraction of events with the truth inside")
     a1.set_xlim(0.0, 1.0)
     a1.set_ylim(0.0, 1.02)
-    a1.legend(loc="upper left", fontsize=8)
+    a1.legend(loc="lower right", fontsize=8)
     a1.set_title(f"SIMULATION: {int(ok.sum())} events, mismatch on, N = {summary['n_resimulations']}", fontsize=9)
     scanned = [r for r in recs if "areas_deg2" in r]
     if scanned:
