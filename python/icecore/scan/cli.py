@@ -1,4 +1,4 @@
-"""``icecore scan ...``: simulate, run, worker, contours, coverage."""
+"""``icecore scan ...``: simulate, run, worker, contours, coverage, calibrate."""
 
 from __future__ import annotations
 
@@ -99,6 +99,22 @@ def register(subparsers: Any) -> None:
     v.add_argument("--json", action="store_true", help="print JSON")
     v.set_defaults(func=_cmd_coverage)
 
+    k = sub.add_parser("calibrate", help="per-event calibrated contour levels: resimulate the event's best fit")
+    k.add_argument("event", help="event JSON (from 'icecore scan simulate' or icecore.likelihood)")
+    k.add_argument("--result", default=None,
+                   help="this event's scan (skyreader .npz/.json from 'scan run'): its best pixel is the "
+                        "resimulation truth, and its per-event contours are reported")
+    k.add_argument("--n", type=int, default=99, help="resimulations (>= 10; default 99)")
+    k.add_argument("--seed", type=int, default=0, help="random seed of the resimulations (default 0)")
+    k.add_argument("--energy-tev", type=float, default=None,
+                   help="muon energy of the resimulations (default: estimated from the hit-DOM count)")
+    k.add_argument("--no-mismatch", action="store_true",
+                   help="resimulate with the likelihood's own model (default: the mismatch switch on)")
+    k.add_argument("--threads", type=int, default=None, help="resimulations at once (default: all cores)")
+    k.add_argument("--out", default=None, type=output_file, help="write the calibration JSON here")
+    k.add_argument("--json", action="store_true", help="print JSON")
+    k.set_defaults(func=_cmd_calibrate)
+
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -195,7 +211,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for name, c in summary["contours"].items():
         conv = c["convention"]
         areas = ", ".join(f"{k}%: {v:.3f} deg2" for k, v in c["areas_deg2"].items())
-        levels = ", ".join(str(round(v, 3)) for v in conv["levels"].values())
+        errs = conv.get("errors") or {}
+        levels = ", ".join(str(round(v, 3)) + (f" +- {errs[k]:.2g}" if k in errs else "")
+                           for k, v in conv["levels"].items())
         print(f"{name} ({conv['statistic']} <= {levels}): {areas}")
         r = c["rectangles"].get("90")
         if r:
@@ -265,4 +283,41 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
         cal = report.get("calibrated_levels")
         if cal:
             print(f"  calibrated critical values on 2 dLLH: {cal}")
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import ResimulationModel, calibrate_event
+    from .events import load_event
+
+    check_input_file(args.event, "EVENT")
+    result = None
+    if args.result:
+        from .skyreader import read
+
+        check_input_file(args.result, "RESULT")
+        result = read(Path(args.result))
+    event = load_event(args.event)
+    model = ResimulationModel(mismatch=not args.no_mismatch, energy_tev=args.energy_tev)
+    cal = calibrate_event(event, result=result, n=args.n, model=model, seed=args.seed, threads=args.threads)
+    payload: dict[str, Any] = {"calibration": cal.as_dict()}
+    if result is not None:
+        payload["summary"] = result.summary([cal, "wilks", "icecube-calibrated"])
+    if args.out:
+        from .._io import atomic_write
+
+        atomic_write(args.out, json.dumps(payload, indent=2))
+    if args.json:
+        print(json.dumps(payload, indent=2))
+        return 0
+    b = cal.best_fit.as_dict()
+    print(f"resimulated {cal.n} events (dropped {cal.n_failed}) from RA {b['ra_deg']:.2f}, "
+          f"Dec {b['dec_deg']:+.2f} deg, "
+          f"E {b['energy_tev']:.3g} TeV, mismatch {'on' if model.mismatch else 'off'}; "
+          f"{cal.cost['cpu_s']:.1f} CPU s, {cal.cost['wall_s']:.1f} s wall")
+    print(str(cal))
+    if result is not None:
+        _print_summary(payload["summary"])
+    if args.out:
+        print(f"wrote {args.out}")
     return 0

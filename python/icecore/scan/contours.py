@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import healpy as hp
 import numpy as np
@@ -56,6 +56,9 @@ __all__ = [
     "DIRECT_DLLH_WILKS",
     "CONVENTIONS",
     "get_convention",
+    "PER_EVENT",
+    "HasCriticalValues",
+    "ConventionLike",
     "finest_map",
     "statistic_map",
     "region_area_deg2",
@@ -87,12 +90,16 @@ class CriticalValues:
         ``"2dllh"``: the level is compared with 2 Δ(−ln L); ``"dllh"``: with Δ(−ln L).
     description : str
         Where the values come from.
+    errors : mapping of label -> value, optional
+        Statistical error of each level (e.g. of a per-event calibration, see
+        :class:`icecore.scan.calibration.EventCalibration`); empty for fixed conventions.
     """
 
     name: str
     levels: Mapping[str, float]
     statistic: str = "2dllh"
     description: str = ""
+    errors: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.statistic not in ("2dllh", "dllh"):
@@ -100,10 +107,16 @@ class CriticalValues:
         for k, v in self.levels.items():
             if not np.isfinite(v) or v <= 0:
                 raise InputError(f"argument 'levels': level {k!r} must be finite and > 0, got {v!r}", "levels")
+        for k in self.errors:
+            if k not in self.levels:
+                raise InputError(f"argument 'errors': label {k!r} is not a level ({sorted(self.levels)})", "errors")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "levels": dict(self.levels), "statistic": self.statistic,
-                "description": self.description}
+        d = {"name": self.name, "levels": dict(self.levels), "statistic": self.statistic,
+             "description": self.description}
+        if self.errors:
+            d["errors"] = {k: float(v) for k, v in self.errors.items()}
+        return d
 
 
 def _chi2_2dof(p: float) -> float:
@@ -128,15 +141,39 @@ CONVENTIONS: dict[str, CriticalValues] = {c.name: c for c in (WILKS, ICECUBE_CAL
                                                              DIRECT_DLLH_WILKS)}
 
 
-def get_convention(conv: str | CriticalValues) -> CriticalValues:
-    """A :class:`CriticalValues` from its name (see :data:`CONVENTIONS`) or itself."""
+@runtime_checkable
+class HasCriticalValues(Protocol):
+    """Anything carrying its own critical values (an :class:`icecore.scan.calibration.EventCalibration`)."""
+
+    @property
+    def critical_values(self) -> CriticalValues: ...
+
+
+#: What every ``convention=`` argument accepts: a name, a :class:`CriticalValues` or a calibration.
+ConventionLike = str | CriticalValues | HasCriticalValues
+
+#: Name of the per-event convention (:mod:`icecore.scan.calibration`); it has no fixed levels.
+PER_EVENT = "per-event"
+
+
+def get_convention(conv: ConventionLike) -> CriticalValues:
+    """A :class:`CriticalValues` from its name (see :data:`CONVENTIONS`), itself, or anything with a
+    ``critical_values`` attribute holding one (an :class:`icecore.scan.calibration.EventCalibration`:
+    the ``per-event`` convention of one event)."""
     if isinstance(conv, CriticalValues):
         return conv
+    cv = getattr(conv, "critical_values", None)
+    if isinstance(cv, CriticalValues):
+        return cv
+    if str(conv) == PER_EVENT:
+        raise InputError("argument 'convention': 'per-event' levels belong to one event; pass its "
+                         "EventCalibration (icecore.scan.calibration.calibrate_event) instead of the name",
+                         "convention")
     try:
         return CONVENTIONS[str(conv)]
     except KeyError:
-        raise InputError(f"argument 'convention': unknown {conv!r}; choose from {sorted(CONVENTIONS)}",
-                         "convention") from None
+        raise InputError(f"argument 'convention': unknown {conv!r}; choose from {sorted(CONVENTIONS)} "
+                         f"or pass an EventCalibration ({PER_EVENT!r})", "convention") from None
 
 
 def finest_map(nside: np.ndarray, pixel: np.ndarray, value: np.ndarray) -> tuple[int, np.ndarray]:

@@ -27,6 +27,7 @@ import numpy as np
 
 from .._io import atomic_write, safe_name
 from ..errors import InputError
+from .contours import ConventionLike, get_convention
 from .result import ScanResult
 from .skyreader import write_json, write_npz
 
@@ -44,7 +45,8 @@ def skyreader_stem(result: ScanResult) -> str:
     return safe_name(stem)
 
 
-def header_cards(result: ScanResult, conventions: Sequence[str] = ("wilks", "icecube-calibrated")) -> list[tuple]:
+def header_cards(result: ScanResult,
+                 conventions: Sequence[ConventionLike] = ("wilks", "icecube-calibrated")) -> list[tuple]:
     """FITS header cards of a scan: object, time (DATE-OBS, MJD-OBS), ids, best fit, contour areas.
 
     Areas are keyed ``AR50_<k>``/``AR90_<k>`` in deg² with ``CONV<k>`` naming convention ``k``
@@ -75,6 +77,11 @@ def header_cards(result: ScanResult, conventions: Sequence[str] = ("wilks", "ice
             if label in cs.areas_deg2:
                 cards.append((f"AR{label}_{k}", round(float(cs.areas_deg2[label]), 6),
                               f"[deg2] {label}% area, {cs.convention.name}"))
+            if label in cs.convention.errors:  # a per-event calibration: its levels and their errors
+                cards.append((f"LV{label}_{k}", round(float(cs.convention.levels[label]), 6),
+                              f"{label}% level on 2dLLH, {cs.convention.name}"))
+                cards.append((f"LE{label}_{k}", round(float(cs.convention.errors[label]), 6),
+                              f"stat. error of LV{label}_{k}"))
     cards += [("ORIGIN", "icecore", "software"), ("CREATOR", f"icecore {__version__}", "software version")]
     return cards
 
@@ -98,7 +105,7 @@ def _fit_comment(key: str, value: Any, comment: str) -> str:
 
 
 def write_fits(result: ScanResult, path: str | Path, *, statistic: str = "2dllh", nest: bool = True,
-               conventions: Sequence[str] = ("wilks", "icecube-calibrated")) -> Path:
+               conventions: Sequence[ConventionLike] = ("wilks", "icecube-calibrated")) -> Path:
     """HEALPix FITS map (healpy) of 2Δ(−ln L) (``"2dllh"``) or Δ(−ln L) (``"dllh"``) at the finest
     nside, equatorial (``COORDSYS = C``), NESTED unless ``nest=False``; NaN where not scanned.
 
@@ -112,7 +119,7 @@ def write_fits(result: ScanResult, path: str | Path, *, statistic: str = "2dllh"
                           cards=header_cards(result, conventions))
 
 
-def probability_map(result: ScanResult, convention: str = "icecube-calibrated") -> np.ndarray:
+def probability_map(result: ScanResult, convention: ConventionLike = "icecube-calibrated") -> np.ndarray:
     """Normalised probability per pixel (NESTED, finest nside, sum 1) of a scan.
 
     p ∝ exp(−½ · c · 2Δ(−ln L)), with c > 0 chosen so that the pixels inside the convention's
@@ -120,8 +127,6 @@ def probability_map(result: ScanResult, convention: str = "icecube-calibrated") 
     credible region is then that contour (for Wilks, c ≈ 1 for a Gaussian likelihood). Unscanned
     pixels get 0.
     """
-    from .contours import get_convention
-
     cv = get_convention(convention)
     level90 = cv.levels.get("90", max(cv.levels.values()))
     x = result.statistic_map("2dllh")
@@ -148,13 +153,14 @@ def probability_map(result: ScanResult, convention: str = "icecube-calibrated") 
     return p / p.sum()
 
 
-def write_probability_fits(result: ScanResult, path: str | Path, *, convention: str = "icecube-calibrated",
-                           conventions: Sequence[str] = ("wilks", "icecube-calibrated")) -> Path:
+def write_probability_fits(result: ScanResult, path: str | Path, *, convention: ConventionLike = "icecube-calibrated",
+                           conventions: Sequence[ConventionLike] = ("wilks", "icecube-calibrated")) -> Path:
     """Normalised probability map (:func:`probability_map`), column ``PROB``, NESTED, equatorial.
 
     Read it with ``ligo.skymap.io.read_sky_map(path, nest=True)`` or ``healpy.read_map``.
     """
-    cards = header_cards(result, conventions) + [("PROBCONV", str(convention), "90% credible = this 90% contour")]
+    cards = header_cards(result, conventions) + [("PROBCONV", get_convention(convention).name,
+                                                  "90% credible = this 90% contour")]
     return _write_healpix(path, [probability_map(result, convention)], ["PROB"], nest=True, cards=cards)
 
 
@@ -184,8 +190,8 @@ def _multiorder(prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq[o], np.concatenate(dens_parts)[o]
 
 
-def write_multiorder_fits(result: ScanResult, path: str | Path, *, convention: str = "icecube-calibrated",
-                          conventions: Sequence[str] = ("wilks", "icecube-calibrated")) -> Path:
+def write_multiorder_fits(result: ScanResult, path: str | Path, *, convention: ConventionLike = "icecube-calibrated",
+                          conventions: Sequence[ConventionLike] = ("wilks", "icecube-calibrated")) -> Path:
     """Multi-order (NUNIQ) probability map: columns ``UNIQ`` and ``PROBDENSITY`` [sr⁻¹].
 
     Read it with ``ligo.skymap.io.read_sky_map(path, moc=True)`` or ``mhealpy.HealpixMap.read_map``.
@@ -202,7 +208,7 @@ def write_multiorder_fits(result: ScanResult, path: str | Path, *, convention: s
                                 ("ORDERING", "NUNIQ", "UNIQ = 4 nside^2 + ipix (NESTED)"),
                                 ("COORDSYS", "C", "equatorial (J2000)"), ("MOCORDER", max_order, "finest order"),
                                 ("INDXSCHM", "EXPLICIT", "indexing"),
-                                ("PROBCONV", str(convention), "90% credible = this 90% contour")]:
+                                ("PROBCONV", get_convention(convention).name, "90% credible = this 90% contour")]:
         hdr[key] = (value, comment)
     for card in header_cards(result, conventions):
         hdr[card[0]] = (card[1], _fit_comment(card[0], card[1], card[2] if len(card) > 2 else ""))
@@ -223,7 +229,8 @@ def _refuse_existing(outdir: Path, stem: str) -> None:
                          f"{' ...' if len(taken) > 3 else ''}; pass overwrite=True to replace", "out")
 
 
-def write_products(result: ScanResult, out: str | Path, *, conventions: Sequence[str] = ("wilks", "icecube-calibrated"),
+def write_products(result: ScanResult, out: str | Path, *,
+                   conventions: Sequence[ConventionLike] = ("wilks", "icecube-calibrated"),
                    catalog: str | Path | None = None, plots: bool = True, overwrite: bool = True,
                    truth: tuple[float, float] | None = None) -> dict[str, Any]:
     """skyreader npz + json, HEALPix FITS (2ΔlnL, NESTED), PNG plots and ``summary.json``.
@@ -249,7 +256,7 @@ def write_products(result: ScanResult, out: str | Path, *, conventions: Sequence
         from .association import associate
 
         cat = read_catalog(catalog)
-        summary["associations"] = [{**a, "convention": c} for c in conventions
+        summary["associations"] = [{**a, "convention": get_convention(c).name} for c in conventions
                                    for a in associate(result, cat, convention=c)]
     if plots:
         from .plot import plot_mollweide, plot_zoom

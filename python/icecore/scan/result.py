@@ -151,13 +151,13 @@ class ScanResult:
             self._maps[key] = (nmax, _c.statistic_map(m, statistic))
         return self._maps[key][1]
 
-    def areas_deg2(self, convention: str | _c.CriticalValues = "wilks", *, subdivide: int = 8) -> dict[str, float]:
+    def areas_deg2(self, convention: _c.ConventionLike = "wilks", *, subdivide: int = 8) -> dict[str, float]:
         """Contour areas (deg² on the sphere) for each level of a convention."""
         cv = _c.get_convention(convention)
         smap = self.statistic_map(cv.statistic)
         return {k: _c.region_area_deg2(smap, v, subdivide=subdivide) for k, v in cv.levels.items()}
 
-    def contours(self, convention: str | _c.CriticalValues = "wilks", *, subdivide: int = 8,
+    def contours(self, convention: _c.ConventionLike = "wilks", *, subdivide: int = 8,
                  grid: int = 401) -> ContourSet:
         """Areas, contour polygons and RA/Dec rectangles for a convention (see :mod:`.contours`)."""
         cv = _c.get_convention(convention)
@@ -172,7 +172,7 @@ class ScanResult:
         return ContourSet(cv, areas, polys, rects)
 
     def contains(self, ra_deg: Any, dec_deg: Any, level: str = "90",
-                 convention: str | _c.CriticalValues = "wilks") -> np.ndarray:
+                 convention: _c.ConventionLike = "wilks") -> np.ndarray:
         """Whether positions (deg) lie inside the contour ``level`` (interpolated map <= value)."""
         cv = _c.get_convention(convention)
         if level not in cv.levels:
@@ -180,7 +180,7 @@ class ScanResult:
         vals = _c.values_at(self.statistic_map(cv.statistic), ra_deg, dec_deg)
         return np.isfinite(vals) & (vals <= cv.levels[level])
 
-    def summary(self, conventions: Sequence[str | _c.CriticalValues] = DEFAULT_CONVENTIONS) -> dict[str, Any]:
+    def summary(self, conventions: Sequence[_c.ConventionLike] = DEFAULT_CONVENTIONS) -> dict[str, Any]:
         """JSON-ready summary: best fit, pixels per nside, areas and rectangles per convention."""
         meta = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.meta.items()}
         out: dict[str, Any] = {"meta": meta,

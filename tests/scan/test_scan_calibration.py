@@ -1,0 +1,138 @@
+"""Per-event (Neyman-style) calibration of the contour levels: icecore.scan.calibration."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from icecore import likelihood as lk
+from icecore.errors import InputError
+from icecore.scan import calibration as cal
+from icecore.scan import contours as _c
+from icecore.scan.events import event_to_json, simulate_event
+
+WILKS50, WILKS90 = -2 * np.log(0.5), -2 * np.log(0.1)  # chi2(2 dof): 1.386, 4.605
+
+
+@pytest.fixture(scope="module")
+def toy():
+    # SYNTHETIC: -lnL = kappa (1 - cos psi) around a maximum drawn from the model -> 2 dLLH at the
+    # truth is chi2 with 2 dof exactly (no mismatch)
+    return simulate_event(seed=3, synthetic=True, energy_tev=200.0, ra_deg=40.0, dec_deg=25.0)
+
+
+NO_MISMATCH = cal.ResimulationModel(mismatch=False)
+
+
+def test_synthetic_levels_are_the_chi2_quantiles_within_their_errors(toy):
+    c = cal.calibrate_event(toy, n=299, model=NO_MISMATCH, seed=11, threads=1, progress=False)
+    assert c.n == 299 and c.n_failed == 0
+    assert abs(c.levels["50"] - WILKS50) <= 2 * c.errors["50"]
+    assert abs(c.levels["90"] - WILKS90) <= 2 * c.errors["90"]
+    assert 0.05 < c.errors["50"] < 0.3 and 0.15 < c.errors["90"] < 1.0   # order-statistic interval, n = 299
+    lo, hi = c.intervals["90"]
+    assert lo < c.levels["90"] < hi
+    assert np.mean(c.samples) == pytest.approx(2.0, abs=0.35)          # chi2(2) mean
+    # with the mismatch switch the toy scatters 1.5x wider: levels scale by 1.5^2
+    w = cal.calibrate_event(toy, n=299, model=cal.ResimulationModel(mismatch=True), seed=11, threads=1,
+                            progress=False)
+    assert w.levels["90"] / c.levels["90"] == pytest.approx(2.25, rel=0.02)
+
+
+def test_same_seed_same_levels_whatever_the_threads(toy):
+    a = cal.calibrate_event(toy, n=19, model=NO_MISMATCH, seed=5, threads=1, progress=False)
+    b = cal.calibrate_event(toy, n=19, model=NO_MISMATCH, seed=5, threads=2, progress=False)
+    d = cal.calibrate_event(toy, n=19, model=NO_MISMATCH, seed=6, threads=1, progress=False)
+    np.testing.assert_array_equal(a.samples, b.samples)
+    assert a.levels == b.levels
+    assert not np.array_equal(a.samples, d.samples)
+    # exact ranks for n = 19: 10th and 18th of the sorted samples
+    s = np.sort(a.samples)
+    assert a.levels == {"50": s[9], "90": s[17]}
+
+
+def test_order_statistic_rank_and_interval():
+    x = np.arange(1.0, 20.0)  # n = 19
+    q = cal.order_statistic_quantile(x[::-1], 0.9)
+    assert q["value"] == 18.0 and q["rank"] == 18 and q["nominal_coverage"] == pytest.approx(0.9)
+    assert q["lo"] <= q["value"] <= q["hi"] and q["error"] == pytest.approx(0.5 * (q["hi"] - q["lo"]))
+    assert cal.order_statistic_quantile(x, 0.5)["value"] == 10.0
+    with pytest.raises(InputError, match="'n'"):
+        cal.order_statistic_quantile(np.arange(5.0), 0.9)
+
+
+def test_bad_arguments_name_the_argument(toy):
+    with pytest.raises(InputError, match="'n'"):
+        cal.calibrate_event(toy, n=5)
+    with pytest.raises(InputError, match="'n'"):
+        cal.calibrate_event(toy, n=10.5)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="'levels'"):
+        cal.calibrate_event(toy, n=19, levels=(0.5, 1.5))
+    with pytest.raises(InputError, match="'n'"):
+        cal.calibrate_event(toy, n=19, levels=(0.99,))
+    with pytest.raises(InputError, match="'model'"):
+        cal.calibrate_event(toy, n=19, model="mismatch")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="'minimum'"):
+        cal.ResimulationModel(minimum="anywhere")
+    with pytest.raises(InputError, match="'energy_tev'"):
+        cal.ResimulationModel(energy_tev=-1.0)
+    with pytest.raises(InputError, match="'event'"):
+        cal.calibrate_event(object(), n=19)
+    with pytest.raises(InputError, match="EventCalibration"):
+        _c.get_convention("per-event")
+
+
+def test_per_event_convention_plumbs_into_areas_summary_and_fits_cards(toy):
+    from icecore.scan import scan
+    from icecore.scan.products import header_cards
+
+    res = scan(toy, threads=1, progress=False)  # analytic fitter: the full 8/64/512 scan is cheap
+    c = cal.calibrate_event(toy, result=res, n=19, model=NO_MISMATCH, seed=2, threads=1, progress=False)
+    areas = res.areas_deg2(c)
+    assert areas == res.areas_deg2(c.critical_values)
+    # analytic cap: 2 dLLH <= level is pi level / kappa sr
+    for label in ("50", "90"):
+        cap = np.pi * c.levels[label] / toy.kappa * _c.SQDEG_PER_SR
+        assert areas[label] == pytest.approx(cap, rel=0.05)
+    s = res.summary([c, "wilks"])
+    pe = s["contours"]["per-event"]["convention"]
+    assert pe["levels"] == c.levels and pe["errors"] == c.errors
+    cards = {k: v for k, v, _ in header_cards(res, [c])}
+    assert cards["CONV1"] == "per-event" and cards["LV90_1"] == pytest.approx(c.levels["90"], rel=1e-5)
+    assert cards["LE90_1"] == pytest.approx(c.errors["90"], rel=1e-5)
+    assert bool(res.contains(toy.true_ra_deg, toy.true_dec_deg, "90", c)) == bool(
+        _c.values_at(res.statistic_map(), toy.true_ra_deg, toy.true_dec_deg)[0] <= c.levels["90"])
+    json.dumps(c.as_dict())
+
+
+def test_photon_event_calibration_and_energy_estimate():
+    ev = simulate_event(seed=4, energy_tev=30.0, mismatch=True, dec_deg=-20.0, ra_deg=100.0)
+    best = cal.best_fit_of(ev)
+    truth = lk.direction_vector(ev.meta["truth"]["zenith_deg"], ev.meta["truth"]["azimuth_deg"])
+    fit = lk.direction_vector(best.zenith_deg, best.azimuth_deg)
+    assert np.degrees(np.arccos(np.clip(truth @ fit, -1, 1))) < 10.0
+    e = cal.estimate_energy_tev(ev, best, seed=1)
+    assert 30.0 / 4 < e < 30.0 * 4
+    model = cal.ResimulationModel(minimum="truth", energy_tev=e)
+    c = cal.calibrate_event(ev, n=10, model=model, seed=1, threads=2, best_fit=best, progress=False)
+    assert c.n + c.n_failed == 10 and c.n >= 9
+    assert 0 <= c.levels["50"] <= c.levels["90"] and np.isfinite(c.levels["90"])
+    assert c.cost["fits"] > 10 * 10 and c.cost["cpu_s"] > 0
+    assert c.best_fit.energy_tev == pytest.approx(e)
+
+
+def test_cli_calibrate_synthetic(tmp_path, capsys):
+    from icecore.cli import main
+
+    ev = tmp_path / "ev.json"
+    ev.write_text(event_to_json(simulate_event(seed=8, synthetic=True)))
+    out = tmp_path / "cal.json"
+    assert main(["scan", "calibrate", str(ev), "--n", "19", "--no-mismatch", "--threads", "1", "--seed", "3",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "per-event critical values" in text and "19 resimulations" in text
+    d = json.loads(out.read_text())["calibration"]
+    assert d["n"] == 19 and set(d["levels"]) == {"50", "90"} and d["model"]["mismatch"] is False
+    assert main(["scan", "calibrate", str(ev), "--n", "3"]) != 0
