@@ -6,7 +6,8 @@
   :class:`SyntheticEvent` (a synthetic problem with a known answer, :mod:`icecore.scan.synthetic`),
   a bare ``DirectionFitter``, or any :class:`Scannable`;
 - contours and areas with explicit critical-value conventions (:mod:`icecore.scan.contours`:
-  :data:`WILKS`, :data:`ICECUBE_CALIBRATED`, :data:`SKYREADER_WILKS`, ...);
+  :data:`WILKS`, :data:`ICECUBE_CALIBRATED`, :data:`SKYREADER_WILKS`, ...), and per-event levels
+  from resimulations (:func:`calibrate_event`, :mod:`icecore.scan.calibration`);
 - files: icecube-skyreader npz/json (:mod:`icecore.scan.skyreader`), HEALPix FITS, PNG plots and
   the product directory (:mod:`icecore.scan.products`), catalogue association.
 """
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 from .adapt import Scannable, fitter_from_spec, make_problem
+from .calibration import EventCalibration, ResimulationModel, calibrate_event
 from .contours import (
     CONVENTIONS,
     DIRECT_DLLH_WILKS,
@@ -46,4 +48,7 @@ __all__ = [
     "ICECUBE_CALIBRATED",
     "SKYREADER_WILKS",
     "DIRECT_DLLH_WILKS",
+    "calibrate_event",
+    "EventCalibration",
+    "ResimulationModel",
 ]
