@@ -151,3 +151,11 @@ class FlareModel:
     def trials(
         self, kind: str, seeds: npt.ArrayLike, threads: int = 0, window: tuple[float, float] | None = None
     ) -> npt.NDArray[np.void]: ...
+    def trials_spatial(
+        self,
+        kind: str,
+        seeds: npt.ArrayLike,
+        spatial: npt.ArrayLike,
+        threads: int = 0,
+        window: tuple[float, float] | None = None,
+    ) -> npt.NDArray[np.void]: ...

@@ -10,15 +10,24 @@ Model (``cpp/include/icecore/ps_flare.hpp`` holds the likelihood, the search and
   sigma / T_live)`` (Gaussian) or ``+ 2 log(L_box / T_live)`` (box), maximised over (ns, gamma, time
   PDF) by a scan in time then a refinement; fixed windows (e.g. +-500 s around an alert) and the
   time-integrated fit (``kind="none"``) use ``TS = 2 log Lambda``;
-* background trials scramble every event time uniformly in live time, keeping its direction and
-  energy (C++, threads, one seed per trial); p-values from :class:`icecore.stats.BackgroundTS`.
+* background trials scramble every event time uniformly in live time (C++, threads, one seed per
+  trial); p-values from :class:`icecore.stats.BackgroundTS`. ``scramble="time"`` keeps each event's
+  direction; ``scramble="time+ra"`` (partial-sky releases) also draws a new right ascension
+  uniformly on the part of the event's declination circle inside the cone -- the in-cone
+  equivalent of IceCube's trials, whose times are drawn from the uptime and whose right
+  ascensions follow from the fixed local coordinates. Time-only scrambling keeps a source's
+  events at the source in every trial, so a time-integrated excess enters every background trial
+  (and the p-value is conservative).
 
 How ``x_i`` is built depends on the sample:
 
 * **partial-sky release** (``Season.region`` set, the TXS 0506+056 release): all events within
   the 3-deg cone are used; ``B_spatial = 1 / Omega_cone`` (uniform over the cone: the release
   publishes no background model and the cone is small); ``B_energy`` a Gaussian kernel density
-  estimate (Scott's bandwidth) of the season's own log10 E values; ``S_spatial`` the 2-d Rayleigh
+  estimate (Scott's bandwidth) of the season's own log10 E values, or of a wider sample given as
+  ``background_log10_e`` (e.g. the IC86-2011 release's events in the source's declination band;
+  its rounding step, ``background_rounding``, is added to the bandwidth in quadrature as
+  step / sqrt(12)); ``S_spatial`` the 2-d Rayleigh
   density with sigma = each event's uncertainty; ``S_energy`` the marginal reco-energy density of the
   season's smearing table (:mod:`icecore.ps.proxy_irf` for that release), weighted by
   A_eff x E^-gamma (:func:`icecore.ps.model.true_energy_weights`), piecewise constant per proxy bin;
@@ -40,7 +49,8 @@ from ..stats import BackgroundTS
 from .dataset import PublicData, Season
 from .model import SeasonModel, true_energy_weights
 
-__all__ = ["GAMMA_STEP", "FlareSample", "FlareResult", "FlareSearch", "flare_sample"]
+__all__ = ["GAMMA_STEP", "SCRAMBLES", "FlareSample", "FlareResult", "FlareSearch", "background_energy_pdf",
+           "cone_ra_scramble", "cone_spatial", "flare_sample"]
 
 GAMMA_STEP = 0.05
 """Step of the gamma grid of the per-event S/B tables."""
@@ -49,6 +59,7 @@ X_MIN = 1e-3
 """Full-sky samples: events whose largest S/B over the gamma grid is below this are not stored."""
 
 KINDS = ("gauss", "box", "none")
+SCRAMBLES = ("time", "time+ra")
 
 
 @dataclass
@@ -67,6 +78,9 @@ class FlareSample:
         All events of the sample (stored or not).
     runs : (n_runs, 2) array
         Sorted, disjoint good runs [MJD].
+    x_energy : (n_gamma, n) array or None
+        Partial-sky samples: ``x`` without the spatial signal PDF, ``x = x_energy * S_spatial``
+        (used by the RA-scrambled trials).
     """
 
     season: str
@@ -75,6 +89,7 @@ class FlareSample:
     gamma_grid: np.ndarray
     n_total: int
     runs: np.ndarray
+    x_energy: np.ndarray | None = None
 
 
 @dataclass
@@ -126,16 +141,48 @@ def _rayleigh(psi: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * (psi / sigma) ** 2) / (2.0 * np.pi * sigma**2) * fac
 
 
-def _region_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray) -> np.ndarray:
+def background_energy_pdf(log10_e: np.ndarray, rounding: float = 0.0) -> Any:
+    """Gaussian KDE of log10 E values (Scott's bandwidth, widened in quadrature by rounding / sqrt(12))."""
     from scipy.stats import gaussian_kde
 
+    v = np.asarray(log10_e, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 10:
+        raise InputError(f"argument 'background_log10_e': need >= 10 finite values, got {v.size}",
+                         "background_log10_e")
+    kde = gaussian_kde(v)
+    if rounding > 0:
+        sd = float(np.std(v, ddof=1))
+        bw = math.sqrt(float(kde.factor) ** 2 + (rounding / math.sqrt(12.0) / sd) ** 2)
+        kde = gaussian_kde(v, bw_method=bw)
+    return kde
+
+
+def cone_spatial(season: Season, ra_rad: np.ndarray, ra_deg: float, dec_deg: float) -> np.ndarray:
+    """S_spatial x Omega_cone of the season's events with right ascensions ``ra_rad`` [rad] (partial sky)."""
     assert season.region is not None
-    r_cone = math.radians(season.region[2])
-    omega = 2.0 * math.pi * (1.0 - math.cos(r_cone))
-    psi = _angular_distance(np.radians(season.ra_deg), np.radians(season.dec_deg), math.radians(ra_deg),
-                            math.radians(dec_deg))
-    s_sp = _rayleigh(psi, np.radians(season.angerr_deg))
-    b_e = gaussian_kde(season.log10_e)(season.log10_e)
+    omega = 2.0 * math.pi * (1.0 - math.cos(math.radians(season.region[2])))
+    psi = _angular_distance(ra_rad, np.radians(season.dec_deg), math.radians(ra_deg), math.radians(dec_deg))
+    return np.asarray(_rayleigh(psi, np.radians(season.angerr_deg)) * omega)
+
+
+def cone_ra_scramble(season: Season, rng: np.random.Generator, size: int) -> np.ndarray:
+    """``size`` sets of right ascensions [rad], each event's drawn uniformly on its declination circle in the cone."""
+    assert season.region is not None
+    ra0, dec0, r = (math.radians(v) for v in season.region)
+    dec = np.radians(season.dec_deg)
+    c = (math.cos(r) - np.sin(dec) * math.sin(dec0)) / np.maximum(np.cos(dec) * math.cos(dec0), 1e-300)
+    half = np.arccos(np.clip(c, -1.0, 1.0))  # half-width of the chord in RA
+    return np.asarray(ra0 + half[None, :] * rng.uniform(-1.0, 1.0, size=(size, len(dec))))
+
+
+def _region_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray,
+              background_log10_e: np.ndarray | None = None,
+              background_rounding: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    assert season.region is not None
+    s_sp = cone_spatial(season, np.radians(season.ra_deg), ra_deg, dec_deg)
+    src = season.log10_e if background_log10_e is None else background_log10_e
+    b_e = background_energy_pdf(src, background_rounding)(season.log10_e)
     sm = season.smearing
     d = sm.dec_index(dec_deg)
     dens, lo, hi = sm.reco_energy_pdf(d)  # (n_t, n_r) per unit log10 E
@@ -146,7 +193,8 @@ def _region_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray)
     inside = (k >= 0) & (k < len(edges) - 1)
     s_e = np.zeros((len(gammas), len(season)))
     s_e[:, inside] = s_e_bins[:, k[inside]]
-    return np.asarray(s_sp[None, :] * s_e * omega / b_e[None, :])
+    x_e = s_e / np.maximum(b_e, 1e-300)[None, :]
+    return np.asarray(s_sp[None, :] * x_e), np.ascontiguousarray(x_e)
 
 
 def _fullsky_x(season: Season, ra_deg: float, dec_deg: float,
@@ -169,23 +217,32 @@ def _fullsky_x(season: Season, ra_deg: float, dec_deg: float,
     return x[:, keep], idx[keep]
 
 
-def flare_sample(season: Season, ra_deg: float, dec_deg: float,
-                 gamma_range: tuple[float, float] = (1.0, 4.0)) -> FlareSample:
-    """Build the kernel input of one season for a source at (ra_deg, dec_deg) [deg] (see the module notes)."""
+def flare_sample(season: Season, ra_deg: float, dec_deg: float, gamma_range: tuple[float, float] = (1.0, 4.0), *,
+                 background_log10_e: np.ndarray | None = None, background_rounding: float = 0.0) -> FlareSample:
+    """Build the kernel input of one season for a source at (ra_deg, dec_deg) [deg] (see the module notes).
+
+    ``background_log10_e`` (partial-sky samples only): the log10(E/GeV) values whose density is the
+    background energy PDF (default: the season's own events); ``background_rounding``: their
+    rounding step (0.1 for the IC86-2011 release).
+    """
     g0, g1 = float(gamma_range[0]), float(gamma_range[1])
     if not (g1 > g0):
         raise InputError(f"argument 'gamma_range': expected (low, high) with low < high, got {gamma_range}",
                          "gamma_range")
     n_g = int(math.ceil(round((g1 - g0) / GAMMA_STEP, 9))) + 1
     gammas = g0 + GAMMA_STEP * np.arange(n_g)
+    x_e = None
     if season.region is not None:
-        x = _region_x(season, ra_deg, dec_deg, gammas)
+        x, x_e = _region_x(season, ra_deg, dec_deg, gammas, background_log10_e, background_rounding)
         t = season.mjd
     else:
+        if background_log10_e is not None:
+            raise InputError("argument 'background_log10_e': only for partial-sky samples (full-sky samples "
+                             "use their own background PDFs)", "background_log10_e")
         x, idx = _fullsky_x(season, ra_deg, dec_deg, gammas)
         t = season.mjd[idx]
     return FlareSample(season.name, np.ascontiguousarray(t, dtype=np.float64), np.ascontiguousarray(x), gammas,
-                       len(season), _merge_runs(season.uptime_mjd))
+                       len(season), _merge_runs(season.uptime_mjd), x_e)
 
 
 class FlareSearch:
@@ -210,12 +267,16 @@ class FlareSearch:
         Candidate flare times: the times of the ``n_seed`` most signal-like events (S/B at gamma 2 > 1).
     threads : int or None
         Worker threads for trials (None = all cores).
+    background_log10_e : array, optional
+        Partial-sky releases: log10(E/GeV) of a wider sample whose density is the background energy
+        PDF (default: the season's own events); ``background_rounding`` their rounding step.
     """
 
     def __init__(self, data: PublicData | Season, ra: Any, dec: Any, *, season: str | None = None,
                  gamma_range: tuple[float, float] = (1.0, 4.0), ns_max: float = 1000.0,
                  sigma_range_days: tuple[float, float | None] = (1.0, None), box_min_days: float = 0.0,
-                 n_seed: int = 60, n_sigma: int = 30, threads: int | None = None) -> None:
+                 n_seed: int = 60, n_sigma: int = 30, threads: int | None = None,
+                 background_log10_e: Any = None, background_rounding: float = 0.0) -> None:
         from .. import _core
 
         self.ra = float(as_degrees(ra, "ra", ndim=0)) % 360.0
@@ -236,16 +297,25 @@ class FlareSearch:
         check_positive(n_seed, "n_seed", integer=True)
         self.season = s
         self.threads = check_threads(threads)
-        self.sample = flare_sample(s, self.ra, self.dec, gamma_range)
+        bkg_e = None if background_log10_e is None else np.asarray(background_log10_e, dtype=np.float64)
+        self.sample = flare_sample(s, self.ra, self.dec, gamma_range, background_log10_e=bkg_e,
+                                   background_rounding=float(background_rounding))
         smax = sigma_range_days[1]
         st = _core.ps.FlareSettings(gamma_min=float(gamma_range[0]), gamma_max=float(gamma_range[1]),
                                     ns_max=float(ns_max), sigma_min=float(sigma_range_days[0]),
                                     sigma_max=0.0 if smax is None else float(smax), n_sigma=int(n_sigma),
                                     n_seed=int(n_seed), n_refine=3, box_min=float(box_min_days))
+        self._settings = st
+        self._kernel = self._make_kernel(self.sample.x)
+        self._kernel_e: Any = None  # the energy-only table, for RA-scrambled trials (built when first used)
+
+    def _make_kernel(self, x: np.ndarray) -> Any:
+        from .. import _core
+
         sm = self.sample
-        self._kernel = _core.ps.FlareModel(t=sm.t_mjd, x=sm.x, gamma0=float(sm.gamma_grid[0]), dgamma=GAMMA_STEP,
-                                           n_total=float(sm.n_total), run_start=np.ascontiguousarray(sm.runs[:, 0]),
-                                           run_stop=np.ascontiguousarray(sm.runs[:, 1]), settings=st)
+        return _core.ps.FlareModel(t=sm.t_mjd, x=x, gamma0=float(sm.gamma_grid[0]), dgamma=GAMMA_STEP,
+                                   n_total=float(sm.n_total), run_start=np.ascontiguousarray(sm.runs[:, 0]),
+                                   run_stop=np.ascontiguousarray(sm.runs[:, 1]), settings=self._settings)
 
     @property
     def livetime_days(self) -> float:
@@ -292,29 +362,43 @@ class FlareSearch:
         return float(self._kernel.log_lambda(kind, float(a), float(b), float(ns), float(gamma)))
 
     def trials(self, n: int, kind: str = "gauss", *, seed: Any = None, threads: int | None = None,
-               window: tuple[float, float] | None = None) -> np.ndarray:
-        """``n`` background trials (times scrambled in live time): the kernel's structured results.
+               window: tuple[float, float] | None = None, scramble: str = "time") -> np.ndarray:
+        """``n`` background trials: the kernel's structured results.
 
-        With ``window`` the time PDF is fixed (box start/stop, or Gaussian mean/width for
-        ``kind="gauss"``) instead of searched. Same seed, same results, whatever the thread count.
+        ``scramble="time"``: times drawn uniformly in live time, directions kept;
+        ``scramble="time+ra"`` (partial-sky releases): also a new right ascension per event,
+        uniform on its declination circle inside the cone (see the module notes). With ``window``
+        the time PDF is fixed (box start/stop, or Gaussian mean/width for ``kind="gauss"``) instead
+        of searched. Same seed, same results, whatever the thread count.
         """
         self._check_kind(kind)
+        if scramble not in SCRAMBLES:
+            raise InputError(f"argument 'scramble': must be one of {SCRAMBLES}, got {scramble!r}", "scramble")
         n = int(check_positive(n, "n", integer=True))
         thr = self.threads if threads is None else check_threads(threads)
         rng = rng_from_seed(seed)
         seeds = rng.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
         w = None if window is None else (float(window[0]), float(window[1]))
-        return np.asarray(self._kernel.trials(kind, seeds, thr, w))
+        if scramble == "time":
+            return np.asarray(self._kernel.trials(kind, seeds, thr, w))
+        if self.season.region is None or self.sample.x_energy is None:
+            raise InputError("argument 'scramble': 'time+ra' needs a partial-sky release (Season.region)", "scramble")
+        if self._kernel_e is None:
+            self._kernel_e = self._make_kernel(self.sample.x_energy)
+        ra = cone_ra_scramble(self.season, rng, n)
+        sp = np.ascontiguousarray(cone_spatial(self.season, ra, self.ra, self.dec))
+        return np.asarray(self._kernel_e.trials_spatial(kind, seeds, sp, thr, w))
 
     def background(self, n: int = 1000, kind: str = "gauss", *, seed: Any = None, threads: int | None = None,
-                   batch: int = 500, window: tuple[float, float] | None = None) -> BackgroundTS:
-        """Background TS distribution from ``n`` time-scrambled trials, in bounded memory."""
+                   batch: int = 500, window: tuple[float, float] | None = None,
+                   scramble: str = "time") -> BackgroundTS:
+        """Background TS distribution from ``n`` scrambled trials (see :meth:`trials`), in bounded memory."""
         bg = BackgroundTS()
         rng = rng_from_seed(seed)
         done = 0
         while done < n:
             k = min(batch, n - done)
-            bg.add(self.trials(k, kind, seed=rng, threads=threads, window=window)["ts"])
+            bg.add(self.trials(k, kind, seed=rng, threads=threads, window=window, scramble=scramble)["ts"])
             done += k
         return bg
 
