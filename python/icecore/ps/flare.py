@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,7 @@ from .dataset import PublicData, Season
 from .model import SeasonModel, true_energy_weights
 
 __all__ = ["GAMMA_STEP", "SCRAMBLES", "FlareSample", "FlareResult", "FlareSearch", "background_energy_pdf",
-           "cone_ra_scramble", "cone_spatial", "flare_sample"]
+           "cone_ra_scramble", "cone_spatial", "flare_sample", "inject_flare_events", "merge_samples"]
 
 GAMMA_STEP = 0.05
 """Step of the gamma grid of the per-event S/B tables."""
@@ -245,6 +246,75 @@ def flare_sample(season: Season, ra_deg: float, dec_deg: float, gamma_range: tup
                        len(season), _merge_runs(season.uptime_mjd), x_e)
 
 
+def merge_samples(samples: list[FlareSample], *, rate_tolerance: float = 0.1) -> FlareSample:
+    """One flare sample from several seasons' (full-sky) samples at the same source: a flare search over all.
+
+    The kernel's background time PDF is uniform in live time, which is right for the union only when
+    every season has the same background rate (events per live day): checked, within
+    ``rate_tolerance`` of the mean, else :class:`InputError`. The signal time PDF treats the
+    acceptance per live day as equal in every season (an approximation where they differ).
+    """
+    if not samples:
+        raise InputError("argument 'samples': need at least one sample", "samples")
+    g = samples[0].gamma_grid
+    rates = []
+    for sm in samples:
+        if sm.x_energy is not None:
+            raise InputError("argument 'samples': partial-sky samples cannot be merged", "samples")
+        if len(sm.gamma_grid) != len(g) or not np.allclose(sm.gamma_grid, g):
+            raise InputError("argument 'samples': different gamma grids", "samples")
+        rates.append(sm.n_total / float(np.sum(sm.runs[:, 1] - sm.runs[:, 0])))
+    r = np.array(rates)
+    if np.any(np.abs(r / r.mean() - 1.0) > rate_tolerance):
+        raise InputError(f"argument 'samples': background rates differ by more than {rate_tolerance:.0%} "
+                         f"({np.round(r, 2).tolist()} events/day); search the seasons one at a time", "samples")
+    return FlareSample("+".join(sm.season for sm in samples),
+                       np.ascontiguousarray(np.concatenate([sm.t_mjd for sm in samples])),
+                       np.ascontiguousarray(np.concatenate([sm.x for sm in samples], axis=1)), g,
+                       int(sum(sm.n_total for sm in samples)), _merge_runs(np.vstack([sm.runs for sm in samples])))
+
+
+def inject_flare_events(path: Any, season: str, ra_deg: float, dec_deg: float, n: int, *, gamma: float = 2.0,
+                        mean_mjd: float, sigma_days: float, seed: Any = None) -> int:
+    """Add ``n`` **simulated** signal events of a Gaussian flare to a 10-year-layout release folder.
+
+    For simulated datasets (e.g. :func:`icecore.ps.simulate_public_data`): directions, AngErr and
+    energies drawn from the season's own IRFs (:meth:`icecore.ps.model.SeasonModel.sample_signal`),
+    times from N(mean_mjd, sigma_days) restricted to the good runs, azimuth from the sidereal
+    time (zenith = 90 deg + dec, the detector at the pole). The season's events file is rewritten
+    (atomically), sorted by time. Returns the number of events added.
+    """
+    from .io import EVENT_COLUMNS, load_public_data, read_table, write_table
+
+    n = int(check_positive(n, "n", integer=True))
+    check_positive(sigma_days, "sigma_days")
+    rng = rng_from_seed(seed)
+    s = load_public_data(path, seasons=[season])[season]
+    runs = _merge_runs(s.uptime_mjd)
+    live = np.clip(np.minimum(runs[:, 1], mean_mjd + 3 * sigma_days) - np.maximum(runs[:, 0], mean_mjd - 3 * sigma_days),
+                   0, None)
+    if live.sum() < 1e-3 * sigma_days:
+        raise InputError("argument 'mean_mjd': the flare (+-3 sigma) holds almost no live time of the season",
+                         "mean_mjd")
+    t: list[float] = []
+    while len(t) < n:  # rejection: keep the times inside a good run
+        c = rng.normal(mean_mjd, sigma_days, size=4 * n)
+        k = np.searchsorted(runs[:, 0], c, side="right") - 1
+        t.extend(c[(k >= 0) & (c <= runs[np.maximum(k, 0), 1])].tolist())
+    ev = SeasonModel(s, np.array([gamma - 0.5, gamma, gamma + 0.5])).sample_signal(rng, n, ra_deg, dec_deg, gamma)
+    mjd = np.array(t[:n])
+    gmst = 280.46061837 + 360.98564736629 * (mjd - 51544.5)
+    az = np.mod(gmst - 63.453056 - ev["ra_deg"] + 90.0, 360.0)
+    f = Path(path) / "events" / f"{season}_exp.csv"
+    old = read_table(f, EVENT_COLUMNS)
+    new = np.column_stack([mjd, ev["log10_e"], ev["angerr_deg"], ev["ra_deg"], ev["dec_deg"], az,
+                           90.0 + ev["dec_deg"]])
+    table = np.vstack([old, new])
+    write_table(f, EVENT_COLUMNS, table[np.argsort(table[:, 0], kind="stable")],
+                ["%.8f", "%.4f", "%.4f", "%.4f", "%.4f", "%.4f", "%.4f"])
+    return n
+
+
 class FlareSearch:
     """Time-dependent point-source search at one position in one season.
 
@@ -256,7 +326,8 @@ class FlareSearch:
         Source position [deg].
     season : str, optional
         Which season of ``data`` (required when it holds several): as the published analyses, the
-        search runs on one sample at a time.
+        search runs on one sample at a time; ``"all"``: one search over every (full-sky) season
+        together (:func:`merge_samples`: equal background rates required).
     gamma_range : (float, float)
         Fit range of the spectral index.
     sigma_range_days : (float, float or None)
@@ -283,8 +354,11 @@ class FlareSearch:
         self.dec = float(as_degrees(dec, "dec", ndim=0))
         if not -90.0 <= self.dec <= 90.0:
             raise InputError(f"argument 'dec': must be in [-90, 90] deg, got {self.dec}", "dec")
+        merged = season == "all" and not isinstance(data, Season)
         if isinstance(data, Season):
             s = data
+        elif merged:
+            s = data.seasons[0]
         else:
             if season is None:
                 if len(data) != 1:
@@ -298,8 +372,13 @@ class FlareSearch:
         self.season = s
         self.threads = check_threads(threads)
         bkg_e = None if background_log10_e is None else np.asarray(background_log10_e, dtype=np.float64)
-        self.sample = flare_sample(s, self.ra, self.dec, gamma_range, background_log10_e=bkg_e,
-                                   background_rounding=float(background_rounding))
+        if merged:
+            assert isinstance(data, PublicData)
+            self.sample = merge_samples([flare_sample(x, self.ra, self.dec, gamma_range) for x in data.seasons])
+        else:
+            self.sample = flare_sample(s, self.ra, self.dec, gamma_range, background_log10_e=bkg_e,
+                                       background_rounding=float(background_rounding))
+        self.name = self.sample.season
         smax = sigma_range_days[1]
         st = _core.ps.FlareSettings(gamma_min=float(gamma_range[0]), gamma_max=float(gamma_range[1]),
                                     ns_max=float(ns_max), sigma_min=float(sigma_range_days[0]),
@@ -331,7 +410,7 @@ class FlareSearch:
         a, b = float(r["t_a"]), float(r["t_b"])
         nan = float("nan")
         g = (a, b, nan, nan) if kind == "gauss" else (nan, nan, a, b) if kind == "box" else (nan,) * 4
-        return FlareResult(kind, self.season.name, float(r["ts"]), float(r["ns"]), float(r["gamma"]), *g,
+        return FlareResult(kind, self.name, float(r["ts"]), float(r["ns"]), float(r["gamma"]), *g,
                            float(r["log_lambda"]), int(r["status"]))
 
     def fit(self, kind: str = "gauss") -> FlareResult:
@@ -381,7 +460,7 @@ class FlareSearch:
         w = None if window is None else (float(window[0]), float(window[1]))
         if scramble == "time":
             return np.asarray(self._kernel.trials(kind, seeds, thr, w))
-        if self.season.region is None or self.sample.x_energy is None:
+        if self.season.region is None or self.sample.x_energy is None:  # (merged samples have none)
             raise InputError("argument 'scramble': 'time+ra' needs a partial-sky release (Season.region)", "scramble")
         if self._kernel_e is None:
             self._kernel_e = self._make_kernel(self.sample.x_energy)
