@@ -171,6 +171,27 @@ def test_cone_ra_scramble_stays_in_the_cone():
     assert np.ptp(np.degrees(out[:, k])) > 5.0
 
 
+def test_ten_season_search_and_simulated_flare(tmp_path):
+    """SIMULATED data (toy detector): a flare injected into one of two seasons is found by the joint search."""
+    from icecore.ps import load_public_data, simulate_public_data
+    from icecore.ps.flare import FlareSearch, inject_flare_events
+
+    root = tmp_path / "toy"
+    simulate_public_data(root, seasons=("IC86_II", "IC86_III"), n_events=4000, seed=3)
+    s = load_public_data(root)["IC86_III"]
+    mid = float(0.5 * (s.uptime_mjd[0, 0] + s.uptime_mjd[-1, 1]))
+    assert inject_flare_events(root, "IC86_III", 150.0, 20.0, 10, mean_mjd=mid, sigma_days=5.0, seed=1) == 10
+    d = load_public_data(root)
+    assert len(d["IC86_III"]) == len(s) + 10
+    fs = FlareSearch(d, 150.0, 20.0, season="all", threads=1, n_seed=15, n_sigma=8)
+    assert fs.livetime_days == pytest.approx(sum(x.livetime_days for x in d), rel=1e-9)
+    r = fs.fit("gauss")
+    assert r.season == "IC86_II+IC86_III" and abs(r.mean_mjd - mid) < 5.0 and 6 < r.ns < 16
+    with pytest.raises(InputError, match="rates"):
+        simulate_public_data(tmp_path / "b", seasons=("IC86_II", "IC86_III"), n_events=[2000, 4000], seed=3)
+        FlareSearch(load_public_data(tmp_path / "b"), 150.0, 20.0, season="all")
+
+
 def test_invalid_input_is_rejected():
     t, x, runs, _ = _toy()
     with pytest.raises(ValueError, match="run"):
@@ -234,6 +255,15 @@ def test_txs_wider_background_energy_pdf_and_ra_scrambled_trials(ic86b):
     assert np.median(a) > np.median(b) + 2.0
     with pytest.raises(InputError, match="scramble"):
         ic86b.trials(2, "box", scramble="azimuth")
+    # resampled trials: fresh events from the wider sample, uniform in the cone; thread count irrelevant
+    rs = FlareSearch(ic86b.season, TXS_RA_DEG, TXS_DEC_DEG, threads=1, background_rounding=0.1,
+                     background_events=(band, ic.angerr_deg[np.abs(ic.dec_deg - TXS_DEC_DEG) < 3.0]))
+    assert rs.fit("gauss").ts == pytest.approx(r.ts, rel=1e-12)  # B_E from the same wider sample
+    c = rs.trials(12, "box", seed=4, scramble="resample", threads=1)
+    np.testing.assert_array_equal(c, rs.trials(12, "box", seed=4, scramble="resample", threads=2))
+    assert np.median(c["ts"]) < np.median(a) - 2.0
+    with pytest.raises(InputError, match="resample"):
+        ic86b.trials(2, "box", scramble="resample")  # no wider sample given
 
 
 @needs_real

@@ -17,7 +17,12 @@ Model (``cpp/include/icecore/ps_flare.hpp`` holds the likelihood, the search and
   equivalent of IceCube's trials, whose times are drawn from the uptime and whose right
   ascensions follow from the fixed local coordinates. Time-only scrambling keeps a source's
   events at the source in every trial, so a time-integrated excess enters every background trial
-  (and the p-value is conservative).
+  (and the p-value is conservative). ``scramble="resample"`` (partial-sky releases with a wider
+  sample given as ``background_events``): every trial draws the season's number of events afresh --
+  (log10 E, AngErr) pairs from the wider sample (dequantised by its rounding step), directions
+  uniform in the cone, times uniform in live time -- the in-cone view of a full-sky scramble, in which
+  a flare's own events would almost all leave the cone; the wider sample's energy density is then
+  also the background energy PDF.
 
 How ``x_i`` is built depends on the sample:
 
@@ -38,6 +43,7 @@ How ``x_i`` is built depends on the sample:
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +57,7 @@ from .dataset import PublicData, Season
 from .model import SeasonModel, true_energy_weights
 
 __all__ = ["GAMMA_STEP", "SCRAMBLES", "FlareSample", "FlareResult", "FlareSearch", "background_energy_pdf",
-           "cone_ra_scramble", "cone_spatial", "flare_sample", "inject_flare_events", "merge_samples"]
+           "cone_ra_scramble", "cone_spatial", "cone_uniform", "flare_sample", "inject_flare_events", "merge_samples"]
 
 GAMMA_STEP = 0.05
 """Step of the gamma grid of the per-event S/B tables."""
@@ -60,7 +66,7 @@ X_MIN = 1e-3
 """Full-sky samples: events whose largest S/B over the gamma grid is below this are not stored."""
 
 KINDS = ("gauss", "box", "none")
-SCRAMBLES = ("time", "time+ra")
+SCRAMBLES = ("time", "time+ra", "resample")
 
 
 @dataclass
@@ -177,25 +183,55 @@ def cone_ra_scramble(season: Season, rng: np.random.Generator, size: int) -> np.
     return np.asarray(ra0 + half[None, :] * rng.uniform(-1.0, 1.0, size=(size, len(dec))))
 
 
+class _ConeRatio:
+    """S/B of events in a partial-sky release's cone (see the module notes), for any event columns."""
+
+    def __init__(self, season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray,
+                 background_log10_e: np.ndarray | None, background_rounding: float) -> None:
+        assert season.region is not None
+        self.season, self.ra, self.dec = season, ra_deg, dec_deg
+        self.omega = 2.0 * math.pi * (1.0 - math.cos(math.radians(season.region[2])))
+        src = season.log10_e if background_log10_e is None else background_log10_e
+        self.kde = background_energy_pdf(src, background_rounding)
+        sm = season.smearing
+        dens, lo, hi = sm.reco_energy_pdf(sm.dec_index(dec_deg))  # (n_t, n_r) per unit log10 E
+        p = true_energy_weights(season.aeff, sm, dec_deg, gammas)  # (G, n_t)
+        self.s_e_bins = p @ dens  # (G, n_r)
+        self.edges = np.append(lo[0], hi[0, -1])
+
+    def x_energy(self, log10_e: np.ndarray) -> np.ndarray:
+        b_e = self.kde(log10_e)
+        k = np.searchsorted(self.edges, log10_e, side="right") - 1
+        inside = (k >= 0) & (k < len(self.edges) - 1)
+        s_e = np.zeros((self.s_e_bins.shape[0], len(log10_e)))
+        s_e[:, inside] = self.s_e_bins[:, k[inside]]
+        return np.ascontiguousarray(s_e / np.maximum(b_e, 1e-300)[None, :])
+
+    def spatial(self, ra_rad: np.ndarray, dec_rad: np.ndarray, angerr_deg: np.ndarray) -> np.ndarray:
+        psi = _angular_distance(ra_rad, dec_rad, math.radians(self.ra), math.radians(self.dec))
+        return np.asarray(_rayleigh(psi, np.radians(angerr_deg)) * self.omega)
+
+
 def _region_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray,
               background_log10_e: np.ndarray | None = None,
-              background_rounding: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    assert season.region is not None
-    s_sp = cone_spatial(season, np.radians(season.ra_deg), ra_deg, dec_deg)
-    src = season.log10_e if background_log10_e is None else background_log10_e
-    b_e = background_energy_pdf(src, background_rounding)(season.log10_e)
-    sm = season.smearing
-    d = sm.dec_index(dec_deg)
-    dens, lo, hi = sm.reco_energy_pdf(d)  # (n_t, n_r) per unit log10 E
-    p = true_energy_weights(season.aeff, sm, dec_deg, gammas)  # (G, n_t)
-    s_e_bins = p @ dens  # (G, n_r)
-    edges = np.append(lo[0], hi[0, -1])
-    k = np.searchsorted(edges, season.log10_e, side="right") - 1
-    inside = (k >= 0) & (k < len(edges) - 1)
-    s_e = np.zeros((len(gammas), len(season)))
-    s_e[:, inside] = s_e_bins[:, k[inside]]
-    x_e = s_e / np.maximum(b_e, 1e-300)[None, :]
-    return np.asarray(s_sp[None, :] * x_e), np.ascontiguousarray(x_e)
+              background_rounding: float = 0.0) -> tuple[np.ndarray, np.ndarray, _ConeRatio]:
+    c = _ConeRatio(season, ra_deg, dec_deg, gammas, background_log10_e, background_rounding)
+    x_e = c.x_energy(season.log10_e)
+    s_sp = c.spatial(np.radians(season.ra_deg), np.radians(season.dec_deg), season.angerr_deg)
+    return np.asarray(s_sp[None, :] * x_e), x_e, c
+
+
+def cone_uniform(region: tuple[float, float, float], rng: np.random.Generator, n: int) -> tuple[np.ndarray,
+                                                                                              np.ndarray]:
+    """``n`` directions uniform in the cone ``region`` = (ra, dec, radius) [deg]; returns (ra, dec) [rad]."""
+    ra0, dec0, r = (math.radians(v) for v in region)
+    cpsi = rng.uniform(math.cos(r), 1.0, n)
+    phi = rng.uniform(0.0, 2.0 * math.pi, n)
+    spsi = np.sqrt(1.0 - cpsi**2)
+    sd = math.sin(dec0) * cpsi + math.cos(dec0) * spsi * np.cos(phi)
+    dec = np.arcsin(np.clip(sd, -1.0, 1.0))
+    ra = ra0 + np.arctan2(spsi * np.sin(phi), math.cos(dec0) * cpsi - math.sin(dec0) * spsi * np.cos(phi))
+    return ra, dec
 
 
 def _fullsky_x(season: Season, ra_deg: float, dec_deg: float,
@@ -234,7 +270,7 @@ def flare_sample(season: Season, ra_deg: float, dec_deg: float, gamma_range: tup
     gammas = g0 + GAMMA_STEP * np.arange(n_g)
     x_e = None
     if season.region is not None:
-        x, x_e = _region_x(season, ra_deg, dec_deg, gammas, background_log10_e, background_rounding)
+        x, x_e, _ = _region_x(season, ra_deg, dec_deg, gammas, background_log10_e, background_rounding)
         t = season.mjd
     else:
         if background_log10_e is not None:
@@ -341,14 +377,29 @@ class FlareSearch:
     background_log10_e : array, optional
         Partial-sky releases: log10(E/GeV) of a wider sample whose density is the background energy
         PDF (default: the season's own events); ``background_rounding`` their rounding step.
+    background_events : (log10_e, angerr_deg) arrays, optional
+        Partial-sky releases: the wider sample's events for ``scramble="resample"`` trials (sets
+        ``background_log10_e`` to its log10 E when that is not given).
     """
 
     def __init__(self, data: PublicData | Season, ra: Any, dec: Any, *, season: str | None = None,
                  gamma_range: tuple[float, float] = (1.0, 4.0), ns_max: float = 1000.0,
                  sigma_range_days: tuple[float, float | None] = (1.0, None), box_min_days: float = 0.0,
                  n_seed: int = 60, n_sigma: int = 30, threads: int | None = None,
-                 background_log10_e: Any = None, background_rounding: float = 0.0) -> None:
+                 background_log10_e: Any = None, background_rounding: float = 0.0,
+                 background_events: tuple[Any, Any] | None = None) -> None:
         from .. import _core
+
+        self._pool: tuple[np.ndarray, np.ndarray] | None = None
+        if background_events is not None:
+            le, ae = (np.asarray(v, dtype=np.float64) for v in background_events)
+            if le.shape != ae.shape or le.ndim != 1 or le.size < 10:
+                raise InputError("argument 'background_events': need two 1-d arrays of one length >= 10",
+                                 "background_events")
+            self._pool = (le, ae)
+            if background_log10_e is None:
+                background_log10_e = le
+        self._rounding = float(background_rounding)
 
         self.ra = float(as_degrees(ra, "ra", ndim=0)) % 360.0
         self.dec = float(as_degrees(dec, "dec", ndim=0))
@@ -379,6 +430,8 @@ class FlareSearch:
             self.sample = flare_sample(s, self.ra, self.dec, gamma_range, background_log10_e=bkg_e,
                                        background_rounding=float(background_rounding))
         self.name = self.sample.season
+        self._cone = None if merged or s.region is None else _ConeRatio(s, self.ra, self.dec, self.sample.gamma_grid,
+                                                                       bkg_e, float(background_rounding))
         smax = sigma_range_days[1]
         st = _core.ps.FlareSettings(gamma_min=float(gamma_range[0]), gamma_max=float(gamma_range[1]),
                                     ns_max=float(ns_max), sigma_min=float(sigma_range_days[0]),
@@ -460,6 +513,8 @@ class FlareSearch:
         w = None if window is None else (float(window[0]), float(window[1]))
         if scramble == "time":
             return np.asarray(self._kernel.trials(kind, seeds, thr, w))
+        if scramble == "resample":
+            return self._resampled_trials(kind, seeds, rng, thr, w)
         if self.season.region is None or self.sample.x_energy is None:  # (merged samples have none)
             raise InputError("argument 'scramble': 'time+ra' needs a partial-sky release (Season.region)", "scramble")
         if self._kernel_e is None:
@@ -467,6 +522,34 @@ class FlareSearch:
         ra = cone_ra_scramble(self.season, rng, n)
         sp = np.ascontiguousarray(cone_spatial(self.season, ra, self.ra, self.dec))
         return np.asarray(self._kernel_e.trials_spatial(kind, seeds, sp, thr, w))
+
+    def _resampled_trials(self, kind: str, seeds: np.ndarray, rng: np.random.Generator, threads: int,
+                          window: tuple[float, float] | None) -> np.ndarray:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pool is None or self._cone is None or self.season.region is None:
+            raise InputError("argument 'scramble': 'resample' needs a partial-sky release and background_events",
+                             "scramble")
+        pool_e, pool_a = self._pool
+        region = self.season.region
+        cone = self._cone
+        m = len(self.season)
+        children = np.random.SeedSequence(int(rng.integers(0, 2**63))).spawn(len(seeds))
+        step = self._rounding
+
+        def one(k: int) -> np.ndarray:
+            r = np.random.default_rng(children[k])
+            j = r.integers(0, len(pool_e), m)
+            le = pool_e[j] + step * (r.random(m) - 0.5)
+            ae = np.maximum(pool_a[j] + step * (r.random(m) - 0.5), 0.03)
+            ra, dec = cone_uniform(region, r, m)
+            x = np.ascontiguousarray(cone.x_energy(le) * cone.spatial(ra, dec, ae)[None, :])
+            return np.asarray(self._make_kernel(x).trials(kind, seeds[k:k + 1], 1, window))
+
+        n_thr = max(1, min(len(seeds), threads if threads > 0 else (os.cpu_count() or 1)))
+        with ThreadPoolExecutor(max_workers=n_thr) as ex:
+            parts = list(ex.map(one, range(len(seeds))))
+        return np.concatenate(parts)
 
     def background(self, n: int = 1000, kind: str = "gauss", *, seed: Any = None, threads: int | None = None,
                    batch: int = 500, window: tuple[float, float] | None = None,
