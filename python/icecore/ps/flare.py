@@ -327,8 +327,8 @@ def inject_flare_events(path: Any, season: str, ra_deg: float, dec_deg: float, n
     rng = rng_from_seed(seed)
     s = load_public_data(path, seasons=[season])[season]
     runs = _merge_runs(s.uptime_mjd)
-    live = np.clip(np.minimum(runs[:, 1], mean_mjd + 3 * sigma_days) - np.maximum(runs[:, 0], mean_mjd - 3 * sigma_days),
-                   0, None)
+    lo, hi = mean_mjd - 3 * sigma_days, mean_mjd + 3 * sigma_days
+    live = np.clip(np.minimum(runs[:, 1], hi) - np.maximum(runs[:, 0], lo), 0, None)
     if live.sum() < 1e-3 * sigma_days:
         raise InputError("argument 'mean_mjd': the flare (+-3 sigma) holds almost no live time of the season",
                          "mean_mjd")
