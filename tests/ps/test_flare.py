@@ -187,6 +187,11 @@ def test_ten_season_search_and_simulated_flare(tmp_path):
     assert fs.livetime_days == pytest.approx(sum(x.livetime_days for x in d), rel=1e-9)
     r = fs.fit("gauss")
     assert r.season == "IC86_II+IC86_III" and abs(r.mean_mjd - mid) < 5.0 and 6 < r.ns < 16
+    # one season, RA and time scrambled: the flare's events leave the source (time-only trials keep them)
+    one = FlareSearch(d, 150.0, 20.0, season="IC86_III", threads=1, n_seed=15, n_sigma=8)
+    ra_t = one.trials(3, "box", seed=2, scramble="time+ra", threads=1)
+    np.testing.assert_array_equal(ra_t, one.trials(3, "box", seed=2, scramble="time+ra", threads=2))
+    assert np.max(ra_t["ts"]) < np.min(one.trials(3, "box", seed=2)["ts"])
     with pytest.raises(InputError, match="rates"):
         simulate_public_data(tmp_path / "b", seasons=("IC86_II", "IC86_III"), n_events=[2000, 4000], seed=3)
         FlareSearch(load_public_data(tmp_path / "b"), 150.0, 20.0, season="all")

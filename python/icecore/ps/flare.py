@@ -234,11 +234,12 @@ def cone_uniform(region: tuple[float, float, float], rng: np.random.Generator, n
     return ra, dec
 
 
-def _fullsky_x(season: Season, ra_deg: float, dec_deg: float,
-               gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    m = SeasonModel(season, gammas)
+def _fullsky_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray, model: SeasonModel | None = None,
+               event_ra_deg: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    m = SeasonModel(season, gammas) if model is None else model
     sd = np.sin(np.radians(season.dec_deg))
-    psi = _angular_distance(np.radians(season.ra_deg), np.radians(season.dec_deg), math.radians(ra_deg),
+    era = season.ra_deg if event_ra_deg is None else event_ra_deg
+    psi = _angular_distance(np.radians(era), np.radians(season.dec_deg), math.radians(ra_deg),
                             math.radians(dec_deg))
     sig = np.radians(season.angerr_deg)
     near = psi < 8.0 * sig
@@ -430,6 +431,8 @@ class FlareSearch:
             self.sample = flare_sample(s, self.ra, self.dec, gamma_range, background_log10_e=bkg_e,
                                        background_rounding=float(background_rounding))
         self.name = self.sample.season
+        self._merged = merged
+        self._model: SeasonModel | None = None
         self._cone = None if merged or s.region is None else _ConeRatio(s, self.ra, self.dec, self.sample.gamma_grid,
                                                                        bkg_e, float(background_rounding))
         smax = sigma_range_days[1]
@@ -441,11 +444,12 @@ class FlareSearch:
         self._kernel = self._make_kernel(self.sample.x)
         self._kernel_e: Any = None  # the energy-only table, for RA-scrambled trials (built when first used)
 
-    def _make_kernel(self, x: np.ndarray) -> Any:
+    def _make_kernel(self, x: np.ndarray, t: np.ndarray | None = None) -> Any:
         from .. import _core
 
         sm = self.sample
-        return _core.ps.FlareModel(t=sm.t_mjd, x=x, gamma0=float(sm.gamma_grid[0]), dgamma=GAMMA_STEP,
+        return _core.ps.FlareModel(t=sm.t_mjd if t is None else t, x=x, gamma0=float(sm.gamma_grid[0]),
+                                   dgamma=GAMMA_STEP,
                                    n_total=float(sm.n_total), run_start=np.ascontiguousarray(sm.runs[:, 0]),
                                    run_stop=np.ascontiguousarray(sm.runs[:, 1]), settings=self._settings)
 
@@ -498,8 +502,10 @@ class FlareSearch:
         """``n`` background trials: the kernel's structured results.
 
         ``scramble="time"``: times drawn uniformly in live time, directions kept;
-        ``scramble="time+ra"`` (partial-sky releases): also a new right ascension per event,
-        uniform on its declination circle inside the cone (see the module notes). With ``window``
+        ``scramble="time+ra"``: also a new right ascension per event -- partial-sky releases:
+        uniform on its declination circle inside the cone (see the module notes); full-sky seasons:
+        uniform in [0, 360) deg, the S/B near the source rebuilt per trial (the usual scramble);
+        ``scramble="resample"``: see the module notes. With ``window``
         the time PDF is fixed (box start/stop, or Gaussian mean/width for ``kind="gauss"``) instead
         of searched. Same seed, same results, whatever the thread count.
         """
@@ -515,13 +521,34 @@ class FlareSearch:
             return np.asarray(self._kernel.trials(kind, seeds, thr, w))
         if scramble == "resample":
             return self._resampled_trials(kind, seeds, rng, thr, w)
-        if self.season.region is None or self.sample.x_energy is None:  # (merged samples have none)
-            raise InputError("argument 'scramble': 'time+ra' needs a partial-sky release (Season.region)", "scramble")
+        if self._merged:
+            raise InputError("argument 'scramble': 'time+ra' is not available for merged seasons", "scramble")
+        if self.season.region is None:
+            return self._fullsky_ra_trials(kind, seeds, rng, thr, w)
         if self._kernel_e is None:
             self._kernel_e = self._make_kernel(self.sample.x_energy)
         ra = cone_ra_scramble(self.season, rng, n)
         sp = np.ascontiguousarray(cone_spatial(self.season, ra, self.ra, self.dec))
         return np.asarray(self._kernel_e.trials_spatial(kind, seeds, sp, thr, w))
+
+    def _fullsky_ra_trials(self, kind: str, seeds: np.ndarray, rng: np.random.Generator, threads: int,
+                           window: tuple[float, float] | None) -> np.ndarray:
+        """Full-sky sample: every event's right ascension drawn uniformly, S/B rebuilt near the source."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        s = self.season
+        if self._model is None:
+            self._model = SeasonModel(s, self.sample.gamma_grid)
+        ras = [rng.uniform(0.0, 360.0, len(s)) for _ in range(len(seeds))]
+
+        def one(k: int) -> np.ndarray:
+            x, idx = _fullsky_x(s, self.ra, self.dec, self.sample.gamma_grid, self._model, ras[k])
+            m = self._make_kernel(np.ascontiguousarray(x), np.ascontiguousarray(s.mjd[idx]))
+            return np.asarray(m.trials(kind, seeds[k:k + 1], 1, window))
+
+        n_thr = max(1, min(len(seeds), threads if threads > 0 else (os.cpu_count() or 1)))
+        with ThreadPoolExecutor(max_workers=n_thr) as ex:
+            return np.concatenate(list(ex.map(one, range(len(seeds)))))
 
     def _resampled_trials(self, kind: str, seeds: np.ndarray, rng: np.random.Generator, threads: int,
                           window: tuple[float, float] | None) -> np.ndarray:
