@@ -8,8 +8,9 @@ ten seasons together (``FlareSearch(..., season="all")``), then background trial
 the union of the good runs) in batches into a :class:`BackgroundTS` (fixed-size histogram + tail).
 The trials keep every event's direction (the merged seasons have no RA scramble), so the simulated
 flare's events stay at the source in every trial and the background TS is inflated (a conservative
-p-value); this run is about run time and memory over ten seasons. Peak memory: tracemalloc (Python allocations, numpy included) and ru_maxrss (the whole process);
-the bounds are asserted. Results: ``tools/results/ps_flare_10yr.json``.
+p-value); this run is about run time and memory over ten seasons. Peak memory: tracemalloc (Python
+allocations, numpy included) and ru_maxrss (the whole process); the bounds are asserted.
+Results: ``tools/results/ps_flare_10yr.json``.
 
 Usage::
 

@@ -526,6 +526,7 @@ class FlareSearch:
         if self.season.region is None:
             return self._fullsky_ra_trials(kind, seeds, rng, thr, w)
         if self._kernel_e is None:
+            assert self.sample.x_energy is not None  # partial-sky samples carry it
             self._kernel_e = self._make_kernel(self.sample.x_energy)
         ra = cone_ra_scramble(self.season, rng, n)
         sp = np.ascontiguousarray(cone_spatial(self.season, ra, self.ra, self.dec))
