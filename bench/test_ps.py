@@ -235,3 +235,46 @@ def test_sky_scan_skyllh(benchmark, record, release):
     for (ra, dec), got in res.items():
         r = PointSourceAnalysis(data, ra, dec, **COMPAT).unblind()
         assert abs(r.ts - got[0]) <= max(0.02 * got[0], 0.2)
+
+
+# ---------------------------------------------------------------------------------------------
+# stacking trials: the C++ per-trial loop (StackModel) against the numpy implementation, same data
+
+
+STACK_K = 20
+
+
+@pytest.fixture(scope="module")
+def stack(release):
+    from icecore.ps.sources import SourceList
+    from icecore.ps.stacking import StackingAnalysis
+
+    rng = np.random.default_rng(4)
+    src = SourceList(rng.uniform(0, 360, STACK_K), np.degrees(np.arcsin(rng.uniform(-0.7, 0.7, STACK_K))),
+                     rng.uniform(0.5, 2, STACK_K), [f"s{i}" for i in range(STACK_K)])
+    st = StackingAnalysis(load_public_data(release[0]), src)
+    st.kernel()  # built outside the timing
+    return st
+
+
+def _stack_size(n):
+    return f"{_size(n)}, {STACK_K} sources"
+
+
+def test_stack_trials_icecore(benchmark, record, release, stack):
+    record(benchmark, role="icecore", size=_stack_size(release[1]), items=4)
+    benchmark.group = "ps.stack.trials"
+    kern = stack.kernel()
+    seeds = np.arange(11, 15, dtype=np.uint64)
+    out = benchmark.pedantic(lambda: kern.trials(seeds, None, 1), rounds=3, iterations=1)
+    for s, r in zip(seeds[:2], out[:2]):  # the numpy implementation on the kernel's own scrambles
+        ref = stack.fit_with_ra(kern.scramble(int(s)), backend="numpy")
+        assert r["ts"] == pytest.approx(ref.ts, rel=1e-5, abs=1e-6)
+        assert r["ns"] == pytest.approx(ref.ns, rel=1e-3, abs=1e-3)
+
+
+def test_stack_trials_numpy(benchmark, record, release, stack):
+    record(benchmark, role="baseline", baseline="icecore stacking, numpy trials (k-d tree)",
+           size=_stack_size(release[1]), items=4)
+    benchmark.group = "ps.stack.trials"
+    benchmark.pedantic(lambda: stack.trials(4, seed=1, backend="numpy"), rounds=1, iterations=1)

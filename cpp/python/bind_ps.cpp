@@ -24,6 +24,7 @@
 
 #include "icecore/ps_flare.hpp"
 #include "icecore/ps_llh.hpp"
+#include "icecore/ps_stack.hpp"
 #include "icecore/ps_table.hpp"
 #include "validate.hpp"
 
@@ -198,6 +199,36 @@ const char* const kFlareDoc =
     "structured array with fields ts, ns, gamma, t_a, t_b (Gaussian: mean and width; box: start and end "
     "[MJD]), log_lambda (2 log Lambda, without the flare-length term) (float64), status (int32: 0 ok, 1 ns at "
     "upper bound, 2 no signal-like event) and n_eval (int32)";
+
+
+// ---- stacking (icecore/ps_stack.hpp) ----
+using StackEvents = py::array_t<StackEvent, py::array::c_style | py::array::forcecast>;
+using StackResults = py::array_t<StackFitResult>;
+
+std::vector<StackEvent> stack_events(const py::handle& obj, const char* name) {
+    auto a = py::cast<StackEvents>(obj);
+    if (a.ndim() != 1) fail(name, "must be a 1-d STACK_EVENT_DTYPE array");
+    std::vector<StackEvent> v(a.data(), a.data() + a.size());
+    for (const auto& e : v)
+        if (!std::isfinite(e.ra) || !std::isfinite(e.dec) || !std::isfinite(e.sigma) || !std::isfinite(e.inv_b) ||
+            !std::isfinite(e.efrac))
+            fail(name, "must be finite");
+    return v;
+}
+
+std::vector<std::vector<double>> ra_lists(const StackModel& self, const py::sequence& ra) {
+    if (static_cast<std::size_t>(py::len(ra)) != self.n_seasons()) fail("ra", "need one array per season");
+    std::vector<std::vector<double>> out;
+    for (std::size_t j = 0; j < self.n_seasons(); ++j) {
+        auto a = py::cast<carray<double>>(ra[j]);
+        out.push_back(to_vector(a, "ra"));
+    }
+    return out;
+}
+
+const char* const kStackDoc =
+    "structured array with fields ts, ns, gamma (float64), n_injected and status (int32: 0 ok, 1 ns at its "
+    "upper bound)";
 
 }  // namespace
 
@@ -496,6 +527,157 @@ run_start/run_stop: sorted disjoint good runs [MJD]. kind: 'gauss', 'box' or 'no
             (std::string("Background trials, times scrambled uniformly in live time (one uint64 seed each); with "
                          "window=(a, b) the time PDF is fixed instead of searched. Returns a ") +
              kFlareDoc + ".")
+                .c_str())
+        .def(
+            "trials_spatial",
+            [](const FlareModel& self, const std::string& kind, const carray<std::uint64_t>& seeds,
+               const carray<double>& spatial, int threads, py::object window) {
+                const FlareKind k = flare_kind(kind);
+                check_threads(threads);
+                require_ndim(seeds, 1, "seeds");
+                require_ndim(spatial, 2, "spatial");
+                if (spatial.shape(0) != seeds.size() ||
+                    static_cast<std::size_t>(spatial.shape(1)) != self.n_events())
+                    fail("spatial", "must be (len(seeds), n_events)");
+                require_finite(spatial, "spatial");
+                double a = std::numeric_limits<double>::quiet_NaN(), b = 0.0;
+                if (!window.is_none()) {
+                    auto w = window.cast<std::pair<double, double>>();
+                    a = w.first;
+                    b = w.second;
+                    if (!std::isfinite(a) || !std::isfinite(b)) fail("window", "must be finite");
+                }
+                const auto nt = static_cast<std::size_t>(seeds.size());
+                FlareResults out(static_cast<py::ssize_t>(nt));
+                FlareFitResult* r = out.mutable_data();
+                const std::uint64_t* sd = seeds.data();
+                const double* sp = spatial.data();
+                {
+                    py::gil_scoped_release release;
+                    self.trials_spatial(k, a, b, sp, sd, nt, r, threads);
+                }
+                return out;
+            },
+            py::arg("kind"), py::arg("seeds"), py::arg("spatial"), py::arg("threads") = 0,
+            py::arg("window") = py::none(),
+            (std::string("Background trials whose events also moved in space: trial k uses x * spatial[k] (one "
+                         "factor >= 0 per event, e.g. the ratio of the RA-scrambled to the recorded spatial "
+                         "signal PDF) and times scrambled as in trials(). Returns a ") +
+             kFlareDoc + ".")
+                .c_str());
+
+    PYBIND11_NUMPY_DTYPE(StackEvent, ra, dec, sigma, inv_b, efrac, ebin, trial);
+    PYBIND11_NUMPY_DTYPE(StackFitResult, ts, ns, gamma, n_injected, status);
+    m.attr("STACK_EVENT_DTYPE") = py::dtype::of<StackEvent>();
+    py::class_<StackSettings>(m, "StackSettings", "Settings of the stacked fit (angles in rad).")
+        .def(py::init([](double gamma_min, double gamma_max, double ns_max, double radius, double band,
+                         double gamma_xtol) {
+                 StackSettings s;
+                 s.gamma_min = gamma_min;
+                 s.gamma_max = gamma_max;
+                 s.ns_max = ns_max;
+                 s.radius = radius;
+                 s.band = band;
+                 s.gamma_xtol = gamma_xtol;
+                 return s;
+             }),
+             py::kw_only(), py::arg("gamma_min") = 1.0, py::arg("gamma_max") = 4.0, py::arg("ns_max") = 1000.0,
+             py::arg("radius") = 0.5235987755982988, py::arg("band") = 0.17453292519943295,
+             py::arg("gamma_xtol") = 1e-3)
+        .def_readwrite("gamma_min", &StackSettings::gamma_min)
+        .def_readwrite("gamma_max", &StackSettings::gamma_max)
+        .def_readwrite("ns_max", &StackSettings::ns_max)
+        .def_readwrite("radius", &StackSettings::radius)
+        .def_readwrite("band", &StackSettings::band)
+        .def_readwrite("gamma_xtol", &StackSettings::gamma_xtol);
+
+    py::class_<StackModel>(m, "StackModel", R"doc(Stacked point-source likelihood over K weighted sources.
+
+See cpp/include/icecore/ps_stack.hpp. src_ra, src_dec [rad], weights (> 0); gamma grid gamma0 + q dgamma
+(n_gamma nodes). Seasons are added with add_season(events, tables, y): events a STACK_EVENT_DTYPE array,
+tables (K, n_gamma, n_e) signal energy tables, y (K, n_gamma) expected events per unit flux.
+)doc")
+        .def(py::init([](const carray<double>& src_ra, const carray<double>& src_dec, const carray<double>& weights,
+                         double gamma0, double dgamma, std::size_t n_gamma, const StackSettings& st) {
+                 return StackModel(to_vector(src_ra, "src_ra"), to_vector(src_dec, "src_dec"),
+                                   to_vector(weights, "weights"), gamma0, dgamma, n_gamma, st);
+             }),
+             py::kw_only(), py::arg("src_ra"), py::arg("src_dec"), py::arg("weights"), py::arg("gamma0"),
+             py::arg("dgamma"), py::arg("n_gamma"), py::arg("settings"))
+        .def_property_readonly("n_seasons", &StackModel::n_seasons, "Seasons added.")
+        .def_property_readonly("n_sources", &StackModel::n_sources, "Sources K.")
+        .def(
+            "add_season",
+            [](StackModel& self, const py::object& events, const carray<double>& tables, const carray<double>& y) {
+                auto ev = stack_events(events, "events");
+                require_ndim(tables, 3, "tables");
+                require_ndim(y, 2, "y");
+                require_finite(tables, "tables");
+                require_finite(y, "y");
+                const auto n_e = static_cast<std::size_t>(tables.shape(2));
+                std::vector<double> tv(tables.data(), tables.data() + tables.size());
+                std::vector<double> yv(y.data(), y.data() + y.size());
+                self.add_season(std::move(ev), std::move(tv), n_e, std::move(yv));
+            },
+            py::arg("events"), py::arg("tables"), py::arg("y"), "Add one season (see the class notes).")
+        .def(
+            "fit",
+            [](const StackModel& self, const py::sequence& ra) {
+                auto lists = ra_lists(self, ra);
+                std::vector<const double*> ptr;
+                for (const auto& v : lists) ptr.push_back(v.data());
+                StackResults out(1);
+                StackFitResult* r = out.mutable_data();
+                py::gil_scoped_release release;
+                r[0] = self.fit(ptr);
+                return out;
+            },
+            py::arg("ra"), (std::string("Fit with the given right ascensions [rad] per season; returns a 1-element ") +
+                            kStackDoc + ".").c_str())
+        .def(
+            "log_lambda",
+            [](const StackModel& self, const py::sequence& ra, double ns, double gamma) {
+                auto lists = ra_lists(self, ra);
+                std::vector<const double*> ptr;
+                for (const auto& v : lists) ptr.push_back(v.data());
+                py::gil_scoped_release release;
+                return self.log_lambda(ptr, ns, gamma);
+            },
+            py::arg("ra"), py::arg("ns"), py::arg("gamma"), "log Lambda(ns, gamma) with the given right ascensions.")
+        .def(
+            "scramble",
+            [](const StackModel& self, std::uint64_t seed) {
+                py::list out;
+                for (auto& v : self.scramble(seed)) out.append(py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data()));
+                return out;
+            },
+            py::arg("seed"), "The right ascensions [rad] trial `seed` draws, one array per season.")
+        .def(
+            "trials",
+            [](const StackModel& self, const carray<std::uint64_t>& seeds, py::object injected, int threads) {
+                check_threads(threads);
+                require_ndim(seeds, 1, "seeds");
+                std::vector<std::vector<StackEvent>> inj;
+                if (!injected.is_none()) {
+                    auto seq = py::cast<py::sequence>(injected);
+                    if (static_cast<std::size_t>(py::len(seq)) != self.n_seasons())
+                        fail("injected", "need one STACK_EVENT_DTYPE array per season");
+                    for (std::size_t j = 0; j < self.n_seasons(); ++j) inj.push_back(stack_events(seq[j], "injected"));
+                }
+                const auto nt = static_cast<std::size_t>(seeds.size());
+                StackResults out(static_cast<py::ssize_t>(nt));
+                StackFitResult* r = out.mutable_data();
+                const std::uint64_t* sd = seeds.data();
+                {
+                    py::gil_scoped_release release;
+                    self.trials(sd, nt, inj, r, threads);
+                }
+                return out;
+            },
+            py::arg("seeds"), py::arg("injected") = py::none(), py::arg("threads") = 0,
+            (std::string("Trials: right ascensions scrambled (one uint64 seed each), plus per season the injected "
+                         "events of each trial (field 'trial', sorted). Returns a ") +
+             kStackDoc + ".")
                 .c_str());
 }
 

@@ -25,7 +25,33 @@ struct FlareModel::Work {
     std::vector<double> t, r, xg, xr;
     std::vector<std::size_t> on;
     int n_eval = 0;
+    const double* x = nullptr;                     // the S/B table in use (the model's or a trial's)
+    const std::vector<std::size_t>* order = nullptr;  // its candidate flare events
+    std::vector<double> xbuf;                      // a trial's reweighted table
+    std::vector<std::size_t> obuf;                 // ... and its candidate events
 };
+
+FlareModel::Work FlareModel::work() const {
+    Work w;
+    w.x = x_.data();
+    w.order = &seed_order_;
+    return w;
+}
+
+void FlareModel::candidates(const double* x, std::vector<std::size_t>& out) const {
+    const std::size_t n = t_.size();
+    const auto k2 = static_cast<std::size_t>(
+        std::clamp(std::lround((2.0 - gamma0_) / dgamma_), 0L, static_cast<long>(n_gamma_ - 1)));
+    std::vector<std::size_t> idx(n);
+    std::iota(idx.begin(), idx.end(), std::size_t{0});
+    const double* x2 = x + k2 * n;
+    std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return x2[a] > x2[b]; });
+    out.clear();
+    for (std::size_t i : idx) {
+        if (out.size() >= s_.n_seed || !(x2[i] > 1.0)) break;
+        out.push_back(i);
+    }
+}
 
 FlareModel::FlareModel(std::vector<double> t, std::vector<double> x, std::size_t n_gamma, double gamma0,
                        double dgamma, double n_total, std::vector<double> run_start, std::vector<double> run_stop,
@@ -52,16 +78,7 @@ FlareModel::FlareModel(std::vector<double> t, std::vector<double> x, std::size_t
     if (s_.sigma_max <= 0) s_.sigma_max = 0.25 * (re_.back() - rs_.front());
     if (!(s_.sigma_min > 0) || s_.sigma_max < s_.sigma_min) throw std::invalid_argument("bad sigma range");
     // candidate flare times: the most signal-like events at the node nearest gamma = 2
-    const auto k2 = static_cast<std::size_t>(
-        std::clamp(std::lround((2.0 - gamma0_) / dgamma_), 0L, static_cast<long>(n_gamma_ - 1)));
-    std::vector<std::size_t> idx(n);
-    std::iota(idx.begin(), idx.end(), std::size_t{0});
-    const double* x2 = x_.data() + k2 * n;
-    std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return x2[a] > x2[b]; });
-    for (std::size_t i : idx) {
-        if (seed_order_.size() >= s_.n_seed || !(x2[i] > 1.0)) break;
-        seed_order_.push_back(i);
-    }
+    candidates(x_.data(), seed_order_);
 }
 
 double FlareModel::live_until(double t) const {
@@ -73,12 +90,30 @@ double FlareModel::live_until(double t) const {
 
 double FlareModel::live_between(double a, double b) const { return b > a ? live_until(b) - live_until(a) : 0.0; }
 
+// Integral of N(mu, sigma) over the good runs within mu +- 12 sigma, written as the integral from the
+// first run's start to the last run's end minus the gaps between runs: a gap shorter than 0.1 sigma is
+// integrated by the midpoint rule with its curvature correction, h phi(m) (1 + h^2 (u^2 - 1) / (24 sigma^2)),
+// whose relative error is below 1e-6 of the gap's own (small) integral; longer gaps exactly by erfc.
+// (A real season has thousands of runs separated by gaps of minutes: one exp per gap instead of two
+// erfc per run.)
 double FlareModel::gauss_norm(double mu, double sigma) const {
     const double lo = mu - 12.0 * sigma, hi = mu + 12.0 * sigma;
-    auto k = static_cast<std::size_t>(std::upper_bound(re_.begin(), re_.end(), lo) - re_.begin());
-    double z = 0.0;
-    for (; k < rs_.size() && rs_[k] < hi; ++k) z += norm_cdf((re_[k] - mu) / sigma) - norm_cdf((rs_[k] - mu) / sigma);
-    return z;
+    const auto k0 = static_cast<std::size_t>(std::upper_bound(re_.begin(), re_.end(), lo) - re_.begin());
+    const auto k1 = static_cast<std::size_t>(std::lower_bound(rs_.begin(), rs_.end(), hi) - rs_.begin());
+    if (k0 >= k1) return 0.0;
+    double z = norm_cdf((re_[k1 - 1] - mu) / sigma) - norm_cdf((rs_[k0] - mu) / sigma);
+    const double inv = 1.0 / sigma, c = inv / kSqrt2Pi;
+    for (std::size_t k = k0; k + 1 < k1; ++k) {
+        const double a = re_[k], b = rs_[k + 1], h = b - a;
+        if (!(h > 0)) continue;
+        if (h < 0.1 * sigma) {
+            const double u = (0.5 * (a + b) - mu) * inv, hs = h * inv;
+            z -= h * c * std::exp(-0.5 * u * u) * (1.0 + hs * hs * (u * u - 1.0) / 24.0);
+        } else {
+            z -= norm_cdf((b - mu) * inv) - norm_cdf((a - mu) * inv);
+        }
+    }
+    return std::max(z, 0.0);
 }
 
 double FlareModel::scramble_time(double u) const {
@@ -120,14 +155,14 @@ double FlareModel::penalty(FlareKind kind, double a, double b) const {
     return 0.0;
 }
 
-void FlareModel::x_at(double gamma, std::vector<double>& out) const {
+void FlareModel::x_at(const double* x, double gamma, std::vector<double>& out) const {
     const std::size_t n = t_.size();
     double u = (gamma - gamma0_) / dgamma_;
     u = std::clamp(u, 0.0, static_cast<double>(n_gamma_ - 1));
     auto k = static_cast<std::size_t>(std::floor(u));
     if (k >= n_gamma_ - 1) k = n_gamma_ - 2;
     const double f = u - static_cast<double>(k);
-    const double* x0 = x_.data() + k * n;
+    const double* x0 = x + k * n;
     const double* x1 = x0 + n;
     out.resize(n);
     for (std::size_t i = 0; i < n; ++i) out[i] = (1.0 - f) * x0[i] + f * x1[i];
@@ -154,17 +189,21 @@ double FlareModel::profile_ns(const std::vector<double>& xr, double& ns, int& st
     };
     double h = 0.0;
     status = 0;
-    if (grad(0.0, h) <= 0.0) {
+    const double g0 = grad(0.0, h);
+    if (g0 <= 0.0) {
         ns = 0.0;
         return 0.0;
     }
+    const double h0 = h;
     const double hi = std::min(s_.ns_max, nn * (1.0 - 1e-9));
     if (grad(hi, h) >= 0.0) {
         ns = hi;
         status = 1;
         return value(hi);
     }
-    double lo = 0.0, up = hi, s = std::clamp(ns > 0 && ns < hi ? ns : 0.5 * hi, lo, up);
+    // start: the caller's guess, else the Newton step from ns = 0 (log Lambda is concave in ns)
+    const double guess = ns > 0 && ns < hi ? ns : (h0 < 0 ? -g0 / h0 : 0.5 * hi);
+    double lo = 0.0, up = hi, s = std::clamp(guess, 1e-12 * hi, 0.5 * hi);
     for (int it = 0; it < 100; ++it) {
         const double g = grad(s, h);
         if (g > 0) lo = s; else up = s;
@@ -184,7 +223,7 @@ double FlareModel::profile_ns(const std::vector<double>& xr, double& ns, int& st
 double FlareModel::best_gamma(const std::vector<double>& r, Work& w, double& gamma, double& ns, int& status) const {
     const std::size_t n = t_.size();
     auto eval = [&](double g, double& s, int& st) {
-        x_at(g, w.xg);
+        x_at(w.x, g, w.xg);
         w.xr.clear();
         for (std::size_t i = 0; i < n; ++i)
             if (r[i] > 0 && w.xg[i] > 0) w.xr.push_back(w.xg[i] * r[i]);  // zeros enter through N - size
@@ -249,9 +288,9 @@ FlareFitResult FlareModel::fixed(FlareKind kind, double a, double b, const std::
 FlareFitResult FlareModel::search_box(const std::vector<double>& t, Work& w) const {
     FlareFitResult res;
     res.status = 2;
-    if (seed_order_.size() < 2) return res;
+    if (w.order->size() < 2) return res;
     std::vector<double> ts;
-    for (std::size_t i : seed_order_) ts.push_back(t[i]);
+    for (std::size_t i : *w.order) ts.push_back(t[i]);
     std::sort(ts.begin(), ts.end());
     const std::size_t n = t.size();
     double best = kNegInf, ba = 0, bb = 0;
@@ -263,7 +302,7 @@ FlareFitResult FlareModel::search_box(const std::vector<double>& t, Work& w) con
             if (!std::isfinite(pen)) continue;
             time_ratio(FlareKind::box, a, b, t, w.r);
             for (double g = s_.gamma_min; g <= s_.gamma_max + 1e-9; g += 0.25) {
-                x_at(std::min(g, s_.gamma_max), w.xg);
+                x_at(w.x, std::min(g, s_.gamma_max), w.xg);
                 w.xr.clear();
                 for (std::size_t k = 0; k < n; ++k)
                     if (w.r[k] > 0 && w.xg[k] > 0) w.xr.push_back(w.xg[k] * w.r[k]);
@@ -291,13 +330,13 @@ FlareFitResult FlareModel::search_box(const std::vector<double>& t, Work& w) con
 FlareFitResult FlareModel::search_gauss(const std::vector<double>& t, Work& w) const {
     FlareFitResult res;
     res.status = 2;
-    if (seed_order_.empty()) return res;
+    if (w.order->empty()) return res;
     const std::size_t n = t.size();
     const double lmin = std::log(s_.sigma_min), lmax = std::log(s_.sigma_max);
     const std::size_t ns_grid = std::max<std::size_t>(s_.n_sigma, 2);
     struct Cand { double v, mu, ls, g; };
     std::vector<Cand> cands;
-    for (std::size_t i : seed_order_) {
+    for (std::size_t i : *w.order) {
         for (std::size_t k = 0; k < ns_grid; ++k) {
             const double ls = lmin + (lmax - lmin) * static_cast<double>(k) / static_cast<double>(ns_grid - 1);
             const double sg = std::exp(ls), mu = t[i];
@@ -309,7 +348,7 @@ FlareFitResult FlareModel::search_gauss(const std::vector<double>& t, Work& w) c
             for (std::size_t q = 0; q < n; ++q)
                 if (w.r[q] > 1e-300) on.push_back(q);
             for (double g = s_.gamma_min; g <= s_.gamma_max + 1e-9; g += 0.25) {
-                x_at(std::min(g, s_.gamma_max), w.xg);
+                x_at(w.x, std::min(g, s_.gamma_max), w.xg);
                 w.xr.clear();
                 for (std::size_t q : on)
                     if (w.xg[q] > 0) w.xr.push_back(w.xg[q] * w.r[q]);
@@ -336,7 +375,7 @@ FlareFitResult FlareModel::search_gauss(const std::vector<double>& t, Work& w) c
         const double g = std::clamp(p[2], s_.gamma_min, s_.gamma_max);
         const double sg = std::exp(ls);
         time_ratio(FlareKind::gauss, mu, sg, t, w.r);
-        x_at(g, w.xg);
+        x_at(w.x, g, w.xg);
         w.xr.clear();
         for (std::size_t q = 0; q < n; ++q)
             if (w.r[q] > 0 && w.xg[q] > 0) w.xr.push_back(w.xg[q] * w.r[q]);
@@ -419,21 +458,21 @@ FlareFitResult FlareModel::search(FlareKind kind, const std::vector<double>& t, 
 }
 
 FlareFitResult FlareModel::fit(FlareKind kind) const {
-    Work w;
+    Work w = work();
     return search(kind, t_, w);
 }
 
 FlareFitResult FlareModel::fit_fixed(FlareKind kind, double a, double b) const {
     if (kind == FlareKind::gauss && !(b > 0)) throw std::invalid_argument("Gaussian width must be > 0");
     if (kind == FlareKind::box && !(b > a)) throw std::invalid_argument("box must end after it starts");
-    Work w;
+    Work w = work();
     return fixed(kind, a, b, t_, w);
 }
 
 double FlareModel::log_lambda(FlareKind kind, double a, double b, double ns, double gamma) const {
     std::vector<double> r, xg;
     time_ratio(kind, a, b, t_, r);
-    x_at(gamma, xg);
+    x_at(x_.data(), gamma, xg);
     const double nn = n_total_;
     double v = (nn - static_cast<double>(t_.size())) * std::log1p(-ns / nn);
     for (std::size_t i = 0; i < t_.size(); ++i) v += std::log1p(ns / nn * (xg[i] * r[i] - 1.0));
@@ -447,13 +486,33 @@ void FlareModel::trials(FlareKind kind, const std::uint64_t* seeds, std::size_t 
 
 void FlareModel::trials_fixed(FlareKind kind, double a, double b, const std::uint64_t* seeds, std::size_t n_trials,
                               FlareFitResult* out, int threads) const {
+    trials_spatial(kind, a, b, nullptr, seeds, n_trials, out, threads);
+}
+
+void FlareModel::trials_spatial(FlareKind kind, double a, double b, const double* spatial,
+                                const std::uint64_t* seeds, std::size_t n_trials, FlareFitResult* out,
+                                int threads) const {
     const bool search_all = std::isnan(a);
+    const std::size_t n = t_.size();
+    if (spatial)
+        for (std::size_t q = 0; q < n_trials * n; ++q)
+            if (!(spatial[q] >= 0) || !std::isfinite(spatial[q]))
+                throw std::invalid_argument("spatial factors must be finite and >= 0");
     parallel_for(n_trials, threads, [&](std::size_t begin, std::size_t end) {
-        Work w;
-        std::vector<double> t(t_.size());
+        Work w = work();
+        std::vector<double> t(n);
+        if (spatial) w.xbuf.resize(x_.size());
         for (std::size_t k = begin; k < end; ++k) {
             Xoshiro256 rng(seeds[k]);
             for (double& v : t) v = scramble_time(rng.uniform());
+            if (spatial) {  // this trial's table: x_i(g) times the trial's factor of event i
+                const double* f = spatial + k * n;
+                for (std::size_t g = 0; g < n_gamma_; ++g)
+                    for (std::size_t i = 0; i < n; ++i) w.xbuf[g * n + i] = x_[g * n + i] * f[i];
+                candidates(w.xbuf.data(), w.obuf);
+                w.x = w.xbuf.data();
+                w.order = &w.obuf;
+            }
             w.n_eval = 0;
             out[k] = search_all ? search(kind, t, w) : fixed(kind, a, b, t, w);
         }

@@ -131,6 +131,72 @@ def test_trials_deterministic_across_threads_and_respect_uptime():
     assert np.all(w["ns"] == 0)
 
 
+@pytest.mark.kernel
+def test_trials_with_spatial_factors():
+    t, x, runs, _ = _toy()
+    m = _model(t, x, runs, n_seed=20, n_sigma=10)
+    seeds = np.arange(3, 9, dtype=np.uint64)
+    ones = np.ones((len(seeds), len(t)))
+    # factors of one: the time-scrambled trials themselves
+    np.testing.assert_array_equal(m.trials_spatial("gauss", seeds, ones, 1), m.trials("gauss", seeds, 1))
+    # zero for the signal-like events: no candidate flare left, TS 0; scaling all by 2 changes the TS
+    f = ones.copy()
+    f[:, 300:] = 0.0
+    f[:, :300] = 1e-3
+    assert np.all(m.trials_spatial("box", seeds, f, 1)["ts"] == 0)
+    two = m.trials_spatial("gauss", seeds, 2 * ones, 2)
+    assert not np.allclose(two["ts"], m.trials("gauss", seeds, 1)["ts"])
+    np.testing.assert_array_equal(two, m.trials_spatial("gauss", seeds, 2 * ones, 1))  # thread count
+    with pytest.raises(ValueError, match="spatial"):
+        m.trials_spatial("gauss", seeds, ones[:, :10], 1)
+
+
+def test_cone_ra_scramble_stays_in_the_cone():
+    from icecore.ps.dataset import Season
+    from icecore.ps.flare import _angular_distance, cone_ra_scramble
+
+    rng = np.random.default_rng(1)
+    n = 400
+    dec = rng.uniform(2.8, 8.6, n)
+    ra = 77.4 + rng.uniform(-2, 2, n)
+    s = Season.__new__(Season)
+    s.region = (77.4, 5.7, 3.0)
+    s.dec_deg = dec
+    out = cone_ra_scramble(s, np.random.default_rng(2), 50)
+    psi = np.degrees(_angular_distance(out, np.radians(dec)[None, :], np.radians(77.4), np.radians(5.7)))
+    inside = np.degrees(_angular_distance(np.radians(ra), np.radians(dec), np.radians(77.4), np.radians(5.7))) < 3
+    assert np.all(psi[:, inside] <= 3.0 + 1e-9)
+    # uniform on the chord: an event at the source declination spans the full +-3 deg
+    k = int(np.argmin(np.abs(dec - 5.7)))
+    assert np.ptp(np.degrees(out[:, k])) > 5.0
+
+
+def test_ten_season_search_and_simulated_flare(tmp_path):
+    """SIMULATED data (toy detector): a flare injected into one of two seasons is found by the joint search."""
+    from icecore.ps import load_public_data, simulate_public_data
+    from icecore.ps.flare import FlareSearch, inject_flare_events
+
+    root = tmp_path / "toy"
+    simulate_public_data(root, seasons=("IC86_II", "IC86_III"), n_events=4000, seed=3)
+    s = load_public_data(root)["IC86_III"]
+    mid = float(0.5 * (s.uptime_mjd[0, 0] + s.uptime_mjd[-1, 1]))
+    assert inject_flare_events(root, "IC86_III", 150.0, 20.0, 10, mean_mjd=mid, sigma_days=5.0, seed=1) == 10
+    d = load_public_data(root)
+    assert len(d["IC86_III"]) == len(s) + 10
+    fs = FlareSearch(d, 150.0, 20.0, season="all", threads=1, n_seed=15, n_sigma=8)
+    assert fs.livetime_days == pytest.approx(sum(x.livetime_days for x in d), rel=1e-9)
+    r = fs.fit("gauss")
+    assert r.season == "IC86_II+IC86_III" and abs(r.mean_mjd - mid) < 5.0 and 6 < r.ns < 16
+    # one season, RA and time scrambled: the flare's events leave the source (time-only trials keep them)
+    one = FlareSearch(d, 150.0, 20.0, season="IC86_III", threads=1, n_seed=15, n_sigma=8)
+    ra_t = one.trials(3, "box", seed=2, scramble="time+ra", threads=1)
+    np.testing.assert_array_equal(ra_t, one.trials(3, "box", seed=2, scramble="time+ra", threads=2))
+    assert np.max(ra_t["ts"]) < np.min(one.trials(3, "box", seed=2)["ts"])
+    with pytest.raises(InputError, match="rates"):
+        simulate_public_data(tmp_path / "b", seasons=("IC86_II", "IC86_III"), n_events=[2000, 4000], seed=3)
+        FlareSearch(load_public_data(tmp_path / "b"), 150.0, 20.0, season="all")
+
+
 def test_invalid_input_is_rejected():
     t, x, runs, _ = _toy()
     with pytest.raises(ValueError, match="run"):
@@ -171,6 +237,38 @@ def test_txs_2014_15_box_flare(ic86b):
     assert r.start_mjd == pytest.approx(56937.81, abs=0.05)
     assert 57090 < r.stop_mjd < 57120
     assert 9 < r.ns < 16 and 1.9 < r.gamma < 2.5
+
+
+@needs_real
+def test_txs_wider_background_energy_pdf_and_ra_scrambled_trials(ic86b):
+    from icecore.ps.flare import FlareSearch
+    from icecore.ps.releases import TXS_DEC_DEG, TXS_RA_DEG, load_release
+
+    if not (REAL / "IC86-2011_PS-release").is_dir():
+        pytest.skip("real IC86-2011 release absent")
+    ic = load_release(REAL / "IC86-2011_PS-release").seasons[0]
+    band = ic.log10_e[np.abs(ic.dec_deg - TXS_DEC_DEG) < 3.0]
+    wide = FlareSearch(ic86b.season, TXS_RA_DEG, TXS_DEC_DEG, threads=1, background_log10_e=band,
+                       background_rounding=0.1)
+    r = wide.fit("gauss")
+    # B_E from the release's own events contains the flare's high-energy events: the wider sample's is
+    # lower there, so the same flare is more significant (TS 15.4 -> 21.9), at the same place
+    assert 20.5 < r.ts < 23.5 and 56990 < r.mean_mjd < 57025 and 9 < r.ns < 14
+    a = ic86b.trials(16, "box", seed=1, scramble="time")["ts"]
+    b = ic86b.trials(16, "box", seed=1, scramble="time+ra")["ts"]
+    # time-only scrambling keeps the flare's events at the source in every trial
+    assert np.median(a) > np.median(b) + 2.0
+    with pytest.raises(InputError, match="scramble"):
+        ic86b.trials(2, "box", scramble="azimuth")
+    # resampled trials: fresh events from the wider sample, uniform in the cone; thread count irrelevant
+    rs = FlareSearch(ic86b.season, TXS_RA_DEG, TXS_DEC_DEG, threads=1, background_rounding=0.1,
+                     background_events=(band, ic.angerr_deg[np.abs(ic.dec_deg - TXS_DEC_DEG) < 3.0]))
+    assert rs.fit("gauss").ts == pytest.approx(r.ts, rel=1e-12)  # B_E from the same wider sample
+    c = rs.trials(12, "box", seed=4, scramble="resample", threads=1)
+    np.testing.assert_array_equal(c, rs.trials(12, "box", seed=4, scramble="resample", threads=2))
+    assert np.median(c["ts"]) < np.median(a) - 2.0
+    with pytest.raises(InputError, match="resample"):
+        ic86b.trials(2, "box", scramble="resample")  # no wider sample given
 
 
 @needs_real

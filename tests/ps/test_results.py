@@ -59,5 +59,6 @@ def test_plot_background_with_and_without_tail(tmp_path):
     bg = BackgroundTS(tail="exponential").add(np.where(rng.random(3000) < 0.5, 0.0, rng.chisquare(1.3, 3000)))
     png = plot_background(bg, tmp_path / "bg.png", thresholds={"median": bg.median()}, title="t")
     assert png.read_bytes()[:4] == b"\x89PNG"
+    assert png.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"  # the PDF beside it, like the other plots
     few = BackgroundTS().add([0.0, 0.0, 1.0])  # too few non-zero trials for a tail fit: trials only
     assert plot_background(few, tmp_path / "few.png").exists()

@@ -21,7 +21,7 @@
 // concave in ns); then Nelder-Mead in (mu, log sigma, gamma) from the best grid points.
 // Box -- both edges on the times of the most signal-like events (every pair), gamma on the grid
 // nodes, then golden-section in gamma. Background trials scramble the times uniformly in live
-// time (the x_i are kept), one xoshiro256** stream per trial: same seeds, same results, whatever
+// time (the x_i are kept, or rescaled per trial by caller-given spatial factors), one xoshiro256** stream per trial: same seeds, same results, whatever
 // the thread count.
 #pragma once
 
@@ -77,14 +77,21 @@ public:
     /// Same, with a fixed window (a, b) (kind gauss/box/none).
     void trials_fixed(FlareKind kind, double a, double b, const std::uint64_t* seeds, std::size_t n_trials,
                       FlareFitResult* out, int threads) const;
+    /// Trials whose events also moved in space: for trial k the table is x_i(g) * spatial[k * n + i]
+    /// (e.g. the ratio of a scrambled to the recorded spatial signal PDF, computed by the caller), times
+    /// scrambled as above; a = NaN searches, otherwise (a, b) is the fixed window. spatial: n_trials x n.
+    void trials_spatial(FlareKind kind, double a, double b, const double* spatial, const std::uint64_t* seeds,
+                        std::size_t n_trials, FlareFitResult* out, int threads) const;
 
 private:
     struct Work;
+    Work work() const;
+    void candidates(const double* x, std::vector<std::size_t>& out) const;
     double live_until(double t) const;
     double scramble_time(double u) const;
     void time_ratio(FlareKind kind, double a, double b, const std::vector<double>& t, std::vector<double>& r) const;
     double penalty(FlareKind kind, double a, double b) const;
-    void x_at(double gamma, std::vector<double>& out) const;
+    void x_at(const double* x, double gamma, std::vector<double>& out) const;
     double profile_ns(const std::vector<double>& xr, double& ns, int& status) const;
     double best_gamma(const std::vector<double>& r, Work& w, double& gamma, double& ns, int& status) const;
     FlareFitResult search(FlareKind kind, const std::vector<double>& t, Work& w) const;

@@ -151,3 +151,57 @@ class FlareModel:
     def trials(
         self, kind: str, seeds: npt.ArrayLike, threads: int = 0, window: tuple[float, float] | None = None
     ) -> npt.NDArray[np.void]: ...
+    def trials_spatial(
+        self,
+        kind: str,
+        seeds: npt.ArrayLike,
+        spatial: npt.ArrayLike,
+        threads: int = 0,
+        window: tuple[float, float] | None = None,
+    ) -> npt.NDArray[np.void]: ...
+
+# Stacking kernel (cpp/include/icecore/ps_stack.hpp). Angles in radians. Results are structured
+# arrays with the fields ts, ns, gamma (float64), n_injected, status (int32).
+STACK_EVENT_DTYPE: np.dtype[np.void]
+
+class StackSettings:
+    gamma_min: float
+    gamma_max: float
+    ns_max: float
+    radius: float
+    band: float
+    gamma_xtol: float
+    def __init__(
+        self,
+        *,
+        gamma_min: float = 1.0,
+        gamma_max: float = 4.0,
+        ns_max: float = 1000.0,
+        radius: float = 0.5235987755982988,
+        band: float = 0.17453292519943295,
+        gamma_xtol: float = 0.001,
+    ) -> None: ...
+
+class StackModel:
+    def __init__(
+        self,
+        *,
+        src_ra: npt.ArrayLike,
+        src_dec: npt.ArrayLike,
+        weights: npt.ArrayLike,
+        gamma0: float,
+        dgamma: float,
+        n_gamma: int,
+        settings: StackSettings,
+    ) -> None: ...
+    @property
+    def n_seasons(self) -> int: ...
+    @property
+    def n_sources(self) -> int: ...
+    def add_season(self, events: npt.ArrayLike, tables: npt.ArrayLike, y: npt.ArrayLike) -> None: ...
+    def fit(self, ra: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.void]: ...
+    def log_lambda(self, ra: list[npt.NDArray[np.float64]], ns: float, gamma: float) -> float: ...
+    def scramble(self, seed: int) -> list[npt.NDArray[np.float64]]: ...
+    def trials(
+        self, seeds: npt.ArrayLike, injected: list[npt.NDArray[np.void]] | None = None, threads: int = 0
+    ) -> npt.NDArray[np.void]: ...

@@ -10,15 +10,29 @@ Model (``cpp/include/icecore/ps_flare.hpp`` holds the likelihood, the search and
   sigma / T_live)`` (Gaussian) or ``+ 2 log(L_box / T_live)`` (box), maximised over (ns, gamma, time
   PDF) by a scan in time then a refinement; fixed windows (e.g. +-500 s around an alert) and the
   time-integrated fit (``kind="none"``) use ``TS = 2 log Lambda``;
-* background trials scramble every event time uniformly in live time, keeping its direction and
-  energy (C++, threads, one seed per trial); p-values from :class:`icecore.stats.BackgroundTS`.
+* background trials scramble every event time uniformly in live time (C++, threads, one seed per
+  trial); p-values from :class:`icecore.stats.BackgroundTS`. ``scramble="time"`` keeps each event's
+  direction; ``scramble="time+ra"`` (partial-sky releases) also draws a new right ascension
+  uniformly on the part of the event's declination circle inside the cone -- the in-cone
+  equivalent of IceCube's trials, whose times are drawn from the uptime and whose right
+  ascensions follow from the fixed local coordinates. Time-only scrambling keeps a source's
+  events at the source in every trial, so a time-integrated excess enters every background trial
+  (and the p-value is conservative). ``scramble="resample"`` (partial-sky releases with a wider
+  sample given as ``background_events``): every trial draws the season's number of events afresh --
+  (log10 E, AngErr) pairs from the wider sample (dequantised by its rounding step), directions
+  uniform in the cone, times uniform in live time -- the in-cone view of a full-sky scramble, in which
+  a flare's own events would almost all leave the cone; the wider sample's energy density is then
+  also the background energy PDF.
 
 How ``x_i`` is built depends on the sample:
 
 * **partial-sky release** (``Season.region`` set, the TXS 0506+056 release): all events within
   the 3-deg cone are used; ``B_spatial = 1 / Omega_cone`` (uniform over the cone: the release
   publishes no background model and the cone is small); ``B_energy`` a Gaussian kernel density
-  estimate (Scott's bandwidth) of the season's own log10 E values; ``S_spatial`` the 2-d Rayleigh
+  estimate (Scott's bandwidth) of the season's own log10 E values, or of a wider sample given as
+  ``background_log10_e`` (e.g. the IC86-2011 release's events in the source's declination band;
+  its rounding step, ``background_rounding``, is added to the bandwidth in quadrature as
+  step / sqrt(12)); ``S_spatial`` the 2-d Rayleigh
   density with sigma = each event's uncertainty; ``S_energy`` the marginal reco-energy density of the
   season's smearing table (:mod:`icecore.ps.proxy_irf` for that release), weighted by
   A_eff x E^-gamma (:func:`icecore.ps.model.true_energy_weights`), piecewise constant per proxy bin;
@@ -29,7 +43,9 @@ How ``x_i`` is built depends on the sample:
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +56,8 @@ from ..stats import BackgroundTS
 from .dataset import PublicData, Season
 from .model import SeasonModel, true_energy_weights
 
-__all__ = ["GAMMA_STEP", "FlareSample", "FlareResult", "FlareSearch", "flare_sample"]
+__all__ = ["GAMMA_STEP", "SCRAMBLES", "FlareSample", "FlareResult", "FlareSearch", "background_energy_pdf",
+           "cone_ra_scramble", "cone_spatial", "cone_uniform", "flare_sample", "inject_flare_events", "merge_samples"]
 
 GAMMA_STEP = 0.05
 """Step of the gamma grid of the per-event S/B tables."""
@@ -49,6 +66,7 @@ X_MIN = 1e-3
 """Full-sky samples: events whose largest S/B over the gamma grid is below this are not stored."""
 
 KINDS = ("gauss", "box", "none")
+SCRAMBLES = ("time", "time+ra", "resample")
 
 
 @dataclass
@@ -67,6 +85,9 @@ class FlareSample:
         All events of the sample (stored or not).
     runs : (n_runs, 2) array
         Sorted, disjoint good runs [MJD].
+    x_energy : (n_gamma, n) array or None
+        Partial-sky samples: ``x`` without the spatial signal PDF, ``x = x_energy * S_spatial``
+        (used by the RA-scrambled trials).
     """
 
     season: str
@@ -75,6 +96,7 @@ class FlareSample:
     gamma_grid: np.ndarray
     n_total: int
     runs: np.ndarray
+    x_energy: np.ndarray | None = None
 
 
 @dataclass
@@ -126,34 +148,98 @@ def _rayleigh(psi: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * (psi / sigma) ** 2) / (2.0 * np.pi * sigma**2) * fac
 
 
-def _region_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray) -> np.ndarray:
+def background_energy_pdf(log10_e: np.ndarray, rounding: float = 0.0) -> Any:
+    """Gaussian KDE of log10 E values (Scott's bandwidth, widened in quadrature by rounding / sqrt(12))."""
     from scipy.stats import gaussian_kde
 
+    v = np.asarray(log10_e, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 10:
+        raise InputError(f"argument 'background_log10_e': need >= 10 finite values, got {v.size}",
+                         "background_log10_e")
+    kde = gaussian_kde(v)
+    if rounding > 0:
+        sd = float(np.std(v, ddof=1))
+        bw = math.sqrt(float(kde.factor) ** 2 + (rounding / math.sqrt(12.0) / sd) ** 2)
+        kde = gaussian_kde(v, bw_method=bw)
+    return kde
+
+
+def cone_spatial(season: Season, ra_rad: np.ndarray, ra_deg: float, dec_deg: float) -> np.ndarray:
+    """S_spatial x Omega_cone of the season's events with right ascensions ``ra_rad`` [rad] (partial sky)."""
     assert season.region is not None
-    r_cone = math.radians(season.region[2])
-    omega = 2.0 * math.pi * (1.0 - math.cos(r_cone))
-    psi = _angular_distance(np.radians(season.ra_deg), np.radians(season.dec_deg), math.radians(ra_deg),
-                            math.radians(dec_deg))
-    s_sp = _rayleigh(psi, np.radians(season.angerr_deg))
-    b_e = gaussian_kde(season.log10_e)(season.log10_e)
-    sm = season.smearing
-    d = sm.dec_index(dec_deg)
-    dens, lo, hi = sm.reco_energy_pdf(d)  # (n_t, n_r) per unit log10 E
-    p = true_energy_weights(season.aeff, sm, dec_deg, gammas)  # (G, n_t)
-    s_e_bins = p @ dens  # (G, n_r)
-    edges = np.append(lo[0], hi[0, -1])
-    k = np.searchsorted(edges, season.log10_e, side="right") - 1
-    inside = (k >= 0) & (k < len(edges) - 1)
-    s_e = np.zeros((len(gammas), len(season)))
-    s_e[:, inside] = s_e_bins[:, k[inside]]
-    return np.asarray(s_sp[None, :] * s_e * omega / b_e[None, :])
+    omega = 2.0 * math.pi * (1.0 - math.cos(math.radians(season.region[2])))
+    psi = _angular_distance(ra_rad, np.radians(season.dec_deg), math.radians(ra_deg), math.radians(dec_deg))
+    return np.asarray(_rayleigh(psi, np.radians(season.angerr_deg)) * omega)
 
 
-def _fullsky_x(season: Season, ra_deg: float, dec_deg: float,
-               gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    m = SeasonModel(season, gammas)
+def cone_ra_scramble(season: Season, rng: np.random.Generator, size: int) -> np.ndarray:
+    """``size`` sets of right ascensions [rad], each event's drawn uniformly on its declination circle in the cone."""
+    assert season.region is not None
+    ra0, dec0, r = (math.radians(v) for v in season.region)
+    dec = np.radians(season.dec_deg)
+    c = (math.cos(r) - np.sin(dec) * math.sin(dec0)) / np.maximum(np.cos(dec) * math.cos(dec0), 1e-300)
+    half = np.arccos(np.clip(c, -1.0, 1.0))  # half-width of the chord in RA
+    return np.asarray(ra0 + half[None, :] * rng.uniform(-1.0, 1.0, size=(size, len(dec))))
+
+
+class _ConeRatio:
+    """S/B of events in a partial-sky release's cone (see the module notes), for any event columns."""
+
+    def __init__(self, season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray,
+                 background_log10_e: np.ndarray | None, background_rounding: float) -> None:
+        assert season.region is not None
+        self.season, self.ra, self.dec = season, ra_deg, dec_deg
+        self.omega = 2.0 * math.pi * (1.0 - math.cos(math.radians(season.region[2])))
+        src = season.log10_e if background_log10_e is None else background_log10_e
+        self.kde = background_energy_pdf(src, background_rounding)
+        sm = season.smearing
+        dens, lo, hi = sm.reco_energy_pdf(sm.dec_index(dec_deg))  # (n_t, n_r) per unit log10 E
+        p = true_energy_weights(season.aeff, sm, dec_deg, gammas)  # (G, n_t)
+        self.s_e_bins = p @ dens  # (G, n_r)
+        self.edges = np.append(lo[0], hi[0, -1])
+
+    def x_energy(self, log10_e: np.ndarray) -> np.ndarray:
+        b_e = self.kde(log10_e)
+        k = np.searchsorted(self.edges, log10_e, side="right") - 1
+        inside = (k >= 0) & (k < len(self.edges) - 1)
+        s_e = np.zeros((self.s_e_bins.shape[0], len(log10_e)))
+        s_e[:, inside] = self.s_e_bins[:, k[inside]]
+        return np.ascontiguousarray(s_e / np.maximum(b_e, 1e-300)[None, :])
+
+    def spatial(self, ra_rad: np.ndarray, dec_rad: np.ndarray, angerr_deg: np.ndarray) -> np.ndarray:
+        psi = _angular_distance(ra_rad, dec_rad, math.radians(self.ra), math.radians(self.dec))
+        return np.asarray(_rayleigh(psi, np.radians(angerr_deg)) * self.omega)
+
+
+def _region_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray,
+              background_log10_e: np.ndarray | None = None,
+              background_rounding: float = 0.0) -> tuple[np.ndarray, np.ndarray, _ConeRatio]:
+    c = _ConeRatio(season, ra_deg, dec_deg, gammas, background_log10_e, background_rounding)
+    x_e = c.x_energy(season.log10_e)
+    s_sp = c.spatial(np.radians(season.ra_deg), np.radians(season.dec_deg), season.angerr_deg)
+    return np.asarray(s_sp[None, :] * x_e), x_e, c
+
+
+def cone_uniform(region: tuple[float, float, float], rng: np.random.Generator, n: int) -> tuple[np.ndarray,
+                                                                                              np.ndarray]:
+    """``n`` directions uniform in the cone ``region`` = (ra, dec, radius) [deg]; returns (ra, dec) [rad]."""
+    ra0, dec0, r = (math.radians(v) for v in region)
+    cpsi = rng.uniform(math.cos(r), 1.0, n)
+    phi = rng.uniform(0.0, 2.0 * math.pi, n)
+    spsi = np.sqrt(1.0 - cpsi**2)
+    sd = math.sin(dec0) * cpsi + math.cos(dec0) * spsi * np.cos(phi)
+    dec = np.arcsin(np.clip(sd, -1.0, 1.0))
+    ra = ra0 + np.arctan2(spsi * np.sin(phi), math.cos(dec0) * cpsi - math.sin(dec0) * spsi * np.cos(phi))
+    return ra, dec
+
+
+def _fullsky_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray, model: SeasonModel | None = None,
+               event_ra_deg: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    m = SeasonModel(season, gammas) if model is None else model
     sd = np.sin(np.radians(season.dec_deg))
-    psi = _angular_distance(np.radians(season.ra_deg), np.radians(season.dec_deg), math.radians(ra_deg),
+    era = season.ra_deg if event_ra_deg is None else event_ra_deg
+    psi = _angular_distance(np.radians(era), np.radians(season.dec_deg), math.radians(ra_deg),
                             math.radians(dec_deg))
     sig = np.radians(season.angerr_deg)
     near = psi < 8.0 * sig
@@ -169,23 +255,101 @@ def _fullsky_x(season: Season, ra_deg: float, dec_deg: float,
     return x[:, keep], idx[keep]
 
 
-def flare_sample(season: Season, ra_deg: float, dec_deg: float,
-                 gamma_range: tuple[float, float] = (1.0, 4.0)) -> FlareSample:
-    """Build the kernel input of one season for a source at (ra_deg, dec_deg) [deg] (see the module notes)."""
+def flare_sample(season: Season, ra_deg: float, dec_deg: float, gamma_range: tuple[float, float] = (1.0, 4.0), *,
+                 background_log10_e: np.ndarray | None = None, background_rounding: float = 0.0) -> FlareSample:
+    """Build the kernel input of one season for a source at (ra_deg, dec_deg) [deg] (see the module notes).
+
+    ``background_log10_e`` (partial-sky samples only): the log10(E/GeV) values whose density is the
+    background energy PDF (default: the season's own events); ``background_rounding``: their
+    rounding step (0.1 for the IC86-2011 release).
+    """
     g0, g1 = float(gamma_range[0]), float(gamma_range[1])
     if not (g1 > g0):
         raise InputError(f"argument 'gamma_range': expected (low, high) with low < high, got {gamma_range}",
                          "gamma_range")
     n_g = int(math.ceil(round((g1 - g0) / GAMMA_STEP, 9))) + 1
     gammas = g0 + GAMMA_STEP * np.arange(n_g)
+    x_e = None
     if season.region is not None:
-        x = _region_x(season, ra_deg, dec_deg, gammas)
+        x, x_e, _ = _region_x(season, ra_deg, dec_deg, gammas, background_log10_e, background_rounding)
         t = season.mjd
     else:
+        if background_log10_e is not None:
+            raise InputError("argument 'background_log10_e': only for partial-sky samples (full-sky samples "
+                             "use their own background PDFs)", "background_log10_e")
         x, idx = _fullsky_x(season, ra_deg, dec_deg, gammas)
         t = season.mjd[idx]
     return FlareSample(season.name, np.ascontiguousarray(t, dtype=np.float64), np.ascontiguousarray(x), gammas,
-                       len(season), _merge_runs(season.uptime_mjd))
+                       len(season), _merge_runs(season.uptime_mjd), x_e)
+
+
+def merge_samples(samples: list[FlareSample], *, rate_tolerance: float = 0.1) -> FlareSample:
+    """One flare sample from several seasons' (full-sky) samples at the same source: a flare search over all.
+
+    The kernel's background time PDF is uniform in live time, which is right for the union only when
+    every season has the same background rate (events per live day): checked, within
+    ``rate_tolerance`` of the mean, else :class:`InputError`. The signal time PDF treats the
+    acceptance per live day as equal in every season (an approximation where they differ).
+    """
+    if not samples:
+        raise InputError("argument 'samples': need at least one sample", "samples")
+    g = samples[0].gamma_grid
+    rates = []
+    for sm in samples:
+        if sm.x_energy is not None:
+            raise InputError("argument 'samples': partial-sky samples cannot be merged", "samples")
+        if len(sm.gamma_grid) != len(g) or not np.allclose(sm.gamma_grid, g):
+            raise InputError("argument 'samples': different gamma grids", "samples")
+        rates.append(sm.n_total / float(np.sum(sm.runs[:, 1] - sm.runs[:, 0])))
+    r = np.array(rates)
+    if np.any(np.abs(r / r.mean() - 1.0) > rate_tolerance):
+        raise InputError(f"argument 'samples': background rates differ by more than {rate_tolerance:.0%} "
+                         f"({np.round(r, 2).tolist()} events/day); search the seasons one at a time", "samples")
+    return FlareSample("+".join(sm.season for sm in samples),
+                       np.ascontiguousarray(np.concatenate([sm.t_mjd for sm in samples])),
+                       np.ascontiguousarray(np.concatenate([sm.x for sm in samples], axis=1)), g,
+                       int(sum(sm.n_total for sm in samples)), _merge_runs(np.vstack([sm.runs for sm in samples])))
+
+
+def inject_flare_events(path: Any, season: str, ra_deg: float, dec_deg: float, n: int, *, gamma: float = 2.0,
+                        mean_mjd: float, sigma_days: float, seed: Any = None) -> int:
+    """Add ``n`` **simulated** signal events of a Gaussian flare to a 10-year-layout release folder.
+
+    For simulated datasets (e.g. :func:`icecore.ps.simulate_public_data`): directions, AngErr and
+    energies drawn from the season's own IRFs (:meth:`icecore.ps.model.SeasonModel.sample_signal`),
+    times from N(mean_mjd, sigma_days) restricted to the good runs, azimuth from the sidereal
+    time (zenith = 90 deg + dec, the detector at the pole). The season's events file is rewritten
+    (atomically), sorted by time. Returns the number of events added.
+    """
+    from .io import EVENT_COLUMNS, load_public_data, read_table, write_table
+
+    n = int(check_positive(n, "n", integer=True))
+    check_positive(sigma_days, "sigma_days")
+    rng = rng_from_seed(seed)
+    s = load_public_data(path, seasons=[season])[season]
+    runs = _merge_runs(s.uptime_mjd)
+    lo, hi = mean_mjd - 3 * sigma_days, mean_mjd + 3 * sigma_days
+    live = np.clip(np.minimum(runs[:, 1], hi) - np.maximum(runs[:, 0], lo), 0, None)
+    if live.sum() < 1e-3 * sigma_days:
+        raise InputError("argument 'mean_mjd': the flare (+-3 sigma) holds almost no live time of the season",
+                         "mean_mjd")
+    t: list[float] = []
+    while len(t) < n:  # rejection: keep the times inside a good run
+        c = rng.normal(mean_mjd, sigma_days, size=4 * n)
+        k = np.searchsorted(runs[:, 0], c, side="right") - 1
+        t.extend(c[(k >= 0) & (c <= runs[np.maximum(k, 0), 1])].tolist())
+    ev = SeasonModel(s, np.array([gamma - 0.5, gamma, gamma + 0.5])).sample_signal(rng, n, ra_deg, dec_deg, gamma)
+    mjd = np.array(t[:n])
+    gmst = 280.46061837 + 360.98564736629 * (mjd - 51544.5)
+    az = np.mod(gmst - 63.453056 - ev["ra_deg"] + 90.0, 360.0)
+    f = Path(path) / "events" / f"{season}_exp.csv"
+    old = read_table(f, EVENT_COLUMNS)
+    new = np.column_stack([mjd, ev["log10_e"], ev["angerr_deg"], ev["ra_deg"], ev["dec_deg"], az,
+                           90.0 + ev["dec_deg"]])
+    table = np.vstack([old, new])
+    write_table(f, EVENT_COLUMNS, table[np.argsort(table[:, 0], kind="stable")],
+                ["%.8f", "%.4f", "%.4f", "%.4f", "%.4f", "%.4f", "%.4f"])
+    return n
 
 
 class FlareSearch:
@@ -199,7 +363,8 @@ class FlareSearch:
         Source position [deg].
     season : str, optional
         Which season of ``data`` (required when it holds several): as the published analyses, the
-        search runs on one sample at a time.
+        search runs on one sample at a time; ``"all"``: one search over every (full-sky) season
+        together (:func:`merge_samples`: equal background rates required).
     gamma_range : (float, float)
         Fit range of the spectral index.
     sigma_range_days : (float, float or None)
@@ -210,20 +375,42 @@ class FlareSearch:
         Candidate flare times: the times of the ``n_seed`` most signal-like events (S/B at gamma 2 > 1).
     threads : int or None
         Worker threads for trials (None = all cores).
+    background_log10_e : array, optional
+        Partial-sky releases: log10(E/GeV) of a wider sample whose density is the background energy
+        PDF (default: the season's own events); ``background_rounding`` their rounding step.
+    background_events : (log10_e, angerr_deg) arrays, optional
+        Partial-sky releases: the wider sample's events for ``scramble="resample"`` trials (sets
+        ``background_log10_e`` to its log10 E when that is not given).
     """
 
     def __init__(self, data: PublicData | Season, ra: Any, dec: Any, *, season: str | None = None,
                  gamma_range: tuple[float, float] = (1.0, 4.0), ns_max: float = 1000.0,
                  sigma_range_days: tuple[float, float | None] = (1.0, None), box_min_days: float = 0.0,
-                 n_seed: int = 60, n_sigma: int = 30, threads: int | None = None) -> None:
+                 n_seed: int = 60, n_sigma: int = 30, threads: int | None = None,
+                 background_log10_e: Any = None, background_rounding: float = 0.0,
+                 background_events: tuple[Any, Any] | None = None) -> None:
         from .. import _core
+
+        self._pool: tuple[np.ndarray, np.ndarray] | None = None
+        if background_events is not None:
+            le, ae = (np.asarray(v, dtype=np.float64) for v in background_events)
+            if le.shape != ae.shape or le.ndim != 1 or le.size < 10:
+                raise InputError("argument 'background_events': need two 1-d arrays of one length >= 10",
+                                 "background_events")
+            self._pool = (le, ae)
+            if background_log10_e is None:
+                background_log10_e = le
+        self._rounding = float(background_rounding)
 
         self.ra = float(as_degrees(ra, "ra", ndim=0)) % 360.0
         self.dec = float(as_degrees(dec, "dec", ndim=0))
         if not -90.0 <= self.dec <= 90.0:
             raise InputError(f"argument 'dec': must be in [-90, 90] deg, got {self.dec}", "dec")
+        merged = season == "all" and not isinstance(data, Season)
         if isinstance(data, Season):
             s = data
+        elif merged:
+            s = data.seasons[0]
         else:
             if season is None:
                 if len(data) != 1:
@@ -236,16 +423,35 @@ class FlareSearch:
         check_positive(n_seed, "n_seed", integer=True)
         self.season = s
         self.threads = check_threads(threads)
-        self.sample = flare_sample(s, self.ra, self.dec, gamma_range)
+        bkg_e = None if background_log10_e is None else np.asarray(background_log10_e, dtype=np.float64)
+        if merged:
+            assert isinstance(data, PublicData)
+            self.sample = merge_samples([flare_sample(x, self.ra, self.dec, gamma_range) for x in data.seasons])
+        else:
+            self.sample = flare_sample(s, self.ra, self.dec, gamma_range, background_log10_e=bkg_e,
+                                       background_rounding=float(background_rounding))
+        self.name = self.sample.season
+        self._merged = merged
+        self._model: SeasonModel | None = None
+        self._cone = None if merged or s.region is None else _ConeRatio(s, self.ra, self.dec, self.sample.gamma_grid,
+                                                                       bkg_e, float(background_rounding))
         smax = sigma_range_days[1]
         st = _core.ps.FlareSettings(gamma_min=float(gamma_range[0]), gamma_max=float(gamma_range[1]),
                                     ns_max=float(ns_max), sigma_min=float(sigma_range_days[0]),
                                     sigma_max=0.0 if smax is None else float(smax), n_sigma=int(n_sigma),
                                     n_seed=int(n_seed), n_refine=3, box_min=float(box_min_days))
+        self._settings = st
+        self._kernel = self._make_kernel(self.sample.x)
+        self._kernel_e: Any = None  # the energy-only table, for RA-scrambled trials (built when first used)
+
+    def _make_kernel(self, x: np.ndarray, t: np.ndarray | None = None) -> Any:
+        from .. import _core
+
         sm = self.sample
-        self._kernel = _core.ps.FlareModel(t=sm.t_mjd, x=sm.x, gamma0=float(sm.gamma_grid[0]), dgamma=GAMMA_STEP,
-                                           n_total=float(sm.n_total), run_start=np.ascontiguousarray(sm.runs[:, 0]),
-                                           run_stop=np.ascontiguousarray(sm.runs[:, 1]), settings=st)
+        return _core.ps.FlareModel(t=sm.t_mjd if t is None else t, x=x, gamma0=float(sm.gamma_grid[0]),
+                                   dgamma=GAMMA_STEP,
+                                   n_total=float(sm.n_total), run_start=np.ascontiguousarray(sm.runs[:, 0]),
+                                   run_stop=np.ascontiguousarray(sm.runs[:, 1]), settings=self._settings)
 
     @property
     def livetime_days(self) -> float:
@@ -261,7 +467,7 @@ class FlareSearch:
         a, b = float(r["t_a"]), float(r["t_b"])
         nan = float("nan")
         g = (a, b, nan, nan) if kind == "gauss" else (nan, nan, a, b) if kind == "box" else (nan,) * 4
-        return FlareResult(kind, self.season.name, float(r["ts"]), float(r["ns"]), float(r["gamma"]), *g,
+        return FlareResult(kind, self.name, float(r["ts"]), float(r["ns"]), float(r["gamma"]), *g,
                            float(r["log_lambda"]), int(r["status"]))
 
     def fit(self, kind: str = "gauss") -> FlareResult:
@@ -292,29 +498,97 @@ class FlareSearch:
         return float(self._kernel.log_lambda(kind, float(a), float(b), float(ns), float(gamma)))
 
     def trials(self, n: int, kind: str = "gauss", *, seed: Any = None, threads: int | None = None,
-               window: tuple[float, float] | None = None) -> np.ndarray:
-        """``n`` background trials (times scrambled in live time): the kernel's structured results.
+               window: tuple[float, float] | None = None, scramble: str = "time") -> np.ndarray:
+        """``n`` background trials: the kernel's structured results.
 
-        With ``window`` the time PDF is fixed (box start/stop, or Gaussian mean/width for
-        ``kind="gauss"``) instead of searched. Same seed, same results, whatever the thread count.
+        ``scramble="time"``: times drawn uniformly in live time, directions kept;
+        ``scramble="time+ra"``: also a new right ascension per event -- partial-sky releases:
+        uniform on its declination circle inside the cone (see the module notes); full-sky seasons:
+        uniform in [0, 360) deg, the S/B near the source rebuilt per trial (the usual scramble);
+        ``scramble="resample"``: see the module notes. With ``window``
+        the time PDF is fixed (box start/stop, or Gaussian mean/width for ``kind="gauss"``) instead
+        of searched. Same seed, same results, whatever the thread count.
         """
         self._check_kind(kind)
+        if scramble not in SCRAMBLES:
+            raise InputError(f"argument 'scramble': must be one of {SCRAMBLES}, got {scramble!r}", "scramble")
         n = int(check_positive(n, "n", integer=True))
         thr = self.threads if threads is None else check_threads(threads)
         rng = rng_from_seed(seed)
         seeds = rng.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
         w = None if window is None else (float(window[0]), float(window[1]))
-        return np.asarray(self._kernel.trials(kind, seeds, thr, w))
+        if scramble == "time":
+            return np.asarray(self._kernel.trials(kind, seeds, thr, w))
+        if scramble == "resample":
+            return self._resampled_trials(kind, seeds, rng, thr, w)
+        if self._merged:
+            raise InputError("argument 'scramble': 'time+ra' is not available for merged seasons", "scramble")
+        if self.season.region is None:
+            return self._fullsky_ra_trials(kind, seeds, rng, thr, w)
+        if self._kernel_e is None:
+            assert self.sample.x_energy is not None  # partial-sky samples carry it
+            self._kernel_e = self._make_kernel(self.sample.x_energy)
+        ra = cone_ra_scramble(self.season, rng, n)
+        sp = np.ascontiguousarray(cone_spatial(self.season, ra, self.ra, self.dec))
+        return np.asarray(self._kernel_e.trials_spatial(kind, seeds, sp, thr, w))
+
+    def _fullsky_ra_trials(self, kind: str, seeds: np.ndarray, rng: np.random.Generator, threads: int,
+                           window: tuple[float, float] | None) -> np.ndarray:
+        """Full-sky sample: every event's right ascension drawn uniformly, S/B rebuilt near the source."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        s = self.season
+        if self._model is None:
+            self._model = SeasonModel(s, self.sample.gamma_grid)
+        ras = [rng.uniform(0.0, 360.0, len(s)) for _ in range(len(seeds))]
+
+        def one(k: int) -> np.ndarray:
+            x, idx = _fullsky_x(s, self.ra, self.dec, self.sample.gamma_grid, self._model, ras[k])
+            m = self._make_kernel(np.ascontiguousarray(x), np.ascontiguousarray(s.mjd[idx]))
+            return np.asarray(m.trials(kind, seeds[k:k + 1], 1, window))
+
+        n_thr = max(1, min(len(seeds), threads if threads > 0 else (os.cpu_count() or 1)))
+        with ThreadPoolExecutor(max_workers=n_thr) as ex:
+            return np.concatenate(list(ex.map(one, range(len(seeds)))))
+
+    def _resampled_trials(self, kind: str, seeds: np.ndarray, rng: np.random.Generator, threads: int,
+                          window: tuple[float, float] | None) -> np.ndarray:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pool is None or self._cone is None or self.season.region is None:
+            raise InputError("argument 'scramble': 'resample' needs a partial-sky release and background_events",
+                             "scramble")
+        pool_e, pool_a = self._pool
+        region = self.season.region
+        cone = self._cone
+        m = len(self.season)
+        children = np.random.SeedSequence(int(rng.integers(0, 2**63))).spawn(len(seeds))
+        step = self._rounding
+
+        def one(k: int) -> np.ndarray:
+            r = np.random.default_rng(children[k])
+            j = r.integers(0, len(pool_e), m)
+            le = pool_e[j] + step * (r.random(m) - 0.5)
+            ae = np.maximum(pool_a[j] + step * (r.random(m) - 0.5), 0.03)
+            ra, dec = cone_uniform(region, r, m)
+            x = np.ascontiguousarray(cone.x_energy(le) * cone.spatial(ra, dec, ae)[None, :])
+            return np.asarray(self._make_kernel(x).trials(kind, seeds[k:k + 1], 1, window))
+
+        n_thr = max(1, min(len(seeds), threads if threads > 0 else (os.cpu_count() or 1)))
+        with ThreadPoolExecutor(max_workers=n_thr) as ex:
+            parts = list(ex.map(one, range(len(seeds))))
+        return np.concatenate(parts)
 
     def background(self, n: int = 1000, kind: str = "gauss", *, seed: Any = None, threads: int | None = None,
-                   batch: int = 500, window: tuple[float, float] | None = None) -> BackgroundTS:
-        """Background TS distribution from ``n`` time-scrambled trials, in bounded memory."""
+                   batch: int = 500, window: tuple[float, float] | None = None,
+                   scramble: str = "time") -> BackgroundTS:
+        """Background TS distribution from ``n`` scrambled trials (see :meth:`trials`), in bounded memory."""
         bg = BackgroundTS()
         rng = rng_from_seed(seed)
         done = 0
         while done < n:
             k = min(batch, n - done)
-            bg.add(self.trials(k, kind, seed=rng, threads=threads, window=window)["ts"])
+            bg.add(self.trials(k, kind, seed=rng, threads=threads, window=window, scramble=scramble)["ts"])
             done += k
         return bg
 

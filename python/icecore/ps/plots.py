@@ -29,14 +29,14 @@ def _tail_label(fit: Mapping[str, Any]) -> str:
 
 def plot_background(bg: BackgroundTS, path: str | os.PathLike[str], *, thresholds: dict[str, float] | None = None,
                     title: str = "") -> Path:
-    """PNG of a background TS distribution (survival function of the trials) and its fitted tail.
+    """PNG (and PDF beside it) of a background TS distribution (survival function of the trials) and its tail.
 
     Parameters
     ----------
     bg : icecore.stats.BackgroundTS
         The background trials.
     path : path-like
-        PNG file to write (atomically).
+        PNG file to write (atomically); the PDF is written beside it (same name, ``.pdf``).
     thresholds : dict of str to float, optional
         TS values to mark with a labelled vertical line (e.g. the median, the 5 sigma threshold).
     title : str
@@ -71,8 +71,11 @@ def plot_background(bg: BackgroundTS, path: str | os.PathLike[str], *, threshold
     ax.set_ylabel("P(TS' >= TS)")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=110)
+    png = Path(path)
+    for fmt, target in (("png", png), ("pdf", png.with_suffix(".pdf"))):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=110 if fmt == "png" else None)
+        atomic_write(target, buf.getvalue())
     plt.close(fig)
-    return atomic_write(path, buf.getvalue())
+    return png

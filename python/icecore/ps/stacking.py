@@ -15,8 +15,13 @@ Events farther than ``radius_deg`` (default 30 deg) or ``band_deg`` in declinati
 the single-source band) from every source enter only through the normalisation term, as in the
 single-source kernel. The fit profiles ns by a
 safeguarded Newton iteration on a gamma grid, then refines gamma by bounded Brent's method.
-Trials scramble right ascensions (numpy; a k-d tree finds the events near each source) and can
-inject signal into the stack: Poisson(ns) events shared by season (f_j) and source (W_jk).
+Trials scramble right ascensions and can inject signal into the stack: Poisson(ns) events shared by
+season (f_j) and source (W_jk). Two implementations of the same trials: ``backend="cpp"`` (the
+default: ``_core.ps.StackModel``, cpp/include/icecore/ps_stack.hpp, the per-trial loop in C++ with
+threads, GIL released, the right ascensions drawn from one xoshiro256** stream per trial, so any
+thread count gives the same results) and ``backend="numpy"`` (numpy draws; a k-d tree finds the
+events near each source). The injected events are drawn in numpy for both. On the same right
+ascensions both give the same fit (tests/ps/test_stacking.py).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import numpy as np
 from scipy import optimize
 from scipy.spatial import cKDTree
 
-from .._validation import check_positive, rng_from_seed
+from .._validation import check_positive, check_threads, rng_from_seed
 from ..errors import InputError
 from ..stats import BackgroundTS
 from .dataset import PublicData
@@ -38,7 +43,7 @@ from .flux import flux_to_mu
 from .model import SeasonModel
 from .sources import SourceList
 
-__all__ = ["StackingAnalysis", "StackFit"]
+__all__ = ["BACKENDS", "StackingAnalysis", "StackFit"]
 
 
 @dataclass
@@ -49,6 +54,28 @@ class StackFit:
     ns: float
     gamma: float
     n_injected: int = 0
+
+
+BACKENDS = ("cpp", "numpy")
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise InputError(f"argument 'backend': must be one of {BACKENDS}, got {backend!r}", "backend")
+
+
+def _stack_dtype() -> np.dtype[Any]:
+    from .. import _core
+
+    return np.dtype(_core.ps.STACK_EVENT_DTYPE)
+
+
+def _stack_events(ra: np.ndarray, dec: np.ndarray, sigma: np.ndarray, inv_b: np.ndarray, ebin: np.ndarray,
+                  efrac: np.ndarray) -> np.ndarray:
+    """A STACK_EVENT_DTYPE array (angles in rad)."""
+    a = np.zeros(len(ra), dtype=_stack_dtype())
+    a["ra"], a["dec"], a["sigma"], a["inv_b"], a["ebin"], a["efrac"] = ra, dec, sigma, inv_b, ebin, efrac
+    return a
 
 
 def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
@@ -113,6 +140,33 @@ class StackingAnalysis:
         self.src_u = _unit(np.radians(sources.ra_deg), np.radians(sources.dec_deg))
         self.src_dec = np.radians(sources.dec_deg)
         self.band = math.radians(band_deg)
+        self._kernel: Any = None
+
+    # ------------------------------------------------------------------ C++ kernel
+    def kernel(self) -> Any:
+        """The ``_core.ps.StackModel`` of this analysis (built when first used)."""
+        if self._kernel is None:
+            from .. import _core
+
+            st = _core.ps.StackSettings(gamma_min=self.gamma_range[0], gamma_max=self.gamma_range[1],
+                                        ns_max=self.ns_max, radius=self.radius, band=self.band)
+            k = _core.ps.StackModel(src_ra=np.radians(self.sources.ra_deg), src_dec=self.src_dec,
+                                    weights=np.asarray(self.w, dtype=np.float64), gamma0=float(self.grid[0]),
+                                    dgamma=self.step, n_gamma=len(self.grid), settings=st)
+            for ss in self.seasons:
+                ev = _stack_events(np.radians(ss.m.season.ra_deg), ss.dec, ss.sigma, ss.inv_b, ss.ebin, ss.efrac)
+                k.add_season(ev, np.ascontiguousarray(np.stack(ss.tables)), np.ascontiguousarray(ss.y))
+            self._kernel = k
+        return self._kernel
+
+    def fit_with_ra(self, ra_rad: list[np.ndarray], *, backend: str = "cpp") -> StackFit:
+        """Fit with the given right ascensions [rad] per season (e.g. a trial's scramble)."""
+        _check_backend(backend)
+        if backend == "cpp":
+            r = self.kernel().fit([np.ascontiguousarray(a, dtype=np.float64) for a in ra_rad])[0]
+            return StackFit(float(r["ts"]), float(r["ns"]), float(r["gamma"]))
+        sets = [self._near(ss, np.asarray(a, dtype=np.float64), None) for ss, a in zip(self.seasons, ra_rad)]
+        return self._fit_sets(sets)
 
     # ------------------------------------------------------------------ weights
     def _y(self, j: int, gamma: float) -> np.ndarray:
@@ -281,11 +335,19 @@ class StackingAnalysis:
             out.append({k: np.concatenate(v) for k, v in cols.items()})
         return out, n_tot
 
-    def trials(self, n: int, *, seed: Any = None, ns_inject: float = 0.0, gamma_inject: float = 2.0) -> list[StackFit]:
-        """``n`` RA-scrambled trials, with Poisson(``ns_inject``) signal events injected into the stack."""
+    def trials(self, n: int, *, seed: Any = None, ns_inject: float = 0.0, gamma_inject: float = 2.0,
+               backend: str = "cpp", threads: int | None = None) -> list[StackFit]:
+        """``n`` RA-scrambled trials, with Poisson(``ns_inject``) signal events injected into the stack.
+
+        ``backend``: "cpp" (C++ per-trial loop, ``threads`` worker threads, None = all cores) or
+        "numpy" (the reference implementation); same seed, same results whatever the thread count.
+        """
         n = int(check_positive(n, "n", integer=True))
         check_positive(ns_inject, "ns_inject", allow_zero=True)
+        _check_backend(backend)
         rng = rng_from_seed(seed)
+        if backend == "cpp":
+            return self._trials_cpp(n, rng, ns_inject, gamma_inject, check_threads(threads))
         out = []
         for _ in range(n):
             inj: list[dict[str, np.ndarray] | None] = [None] * len(self.seasons)
@@ -298,10 +360,34 @@ class StackingAnalysis:
             out.append(r)
         return out
 
-    def background(self, n: int = 100, *, seed: Any = None) -> BackgroundTS:
-        """Background TS distribution from ``n`` scrambled trials."""
+    def _trials_cpp(self, n: int, rng: np.random.Generator, ns_inject: float, gamma_inject: float,
+                    threads: int) -> list[StackFit]:
+        injected = None
+        if ns_inject > 0:
+            per: list[list[np.ndarray]] = [[] for _ in self.seasons]
+            for t in range(n):
+                inj, _ = self._inject(rng, ns_inject, gamma_inject)
+                for j, e in enumerate(inj):
+                    if e is not None and len(e["ra"]):
+                        a = _stack_events(e["ra"], e["dec"], e["sigma"], e["inv_b"], e["ebin"], e["efrac"])
+                        a["trial"] = t
+                        per[j].append(a)
+            dt = _stack_dtype()
+            injected = [np.concatenate(p) if p else np.zeros(0, dtype=dt) for p in per]
+        seeds = rng.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
+        res = self.kernel().trials(seeds, injected, threads)
+        return [StackFit(float(r["ts"]), float(r["ns"]), float(r["gamma"]), int(r["n_injected"])) for r in res]
+
+    def background(self, n: int = 100, *, seed: Any = None, backend: str = "cpp", threads: int | None = None,
+                   batch: int = 1000) -> BackgroundTS:
+        """Background TS distribution from ``n`` scrambled trials (in batches: bounded memory)."""
         bg = BackgroundTS()
-        bg.add([t.ts for t in self.trials(n, seed=seed)])
+        rng = rng_from_seed(seed)
+        done = 0
+        while done < n:
+            k = min(batch, n - done)
+            bg.add([t.ts for t in self.trials(k, seed=rng, backend=backend, threads=threads)])
+            done += k
         return bg
 
     def sensitivity(self, background: BackgroundTS, *, gamma: float = 2.0, n_trials: int = 100, seed: Any = None,
