@@ -6,26 +6,38 @@ structure and plausible magnitudes.
 
 Toy detector (per season, x = log10(E_nu / GeV), delta = true declination):
 
+* **Event selection**: a smooth reconstructed-energy threshold, the efficiency
+  ``eps(x_reco) = 3 t^2 - 2 t^3``, ``t = clip((x_reco - 2) / 0.6, 0, 1)``, applied alike to signal
+  (through the IRFs below) and background. Without it the toy had a hard edge at log10 E = 2 in
+  both: the soft-signal energy PDF peaked on the edge where the data-driven background PDF
+  (3-bin running mean and cubic spline, as in SkyLLH) underestimates the background by up to
+  1.7x, and background trials fitted ns ~ 17 at gamma ~ 3.8 with TS = 0 in only 15 % of
+  trials (with the true background law in the likelihood: 64 %).
 * **Effective area** [cm^2], bins of 0.25 in x over [2, 9] and 2 deg in delta::
 
-      A(x, delta) = c_season * 1e3 * 10^(x - 3) / (1 + 10^(0.8 (x - 4.5))) * t(x, delta)
+      A(x, delta) = c_season * 1e3 * 10^(x - 3) / (1 + 10^(0.8 (x - 4.5))) * t(x, delta) * P_sel(x)
 
   with an Earth-absorption factor ``exp(-10^(x - 6.5) * max(sin delta, 0))`` and, in the
   southern sky (delta < -5 deg), a muon-veto threshold ``1 / (1 + 10^(-2 (x - 4 - 1.5 sin|delta|)))``.
   ``c_season`` = 0.5 (IC40), 0.7 (IC59), 0.85 (IC79), 1 (IC86). All seasons share the same
-  declination shape.
+  declination and energy shape. ``P_sel`` is the selected fraction of the reco-energy
+  distribution of the smearing true-energy bin that contains x (``integral N(x_reco)
+  eps(x_reco)`` over +-3 sigma), computed with the IC86 resolution for every season so that the
+  seasons keep differing only by ``c_season``.
 * **Smearing matrix**, true-energy bins of 0.5 in x over [2, 9], true-declination bins
-  [-90, -10, 10, 90] deg. Reconstructed log energy ~ Normal(x_c - 0.3, sigma_E), sigma_E^2 =
-  s_season^2 + 0.5^2/12 (s_season = 0.45, 0.4, 0.35, 0.3 for IC40, IC59, IC79, IC86), 10 bins over
-  +-3 sigma clipped to [2, 9]. PSF (angle between true and reconstructed direction) 2-d Rayleigh
+  [-90, -10, 10, 90] deg. Reconstructed log energy ~ Normal(x_c - 0.3, sigma_E) x eps(x_reco),
+  sigma_E^2 = s_season^2 + 0.5^2/12 (s_season = 0.45, 0.4, 0.35, 0.3 for IC40, IC59, IC79, IC86),
+  10 bins over +-3 sigma clipped to [2, 9] (cell probabilities: the normal density times eps,
+  integrated over the cell, renormalised). PSF (angle between true and reconstructed direction) 2-d Rayleigh
   with sigma_psf(E_reco) = max(0.2 deg, 1.2 deg * 10^(-0.5 (log E_reco - 3))) * k_season
   (k = 1.3, 1.15, 1.05, 1), 5 bins with edges sigma_psf * [0, 0.5, 1, 1.6, 2.5, 5]. AngErr
   log-normal with median sigma_psf and width 0.25 (natural log), 5 bins with edges
   sigma_psf * exp(0.25 * [-3, -1.5, -0.5, 0.5, 1.5, 3]). Fractional counts are the exact products
   of these (truncated) distributions; every parent bin's fractions sum to 1.
 * **Background** (atmospheric-like, uniform in RA): sin(dec) density ∝ 0.8 + 0.4 tanh(5 (s + 0.1));
-  log10(E_reco/GeV) = 2 + Gamma(2, 0.3) in the north, shifted up by 1.3 (-s - 0.1) in the south,
-  capped below 9; AngErr log-normal with median 1.2 sigma_psf(E) and width 0.4, at least 0.2 deg.
+  log10(E_reco/GeV) = 1.8 + Gamma(2, 0.45) in the north, shifted up by 1.3 (-s - 0.1) in the south,
+  kept with probability eps (the selection above), capped below 9; AngErr log-normal with median
+  1.2 sigma_psf(E) and width 0.4, at least 0.2 deg.
 * **Signal** (optional point sources): drawn from the tables above exactly as the analysis
   injects signal (:meth:`icecore.ps.model.SeasonModel.sample_signal`), so the events are consistent
   with the IRFs written beside them.
@@ -52,7 +64,8 @@ from .io import EVENT_COLUMNS, UPTIME_COLUMNS, irf_names, write_table
 from .irf import EffectiveArea, SmearingMatrix
 from .model import sample_signal
 
-__all__ = ["simulate_public_data", "toy_effective_area", "toy_smearing", "TOY_SEASONS_10Y", "TOY_SEASONS_14Y"]
+__all__ = ["simulate_public_data", "toy_effective_area", "toy_smearing", "selection_efficiency", "TOY_SEASONS_10Y",
+           "TOY_SEASONS_14Y"]
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +96,45 @@ def _start_mjd(season: str) -> float:
     return 55694.0 + 365.25 * k
 
 
+_SEL_LO, _SEL_WIDTH = 2.0, 0.6
+"""Reco-energy selection threshold of the toy: efficiency rises smoothly from 0 at 2.0 to 1 at 2.6."""
+
+
+def selection_efficiency(log_e_reco: np.ndarray) -> np.ndarray:
+    """Toy event-selection efficiency at reconstructed log10(E/GeV) (smoothstep from 2.0 to 2.6)."""
+    t = np.clip((np.asarray(log_e_reco, dtype=np.float64) - _SEL_LO) / _SEL_WIDTH, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _reco_cells(m: float, s_e: float, nr: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Reco-energy cell edges, normalised cell probabilities and selected fraction of one true bin.
+
+    The density is Normal(m, s_e) x eps on [m - 3 s_e, m + 3 s_e] clipped to [2, 9], integrated
+    per cell by a 64-point Gauss-Legendre rule; the selected fraction is relative to the
+    untruncated +-3 sigma normal.
+    """
+    lo = max(2.0, m - 3 * s_e)
+    hi = min(9.0, m + 3 * s_e)
+    edges = np.round(np.linspace(lo, hi, nr + 1), 6)
+    gx, gw = np.polynomial.legendre.leggauss(64)
+    half = 0.5 * np.diff(edges)
+    x = (edges[:-1] + half)[:, None] + half[:, None] * gx[None, :]
+    p_r = (half[:, None] * gw[None, :] * stats.norm.pdf(x, m, s_e) * selection_efficiency(x)).sum(axis=1)
+    full = stats.norm.cdf(3.0) - stats.norm.cdf(-3.0)
+    passed = float(p_r.sum() / full)
+    return edges, p_r / p_r.sum(), passed
+
+
+def _pass_fraction(x: np.ndarray, cfg: str) -> np.ndarray:
+    """Selected fraction P_sel of the smearing true-energy bin (0.5 wide from 2) containing x."""
+    s_e = np.hypot(_ERES[cfg], 0.5 / np.sqrt(12.0))
+    j = np.clip(np.floor((np.asarray(x) - 2.0) / 0.5), 0, 13).astype(int)
+    table = np.array([_reco_cells(2.25 + 0.5 * k - 0.3, s_e, 10)[2] for k in range(14)])
+    return table[j]
+
+
 def _aeff_value(x: np.ndarray, dec_deg: np.ndarray, scale: float) -> np.ndarray:
-    base = 1e3 * 10.0 ** (x - 3.0) / (1.0 + 10.0 ** (0.8 * (x - 4.5)))
+    base = 1e3 * 10.0 ** (x - 3.0) / (1.0 + 10.0 ** (0.8 * (x - 4.5))) * _pass_fraction(x, "IC86")
     s = np.sin(np.radians(dec_deg))
     absorb = np.exp(-(10.0 ** (x - 6.5)) * np.maximum(s, 0.0))
     veto = np.where(dec_deg < -5.0, 1.0 / (1.0 + 10.0 ** (-2.0 * (x - 4.0 - 1.5 * np.abs(s)))), 1.0)
@@ -130,11 +180,7 @@ def toy_smearing(season: str) -> SmearingMatrix:
     p_ang /= p_ang.sum()
     for j in range(nt):
         m = 0.5 * (te[j] + te[j + 1]) - 0.3
-        lo = max(2.0, m - 3 * s_e)
-        hi = min(9.0, m + 3 * s_e)
-        edges = np.round(np.linspace(lo, hi, nr + 1), 6)
-        p_r = np.diff(stats.norm.cdf((edges - m) / s_e))
-        p_r /= p_r.sum()
+        edges, p_r, _ = _reco_cells(m, s_e, nr)
         centres = 0.5 * (edges[1:] + edges[:-1])
         sig = _sigma_psf(centres, _PSF_K[cfg])
         for d in range(nd):
@@ -166,11 +212,16 @@ def _background(rng: np.random.Generator, n: int, uptime: np.ndarray, cfg: str) 
         keep = rng.uniform(0.0, 1.2, size=2 * n) < 0.8 + 0.4 * np.tanh(5.0 * (s + 0.1))
         out = np.concatenate([out, s[keep]])
     s = out[:n]
-    log_e = 2.0 + rng.gamma(2.0, 0.3, size=n) + 1.3 * np.maximum(-s - 0.1, 0.0)
-    bad = log_e >= 8.99
+
+    def draw(sd: np.ndarray) -> np.ndarray:
+        return 1.8 + rng.gamma(2.0, 0.45, size=len(sd)) + 1.3 * np.maximum(-sd - 0.1, 0.0)
+
+    log_e = draw(s)
+    # the selection (kept with probability eps) and the cap, by redrawing the rejected events
+    bad = (log_e >= 8.99) | (rng.random(n) >= selection_efficiency(log_e))
     while bad.any():
-        log_e[bad] = 2.0 + rng.gamma(2.0, 0.3, size=int(bad.sum())) + 1.3 * np.maximum(-s[bad] - 0.1, 0.0)
-        bad = log_e >= 8.99
+        log_e[bad] = draw(s[bad])
+        bad[bad] = (log_e[bad] >= 8.99) | (rng.random(int(bad.sum())) >= selection_efficiency(log_e[bad]))
     ang = np.maximum(0.2, 1.2 * _sigma_psf(log_e, _PSF_K[cfg]) * np.exp(0.4 * rng.standard_normal(n)))
     ang = np.minimum(ang, 30.0)
     ra = rng.uniform(0.0, 360.0, size=n)
