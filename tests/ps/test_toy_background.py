@@ -9,9 +9,12 @@ background law in the likelihood the same files gave TS = 0 in 64 %.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from icecore.errors import InputError
 from icecore.ps import PointSourceAnalysis, load_public_data, simulate_public_data
 from icecore.ps.model import SeasonModel
 from icecore.ps.toy import selection_efficiency
@@ -56,3 +59,20 @@ def test_soft_signal_to_background_energy_ratio_averages_to_one(toy_defaults):
 def test_selection_efficiency_is_a_smooth_threshold():
     e = selection_efficiency(np.array([1.9, 2.0, 2.3, 2.6, 5.0]))
     np.testing.assert_allclose(e, [0.0, 0.0, 0.5, 1.0, 1.0])
+
+
+def test_writer_writes_exactly_k_signal_events_and_records_them(tmp_path):
+    src = {"ra": 77.35, "dec": 5.7, "n": 7, "gamma": 2.0, "exact": True}
+    path = simulate_public_data(tmp_path / "d", seasons=("IC79", "IC86_I"), n_events=[500, 600], sources=[src], seed=2)
+    truth = json.loads((path / "truth.json").read_text())
+    s = truth["sources"][0]
+    assert s["n_written"] == 7 and sum(s["n_written_per_season"].values()) == 7 and s["exact"]
+    data = load_public_data(path)
+    assert [len(x) for x in data.seasons] == [500 + s["n_written_per_season"]["IC79"],
+                                              600 + s["n_written_per_season"]["IC86_I"]]
+    poisson = simulate_public_data(tmp_path / "p", seasons=("IC79",), n_events=500, seed=2,
+                                   sources=[dict(src, exact=False, n=7.5)])
+    assert json.loads((poisson / "truth.json").read_text())["sources"][0]["n_written"] == len(
+        load_public_data(poisson).seasons[0]) - 500
+    with pytest.raises(InputError, match="non-integer"):
+        simulate_public_data(tmp_path / "x", seasons=("IC79",), n_events=500, sources=[dict(src, n=7.5)])

@@ -48,6 +48,7 @@ Toy detector (per season, x = log10(E_nu / GeV), delta = true declination):
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -57,6 +58,7 @@ from typing import Any, cast
 import numpy as np
 from scipy import stats
 
+from .._io import atomic_write
 from .._validation import check_positive, rng_from_seed
 from ..errors import InputError
 from .flux import flux_to_mu
@@ -268,7 +270,9 @@ def simulate_public_data(
     sources : iterable of dict
         Point sources to inject, each ``{"ra": deg, "dec": deg, "n": mean events over all seasons,
         "gamma": index}``; the mean is shared among seasons by their acceptance, the count per
-        season is Poisson.
+        season is Poisson. With ``"exact": True`` exactly ``n`` (an integer) events are written,
+        shared among seasons multinomially by acceptance. The counts written per source and
+        season are recorded in ``truth.json`` beside ``events/``.
     release : {"10y", "14y"}
         File naming: 10-year (IC86_II..VII share ``IC86_II_*`` IRFs) or 14-year (all IC86
         seasons share ``IC86_*`` IRFs).
@@ -304,12 +308,20 @@ def simulate_public_data(
     per_season_events: dict[str, list[np.ndarray]] = {s: [] for s in names}
     for name, nb in zip(names, counts):
         per_season_events[name].append(_background(rng, int(nb), ups[name], _config(name)))
+    truth = []
     for src in srcs:
         season_irfs = [irfs[irf_names(name, release)] for name in names]
+        written = {}
         for name, ev in zip(names, _source_events(rng, src, season_irfs, [ups[s] for s in names])):
+            written[name] = 0 if ev is None else len(ev)
             if ev is not None:
                 per_season_events[name].append(ev)
+        truth.append({"ra": src[0], "dec": src[1], "n_mean": src[2], "gamma": src[3], "exact": src[4],
+                      "n_written": int(sum(written.values())), "n_written_per_season": written})
     _write_release(root, irfs, ups, per_season_events)
+    atomic_write(root / "truth.json", json.dumps({"generator": "icecore.ps.toy.simulate_public_data", "sources": truth,
+                                                  "n_background_per_season": dict(zip(names, counts))},
+                                                 indent=1))
     log.info("simulated %s seasons into %s", names, root)
     return root
 
@@ -339,8 +351,8 @@ def _check_counts(n_events: int | Sequence[int], n_seasons: int) -> list[int]:
     return [int(c) for c in counts]
 
 
-def _check_sources(sources: Iterable[dict[str, Any]]) -> list[tuple[float, float, float, float]]:
-    """(ra mod 360, dec, n, gamma) of each source, checked."""
+def _check_sources(sources: Iterable[dict[str, Any]]) -> list[tuple[float, float, float, float, bool]]:
+    """(ra mod 360, dec, n, gamma, exact) of each source, checked."""
     srcs = []
     for k, s in enumerate(sources):
         try:
@@ -350,25 +362,29 @@ def _check_sources(sources: Iterable[dict[str, Any]]) -> list[tuple[float, float
                              "sources") from None
         if not (-90 <= dec <= 90) or n < 0 or not np.isfinite(ra + dec + n + g):
             raise InputError(f"argument 'sources': entry {k} out of range ({s})", "sources")
-        srcs.append((ra % 360.0, dec, n, g))
+        exact = bool(s.get("exact", False))
+        if exact and n != int(n):
+            raise InputError(f"argument 'sources': entry {k} has 'exact' with a non-integer n ({n})", "sources")
+        srcs.append((ra % 360.0, dec, n, g, exact))
     return srcs
 
 
-def _source_events(rng: np.random.Generator, src: tuple[float, float, float, float],
+def _source_events(rng: np.random.Generator, src: tuple[float, float, float, float, bool],
                    irfs: list[tuple[EffectiveArea, SmearingMatrix]],
                    uptimes: list[np.ndarray]) -> list[np.ndarray | None]:
     """Per season: the events (t, log10 E, AngErr, RA, Dec) of one source, or None when it has none.
 
     The mean ``n`` is shared among seasons by their expected events for a unit flux; the count per
-    season is Poisson.
+    season is Poisson, or (``exact``) the multinomial share of exactly ``n`` events.
     """
-    ra, dec, n, g = src
+    ra, dec, n, g, exact = src
     mus = np.array([flux_to_mu(aeff, float(np.sum(np.diff(up, axis=1))) * 86400.0, dec, 1.0, g)
                     for (aeff, _), up in zip(irfs, uptimes)])
     shares = mus / mus.sum() if mus.sum() > 0 else np.full(len(irfs), 1.0 / len(irfs))
     out: list[np.ndarray | None] = []
-    for (aeff, sm), up, share in zip(irfs, uptimes, shares):
-        k = int(rng.poisson(n * share))
+    ks = rng.multinomial(int(n), shares) if exact else None
+    for j, ((aeff, sm), up, share) in enumerate(zip(irfs, uptimes, shares)):
+        k = int(ks[j]) if ks is not None else int(rng.poisson(n * share))
         if k == 0:
             out.append(None)
             continue
