@@ -18,6 +18,9 @@ Parts (``--part``):
               of the injected events, and the ns recovered from RA-scrambled background + injection;
 ``stops``     SkyLLH background trials that end at ns = 0 although SkyLLH's own log-likelihood
               ratio is positive somewhere on an (ns, gamma) grid;
+``sens``      P(TS > background median) at a few mean injected counts for icecore (SkyLLH-compatible
+              likelihood) and SkyLLH, with SkyLLH's true-energy sampler as released or with its
+              inverse-CDF knots moved from the bin centres to the bin upper edges (``--fixed-sampler``);
 ``report``    combine the JSON files of the other parts (``--inputs``) into ``--json`` and a
               markdown table (``--markdown``).
 
@@ -256,6 +259,67 @@ def part_stops(args: argparse.Namespace) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _upper_edge_inv_cdf(self, src_idx: int, fluxmodel, log_e_min, log_e_max):
+    """SkyLLH's ``_create_inv_cdf_spline`` with the cumulative probability of each bin at its upper edge."""
+    from scipy import interpolate
+
+    effa = self._effA_arr[src_idx]
+    m = (effa.log10_enu_bincenters >= log_e_min) & (effa.log10_enu_bincenters < log_e_max)
+    lo, hi = effa.log10_enu_binedges_lower[m], effa.log10_enu_binedges_upper[m]
+    flux = fluxmodel.energy_profile.get_integral(E1=10**lo, E2=10**hi)
+    prob = flux * effa.det_prob
+    prob = np.where(prob > 0, prob, prob[prob > 0].min() / 1000)
+    prob = prob / prob.sum()
+    cum = np.concatenate([[0.0], np.cumsum(prob)])
+    cum[-1] = 1.0
+    return interpolate.splrep(cum, np.concatenate([[lo[0]], hi]), k=1, s=0)
+
+
+def part_sens(args: argparse.Namespace) -> dict:
+    from skyllh.analyses.i3.publicdata_ps import signal_generator as sg
+    from skyllh.core.random import RandomStateService
+
+    from icecore.ps.skyllh_ref import skyllh_analysis
+
+    if args.fixed_sampler:
+        cls = next(c for c in vars(sg).values() if isinstance(c, type) and "_create_inv_cdf_spline" in vars(c))
+        cls._create_inv_cdf_spline = _upper_edge_inv_cdf
+    tmp = Path(tempfile.mkdtemp(prefix="ps_sens_"))
+    try:
+        path = tmp / "bkg"
+        simulate_public_data(path, seasons=SEASONS, n_events=args.n_bkg, seed=4244)
+        sk, _ = skyllh_analysis(str(path), SEASONS, RA, args.dec, construct_sig_generator=True)
+        ours = PointSourceAnalysis(path, RA, args.dec, threads=1, **COMPAT)
+        rss = RandomStateService(seed=5)
+        lt = [v["log_true_energy"] for _ in range(200)
+              for v in sk.sig_generator.generate_signal_events(rss, 20, poisson=False)[1].values() if v is not None]
+        sk_bg = np.array([float(sk.do_trial(rss=rss, mean_n_sig=0, minimizer_rss=rss)["ts"][0])
+                          for _ in range(args.trials)])
+        our_bg = ours.trials(2000, seed=5, progress=False).ts
+        out: dict = {"dec": args.dec, "fixed_sampler": bool(args.fixed_sampler), "trials": args.trials,
+                     "skyllh_injected_log10_e_true_mean": float(np.mean(np.concatenate(lt))),
+                     "skyllh_bg_median_ts": float(np.median(sk_bg)), "icecore_bg_median_ts": float(np.median(our_bg)),
+                     "k": {}}
+        for k in args.k:
+            if k == 0:
+                continue
+            res = [sk.do_trial(rss=rss, mean_n_sig=float(k), minimizer_rss=rss) for _ in range(args.trials)]
+            ts = np.array([float(r["ts"][0]) for r in res])
+            tr = ours.trials(1000, seed=50 + k, ns_inject=float(k), gamma_inject=GAMMA, progress=False)
+            f_sk = float(np.mean(ts > out["skyllh_bg_median_ts"]))
+            f_ic = float(np.mean(tr.ts > out["icecore_bg_median_ts"]))
+            out["k"][str(k)] = {"skyllh_frac_above_median": f_sk,
+                                "skyllh_frac_err": float(np.sqrt(f_sk * (1 - f_sk) / len(ts))),
+                                "icecore_frac_above_median": f_ic,
+                                "icecore_frac_err": float(np.sqrt(f_ic * (1 - f_ic) / len(tr.ts))),
+                                "skyllh_ns_mean": float(np.mean([r["ns"][0] for r in res])),
+                                "icecore_ns_mean": float(tr.ns.mean())}
+            print(json.dumps({k: out["k"][str(k)]}), flush=True)
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _cell(v: dict) -> str:
     if "bias_rel" in v:
         return f"{v['mean']:.2f} ± {v['err']:.2f} ({100 * v['bias_rel']:+.0f} ± {100 * v['bias_rel_err']:.0f} %)"
@@ -282,12 +346,13 @@ def part_report(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("bias", "injectors", "stops", "report"), required=True)
+    ap.add_argument("--part", choices=("bias", "injectors", "stops", "sens", "report"), required=True)
     ap.add_argument("--dec", type=float, default=5.7)
     ap.add_argument("--k", type=int, nargs="+", default=[0, 5, 10, 20, 30, 50])
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--n-bkg", type=int, default=20_000)
     ap.add_argument("--no-skyllh", action="store_true")
+    ap.add_argument("--fixed-sampler", action="store_true", help="sens: SkyLLH's sampler with upper-edge knots")
     ap.add_argument("--sets", type=int, default=500, help="injectors: sets of inject-k events per injector")
     ap.add_argument("--inject-k", type=int, default=20)
     ap.add_argument("--trials", type=int, default=100)
@@ -296,7 +361,8 @@ def main() -> None:
     ap.add_argument("--json", required=True)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    parts = {"bias": part_bias, "injectors": part_injectors, "stops": part_stops, "report": part_report}
+    parts = {"bias": part_bias, "injectors": part_injectors, "stops": part_stops, "sens": part_sens,
+             "report": part_report}
     res = parts[args.part](args)
     res["args"] = vars(args)
     res["seconds"] = time.perf_counter() - t0
