@@ -78,3 +78,18 @@ def test_one_year_at_default_rates():
     assert pulls.size == 24
     assert 0.6 < pulls.std() < 1.5 and abs(pulls.mean()) < 0.6
     assert res.antennas[1]["perpendicular"] and res.antennas[1]["gps_consistent"] and not res.antennas[1]["swapped"]
+
+
+def test_orient_reports_month_progress_in_batch_logs(two_months, caplog, monkeypatch):
+    import logging
+
+    monkeypatch.setattr("icecore._progress._isatty", lambda: False)
+    table, _ = two_months
+    with caplog.at_level(logging.INFO, logger="icecore.progress"):
+        orient(table)
+    done = [r.getMessage() for r in caplog.records if "radio months" in r.getMessage() and "(done)" in r.getMessage()]
+    assert done and "8/8 (100.0 %)" in done[-1]  # 4 channels x 2 months
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="icecore.progress"):
+        orient(table, progress=False)
+    assert not [r for r in caplog.records if "radio months" in r.getMessage()]

@@ -135,6 +135,7 @@ def orient(
     gps_sigma_deg: float = 0.5,
     min_events: int = 50,
     min_significance: float = 3.0,
+    progress: bool | None = None,
 ) -> OrientationResult:
     """Monthly and yearly arm orientations from a noise table.
 
@@ -152,6 +153,9 @@ def orient(
     min_significance : float
         Monthly fits whose modulation amplitude is below this many sigma are not combined
         (their angle is undefined); they are listed in ``skipped``.
+    progress : bool or None
+        Progress of the channel x month fits (:func:`icecore._progress.progress_bar`: a bar on a
+        terminal, batch-log lines otherwise; False silences it).
     """
     check_positive(cut_k, "cut_k")
     months = month_labels(table.times_mjd)
@@ -170,25 +174,31 @@ def orient(
     monthly: dict[str, dict[str, SinusoidFit]] = {}
     yearly: dict[str, YearlyEstimate] = {}
     skipped: dict[str, dict[str, str]] = {}
-    for ch, label in enumerate(labels):
-        monthly[label], skipped[label] = {}, {}
-        for m in np.unique(months):
-            sel = keep[ch] & (months == m)
-            if sel.sum() < min_events:
-                skipped[label][str(m)] = f"{int(sel.sum())} events < min_events {min_events}"
-                continue
-            try:
-                fit = fit_sinusoid(az[sel], table.rms[ch, sel])
-            except FitError as exc:
-                skipped[label][str(m)] = str(exc)
-                continue
-            monthly[label][str(m)] = fit
-        good = {m: f for m, f in monthly[label].items() if f.significance >= min_significance}
-        for m in set(monthly[label]) - set(good):
-            skipped[label][m] = f"modulation significance {monthly[label][m].significance:.2f} < {min_significance}"
-        if good:
-            ms = sorted(good)
-            yearly[label] = combine_axial([good[m].arm_deg for m in ms], [good[m].sigma_deg for m in ms], months=ms)
+    month_list = np.unique(months)
+    with progress_bar(total=len(labels) * len(month_list), progress=progress, desc="radio months",
+                      unit="month") as bar:
+        for ch, label in enumerate(labels):
+            monthly[label], skipped[label] = {}, {}
+            for m in month_list:
+                sel = keep[ch] & (months == m)
+                if sel.sum() < min_events:
+                    skipped[label][str(m)] = f"{int(sel.sum())} events < min_events {min_events}"
+                    continue
+                try:
+                    fit = fit_sinusoid(az[sel], table.rms[ch, sel])
+                except FitError as exc:
+                    skipped[label][str(m)] = str(exc)
+                    continue
+                monthly[label][str(m)] = fit
+            bar.update(len(month_list))
+            good = {m: f for m, f in monthly[label].items() if f.significance >= min_significance}
+            for m in set(monthly[label]) - set(good):
+                sig = monthly[label][m].significance
+                skipped[label][m] = f"modulation significance {sig:.2f} < {min_significance}"
+            if good:
+                ms = sorted(good)
+                yearly[label] = combine_axial([good[m].arm_deg for m in ms], [good[m].sigma_deg for m in ms],
+                                              months=ms)
     antennas: dict[int, dict] = {}
     for a in np.unique(table.antenna):
         chs = {int(table.polarisation[ch]): labels[ch] for ch in np.flatnonzero(table.antenna == a)}
