@@ -252,8 +252,9 @@ def _spawn(store: Path, bootstrap: str, topic: str, group: str, *, idle: float |
     import icecore
 
     pkg = str(Path(icecore.__file__).resolve().parents[1])
-    here = str(Path(__file__).resolve().parent)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([pkg, here, os.environ.get("PYTHONPATH", "")]))
+    here = Path(__file__).resolve().parent
+    paths = [pkg, str(here), str(here.parent), os.environ.get("PYTHONPATH", "")]  # tests/ holds helpers/
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     cmd = [sys.executable, str(Path(__file__).resolve()), str(store), bootstrap, topic, group]
     if idle is not None:
         cmd += ["--idle", str(idle)]
@@ -351,6 +352,10 @@ def run_soak(notices: dict[str, bytes], workdir: Path, *, n_messages: int = 10_0
                 proc.communicate(timeout=120)
                 fig.enospc_events += proc.returncode != 0
                 continue
+            if proc.poll() not in (None, 0):  # died by itself (not killed, no full disk): a broken listener
+                raise RuntimeError(f"soak listener exited with {proc.returncode} before it was killed (stderr: {log or 'not captured, pass log='})")
+            if fig.listener_runs > 10 * kills + 10:
+                raise RuntimeError(f"soak: {fig.listener_runs} listener runs for {kills} kills")
             time.sleep(rng.uniform(0.0, 1.5))  # ...then kill it somewhere in the middle of its work
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
