@@ -119,9 +119,24 @@ public:
     std::size_t n_doms() const { return t_.size(); }
 
 private:
+    /// Per-direction constants of every hit DOM for moves of the vertex in the plane transverse
+    /// to the track (q = base + alpha e1 + beta e2): the along-track coordinate l does not change,
+    /// so only the transverse offsets (p1, p2) = ((r - base).e1, (r - base).e2) and the time
+    /// T = t_hit - l / c enter; built once per direction (struct of arrays over DOMs).
+    struct Transverse {
+        std::vector<double> p1, p2, tt;
+        double e1z = 0.0, vz = 0.0;
+    };
+    void make_transverse(const TrackFrame& fr, const double* base, Transverse& tr) const;
+    /// -ln L at q = base + alpha e1 + beta e2, time t0, and its gradient (alpha, beta, t0).
+    double eval_transverse(const TrackFrame& fr, const Transverse& tr, double alpha, double beta, double t0,
+                           double* grad) const;
+    /// ln p of one hit without ln n (ln cp + (n-1) ln S for MPE, ln cp for SPE) and its partials.
+    LogGrad photon_term(std::size_t i, double tres, double nu) const;
     double eval(const TrackFrame& fr, const double* q, double t0, double* gq, double* gt,
                 double* gdir) const;
     std::vector<double> pos_, t_, nphot_, skip_before_;
+    std::vector<double> log_signal_n_;  ///< ln(1 - f) + ln n per DOM (ln n only for MPE)
     IceParams ice_;
     LikelihoodOptions opt_;
     double rho_, log_noise_, log_signal_;
