@@ -116,8 +116,9 @@ def _write(rows: list[dict], settings: ScanSettings) -> None:
         def flags(x: dict) -> str:
             return "".join("y" if x[f"inside_{c}_{lev}"] else "n" for c in CONVENTIONS for lev in ("50", "90"))
 
+        same = "yes" if e["best"] == f["best"] else "NO"
         lines.append(
-            f"| {r['seed']} | {r['energy_tev']:.0f} | {r['dec_deg']:+.1f} | {'yes' if e['best'] == f['best'] else 'NO'} | "
+            f"| {r['seed']} | {r['energy_tev']:.0f} | {r['dec_deg']:+.1f} | {same} | "
             f"{e['offset_deg']:.3f} / {f['offset_deg']:.3f} | "
             + " | ".join(f"{e[k]:.3g} / {f[k]:.3g}" for k in keys)
             + f" | {flags(e)} | {flags(f)} | {sum(e['failed_per_nside'].values())} / "
