@@ -57,13 +57,21 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=20)
     ap.add_argument("--nsides", default="8,64,512")
     ap.add_argument("--extensions", default="12,24")
+    ap.add_argument("--start", type=int, default=0, help="first event index (to split a run over processes)")
+    ap.add_argument("--merge", nargs="*", help="merge these partial JSON files into the result instead")
     args = ap.parse_args()
     settings = ScanSettings(nsides=tuple(int(x) for x in args.nsides.split(",")),
                             extensions=tuple(float(x) for x in args.extensions.split(",")))
+    if args.merge:
+        rows = list({r["seed"]: r for f in args.merge for r in json.loads(Path(f).read_text())["events"]}.values())
+        _write(sorted(rows, key=lambda r: r["seed"]), settings)
+        return
     rng = np.random.default_rng(2024)
+    energies = np.exp(rng.uniform(np.log(30.0), np.log(1000.0), args.start + args.events))
     rows = []
-    for k in range(args.events):
-        energy = float(np.exp(rng.uniform(np.log(30.0), np.log(1000.0))))
+    suffix = f"_from{args.start}" if args.start else ""
+    for k in range(args.start, args.start + args.events):
+        energy = float(energies[k])
         ev = simulate_event(seed=1000 + k, energy_tev=energy, mjd=60000.0)
         truth = true_direction(ev)
         row = {"seed": 1000 + k, "energy_tev": round(energy, 2), "dec_deg": round(float(truth[1]), 3),
@@ -73,14 +81,14 @@ def main() -> None:
         rows.append(row)
         print(k, row["energy_tev"], row["dec_deg"], row["exact"]["best"] == row["fast"]["best"],
               row["exact"]["cpu_s"], row["fast"]["cpu_s"], flush=True)
-        _write(rows, settings)
+        _write(rows, settings, suffix)
 
 
 def _rel(a: float, b: float) -> float:
     return (b - a) / a if a > 0 else 0.0
 
 
-def _write(rows: list[dict], settings: ScanSettings) -> None:
+def _write(rows: list[dict], settings: ScanSettings, suffix: str = "") -> None:
     keys = [f"area_{c}_{lev}" for c in CONVENTIONS for lev in ("50", "90")]
     summary = {
         "events": len(rows),
@@ -103,7 +111,7 @@ def _write(rows: list[dict], settings: ScanSettings) -> None:
            "note": "simulated events (icecore.likelihood.simulate_track); CPU seconds on a shared, loaded machine",
            "summary": summary, "events": rows}
     OUT.mkdir(exist_ok=True)
-    (OUT / "scan_fast_vs_exact.json").write_text(json.dumps(doc, indent=1) + "\n")
+    (OUT / f"scan_fast_vs_exact{suffix}.json").write_text(json.dumps(doc, indent=1) + "\n")
     lines = [f"Fast vs exact likelihood, {len(rows)} simulated events, scan {'/'.join(map(str, settings.nsides))} "
              f"(extensions {'/'.join(str(e) for e in settings.extensions)}), 2 threads. Areas in deg²; "
              "W = Wilks, C = IceCube-calibrated; 'in' = truth inside 50/90 % (W, C).", "",
@@ -124,7 +132,7 @@ def _write(rows: list[dict], settings: ScanSettings) -> None:
             + f" | {flags(e)} | {flags(f)} | {sum(e['failed_per_nside'].values())} / "
             f"{sum(f['failed_per_nside'].values())} | {e['cpu_s']:.1f} / {f['cpu_s']:.1f} |")
     lines += ["", "Summary: " + json.dumps(summary)]
-    (OUT / "scan_fast_vs_exact.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"scan_fast_vs_exact{suffix}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ void parallel_for_dynamic(std::size_t n, int threads, std::size_t grain, Body&& 
     if (grain == 0) grain = 1;
     const std::size_t nt = std::min<std::size_t>(resolve_threads(threads), (n + grain - 1) / grain);
     if (nt <= 1) {
-        body(std::size_t{0}, n);
+        for (std::size_t begin = 0; begin < n; begin += grain) body(begin, std::min(n, begin + grain));
         return;
     }
     std::atomic<std::size_t> next{0};

@@ -106,13 +106,16 @@ public:
                    double* grad) const;
 
     /// Vertex fit for one fixed direction: BFGS (optimize.hpp, options opt.vertex_fit) over the
-    /// vertex offset in the plane transverse to the track and the time, from `seed` and from
+    /// vertex offset in the plane transverse to the track and the time (evaluated in that frame:
+    /// the along-track geometry of every DOM is computed once per direction), from `seed` and from
     /// n_ring points on a ring of ring_radius_m around it; a seed that walks into a minimum an
     /// earlier seed found (within 0.5 m / 0.5 ns, not better by 1e-3) is stopped there. Returns
     /// the best seed's result; n_eval sums all seeds; status 0 converged, 1 max_iter, 2 line
     /// search failed, 3 no finite likelihood.
     DirectionFitResult fit_direction(double zenith, double azimuth, const VertexSeed& seed) const;
 
+    /// fit_direction for each direction, on `threads` threads in dynamic chunks of 4 fits
+    /// (parallel_for_dynamic): each result depends only on its own inputs.
     void fit_batch(const double* zenith, const double* azimuth, const VertexSeed* seeds,
                    std::size_t n, DirectionFitResult* out, int threads) const override;
 
