@@ -85,7 +85,10 @@ def main() -> None:
 
 
 def _rel(a: float, b: float) -> float:
-    return (b - a) / a if a > 0 else 0.0
+    """(b - a) / a; 0 when both are 0, 1e9 (stands for infinite) when only a is 0."""
+    if a > 0:
+        return (b - a) / a
+    return 0.0 if b == a else 1e9
 
 
 def _write(rows: list[dict], settings: ScanSettings, suffix: str = "") -> None:
