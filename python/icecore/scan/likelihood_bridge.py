@@ -36,8 +36,12 @@ __all__ = [
 #: TrackLikelihood options of the scan, chosen by measurement on the bench's 200 TeV muon (full
 #: 8/64/512 scan, 2 threads, same run; see bench/test_scan_likelihood.py):
 #:
-#: - ``likelihood="fast"``: tabulated ln cp / ln S; 2.3x less CPU than ``"exact"``, the same best
-#:   pixel, best -lnL off by 2e-6, Wilks 50/90 % areas identical, calibrated 90 % area -0.05 %.
+#: - ``likelihood="fast"``: tabulated ln cp / ln S (no ln S for single-photon hits); in one
+#:   same-process run 3.8x less CPU than ``"exact"`` (89 vs 24 s, shared machine), the same best
+#:   pixel, best -lnL off by 2e-6, Wilks 50/90 % areas identical, calibrated areas -0.3 % / +0.1 %.
+#:   On 20 simulated events (tools/results/scan_fast_vs_exact.md, coarse 4/16/64 schedule) 17
+#:   have the same best pixel; the others differ because single vertex fits land in different
+#:   local minima (tools/results/scan_fit_basins.json), not because of the tables (~3e-6).
 #: - seeds where they matter: 1 + ``n_ring`` = 7 seeds (the given seed plus a 150 m ring) unless
 #:   the fit from the given seed stays within ``near_m`` = 20 m / ``near_ns`` = 60 ns of it (the
 #:   parent pixel's vertex was already good: mostly at nside 64/512), then only ``n_ring_near``
