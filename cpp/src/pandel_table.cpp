@@ -34,7 +34,7 @@ constexpr double kCrossStep = 1e-4;  // central-difference step in y for f_xy
 
 }  // namespace
 
-PandelTable::PandelTable(double rho, double sigma) : rho_(rho), sigma_(sigma) {
+PandelTable::PandelTable(double rho, double sigma) : rho_(rho), sigma_(sigma), inv_sigma_(1.0 / sigma) {
     if (!(rho > 0.0) || !std::isfinite(rho) || !(sigma > 0.0) || !std::isfinite(sigma))
         throw std::invalid_argument("PandelTable: rho and sigma must be finite and > 0");
     x0_ = std::asinh(-kTMinSigma);
@@ -89,13 +89,14 @@ std::shared_ptr<const PandelTable> PandelTable::shared(double rho, double sigma)
     return table;
 }
 
-bool PandelTable::lookup(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf) const {
+template <bool WithSf>
+bool PandelTable::interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf) const {
     if (!(t >= -kTMinSigma * sigma_ && t <= kTMax && nu >= kNuMin && nu <= kNuMax)) return false;
-    const double u = t / sigma_;
+    const double u = t * inv_sigma_;
     const double r = std::sqrt(u * u + 1.0);
-    const double x = std::asinh(u);
+    const double x = std::copysign(std::log(std::fabs(u) + r), u);  // asinh(u), reusing r
     const double y = std::log(nu);
-    const double fx = (x - x0_) / kStepX, fy = (y - y0_) / kStepY;
+    const double fx = (x - x0_) * (1.0 / kStepX), fy = (y - y0_) * (1.0 / kStepY);
     int i = static_cast<int>(fx), j = static_cast<int>(fy);
     if (i > nx_ - 2) i = nx_ - 2;
     if (j > ny_ - 2) j = ny_ - 2;
@@ -117,16 +118,35 @@ bool PandelTable::lookup(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf)
             pv += w0 * nd.f[0] + w1 * nd.f[1] + w2 * nd.f[2] + w3 * nd.f[3];
             pa += a0 * nd.f[0] + a1 * nd.f[1] + a2 * nd.f[2] + a3 * nd.f[3];
             pb += b0 * nd.f[0] + b1 * nd.f[1] + b2 * nd.f[2] + b3 * nd.f[3];
-            sv += w0 * nd.s[0] + w1 * nd.s[1] + w2 * nd.s[2] + w3 * nd.s[3];
-            sa += a0 * nd.s[0] + a1 * nd.s[1] + a2 * nd.s[2] + a3 * nd.s[3];
-            sb += b0 * nd.s[0] + b1 * nd.s[1] + b2 * nd.s[2] + b3 * nd.s[3];
+            if (WithSf) {
+                sv += w0 * nd.s[0] + w1 * nd.s[1] + w2 * nd.s[2] + w3 * nd.s[3];
+                sa += a0 * nd.s[0] + a1 * nd.s[1] + a2 * nd.s[2] + a3 * nd.s[3];
+                sb += b0 * nd.s[0] + b1 * nd.s[1] + b2 * nd.s[2] + b3 * nd.s[3];
+            }
         }
     }
-    const double dadt = 1.0 / (kStepX * sigma_ * r);
+    const double dadt = inv_sigma_ / (kStepX * r);
     const double dbdnu = 1.0 / (kStepY * nu);
     log_pdf = {pv, pb * dbdnu, pa * dadt};
-    log_sf = {sv, sb * dbdnu, sa * dadt};
+    if (WithSf) log_sf = {sv, sb * dbdnu, sa * dadt};
     return true;
+}
+
+bool PandelTable::lookup(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf) const {
+    return interpolate<true>(t, nu, log_pdf, log_sf);
+}
+
+LogGrad PandelTable::log_pdf_sf(double t, double nu, double m) const {
+    LogGrad p{}, s{};
+    if (m > 0.0) {
+        if (!interpolate<true>(t, nu, p, s)) {
+            const LogGrad e = icecore::mpe_log_pdf(t, nu, rho_, sigma_, m + 1.0);
+            return {e.value - std::log(m + 1.0), e.d_nu, e.d_t};
+        }
+        return {p.value + m * s.value, p.d_nu + m * s.d_nu, p.d_t + m * s.d_t};
+    }
+    if (!interpolate<false>(t, nu, p, s)) return icecore::cpandel_log_pdf(t, nu, rho_, sigma_);
+    return p;
 }
 
 LogGrad PandelTable::mpe_log_pdf(double t, double nu, double n) const {

@@ -110,11 +110,96 @@ PandelTrackLikelihood::PandelTrackLikelihood(const double* positions, const doub
     // ln(n cp) <= ln n - t^2/(2 sigma^2) - ln(sigma sqrt(2 pi)) for t < 0; skip the hit when this
     // bound is 40 below the noise floor (its contribution is then the noise term to 1e-17).
     skip_before_.resize(n);
+    log_signal_n_.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
         const double lnn = opt.mpe ? std::log(nphot_[i]) : 0.0;
+        log_signal_n_[i] = log_signal_ + lnn;
         const double room = log_signal_ + lnn - std::log(opt.sigma_ns * std::sqrt(2.0 * kPi)) - (log_noise_ - 40.0);
         skip_before_[i] = room > 0.0 ? -opt.sigma_ns * std::sqrt(2.0 * room) : 0.0;
     }
+}
+
+namespace {
+// log(e^a + e^b) and the weight e^a / (e^a + e^b) of a with one exp: log1p(e) by its series
+// when e = e^-|a-b| < 1e-3 (8 terms: relative error < 1e-24), else std::log1p.
+inline double log_add(double a, double b, double& wa) {
+    const double diff = a - b;
+    const double e = std::exp(-std::fabs(diff));
+    double l1p;
+    if (e < 1e-3)
+        l1p = e * (1.0 + e * (-0.5 + e * (1.0 / 3.0 + e * (-0.25 + e * (0.2 + e * (-1.0 / 6.0 + e * (1.0 / 7.0 - e * 0.125)))))));
+    else
+        l1p = std::log1p(e);
+    const double inv = 1.0 / (1.0 + e);
+    wa = diff >= 0.0 ? inv : e * inv;
+    return (diff >= 0.0 ? a : b) + l1p;
+}
+}  // namespace
+
+LogGrad PandelTrackLikelihood::photon_term(std::size_t i, double tres, double nu) const {
+    const double m = opt_.mpe ? nphot_[i] - 1.0 : 0.0;
+    if (table_) return table_->log_pdf_sf(tres, nu, m);
+    if (!opt_.mpe) return cpandel_log_pdf(tres, nu, rho_, opt_.sigma_ns);
+    const LogGrad lp = mpe_log_pdf(tres, nu, rho_, opt_.sigma_ns, nphot_[i]);
+    return {lp.value - std::log(nphot_[i]), lp.d_nu, lp.d_t};
+}
+
+void PandelTrackLikelihood::make_transverse(const TrackFrame& fr, const double* base, Transverse& tr) const {
+    const std::size_t n = t_.size();
+    tr.p1.resize(n);
+    tr.p2.resize(n);
+    tr.tt.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double* r = &pos_[3 * i];
+        const double p[3] = {r[0] - base[0], r[1] - base[1], r[2] - base[2]};
+        tr.p1[i] = dot3(p, fr.e1);
+        tr.p2[i] = dot3(p, fr.e2);
+        tr.tt[i] = t_[i] - dot3(p, fr.v) / fr.c;
+    }
+    tr.e1z = fr.e1[2];  // e2 is horizontal: e2z = 0
+    tr.vz = fr.v[2];
+}
+
+double PandelTrackLikelihood::eval_transverse(const TrackFrame& fr, const Transverse& tr, double alpha,
+                                              double beta, double t0, double* grad) const {
+    const double lam_inv = 1.0 / ice_.scattering_m;
+    const double a1s = ice_.deff_a1 / fr.sin_c;
+    const double dnu_dd = a1s * lam_inv;
+    const double c0 = fr.cos_c * tr.vz;
+    double f = 0.0, ga = 0.0, gb = 0.0, gt = 0.0;
+    const std::size_t n = t_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const double u1 = tr.p1[i] - alpha, u2 = tr.p2[i] - beta;
+        const double d2 = u1 * u1 + u2 * u2 + kD0 * kD0;
+        const double d = std::sqrt(d2);
+        const double tres = tr.tt[i] - t0 - fr.k_perp * d;
+        if (tres < skip_before_[i]) {  // early hit below the noise floor (see eval)
+            f -= log_noise_;
+            continue;
+        }
+        const double id = 1.0 / d;
+        const double pz = u1 * tr.e1z;
+        const double rz = pz * id;
+        const double ce = fr.sin_c * rz + c0;
+        const double nu = (ice_.deff_a0 + a1s * d + ce * (ice_.deff_a2 + ice_.deff_a3 * ce)) * lam_inv;
+        const LogGrad lp = photon_term(i, tres, nu);
+        double wsig;
+        f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
+        const double dl_dt = wsig * lp.d_t, dl_dnu = wsig * lp.d_nu;
+        // d/dalpha, d/dbeta of d, rz (pz = u1 e1z, du1/dalpha = -1)
+        const double dd_a = -u1 * id, dd_b = -u2 * id;
+        const double id2 = id * id;
+        const double drz_a = -tr.e1z * id - pz * dd_a * id2, drz_b = -pz * dd_b * id2;
+        const double dnu_dce = (ice_.deff_a2 + 2.0 * ice_.deff_a3 * ce) * lam_inv * fr.sin_c;
+        // dtres = -k_perp dd
+        ga -= dl_dnu * (dnu_dd * dd_a + dnu_dce * drz_a) - dl_dt * fr.k_perp * dd_a;
+        gb -= dl_dnu * (dnu_dd * dd_b + dnu_dce * drz_b) - dl_dt * fr.k_perp * dd_b;
+        gt += dl_dt;
+    }
+    grad[0] = ga;
+    grad[1] = gb;
+    grad[2] = gt;
+    return f;
 }
 
 double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double t0, double* gq,
@@ -141,20 +226,10 @@ double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double
             f -= log_noise_;
             continue;
         }
-        LogGrad lp;
-        if (table_)
-            lp = opt_.mpe ? table_->mpe_log_pdf(tres, nu, nphot_[i]) : table_->cpandel_log_pdf(tres, nu);
-        else
-            lp = opt_.mpe ? mpe_log_pdf(tres, nu, rho_, opt_.sigma_ns, nphot_[i])
-                          : cpandel_log_pdf(tres, nu, rho_, opt_.sigma_ns);
-        const double a = log_signal_ + lp.value;
-        const double b = log_noise_;
-        // log(e^a + e^b) and the signal weight e^a / (e^a + e^b) from one exp
-        const double e = std::exp(-std::fabs(a - b));
-        const double li = std::max(a, b) + std::log1p(e);
-        f -= li;
+        const LogGrad lp = photon_term(i, tres, nu);
+        double wsig;
+        f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
         if (!gq && !gt && !gdir) continue;
-        const double wsig = a >= b ? 1.0 / (1.0 + e) : e / (1.0 + e);
         const double dl_dt = wsig * lp.d_t;    // dL_i / d t_res
         const double dl_dnu = wsig * lp.d_nu;  // dL_i / d nu
         const double dnu_dd = a1s / lam;
@@ -207,17 +282,9 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
     const TrackFrame fr(zenith, azimuth, ice_.n_phase, ice_.n_group, ice_.c_m_per_ns);
     const double base[3] = {seed.x, seed.y, seed.z};
     // objective in (alpha, beta, t0): q = base + alpha e1 + beta e2
-    auto objective = [&](const double* x, double* grad) {
-        const double q[3] = {base[0] + x[0] * fr.e1[0] + x[1] * fr.e2[0],
-                             base[1] + x[0] * fr.e1[1] + x[1] * fr.e2[1],
-                             base[2] + x[0] * fr.e1[2] + x[1] * fr.e2[2]};
-        double gq[3], gt;
-        const double fv = eval(fr, q, x[2], gq, &gt, nullptr);
-        grad[0] = dot3(gq, fr.e1);
-        grad[1] = dot3(gq, fr.e2);
-        grad[2] = gt;
-        return fv;
-    };
+    Transverse tr;
+    make_transverse(fr, base, tr);
+    auto objective = [&](const double* x, double* grad) { return eval_transverse(fr, tr, x[0], x[1], x[2], grad); };
     // Minima already found from earlier seeds of this direction: a seed that walks into one of
     // them (within 0.5 m / 0.5 ns, not better) is stopped there, as it can only converge to it.
     std::vector<std::array<double, 4>> minima;
@@ -262,7 +329,9 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
 void PandelTrackLikelihood::fit_batch(const double* zenith, const double* azimuth,
                                       const VertexSeed* seeds, std::size_t n,
                                       DirectionFitResult* out, int threads) const {
-    parallel_for(n, threads, [&](std::size_t lo, std::size_t hi) {
+    // dynamic chunks of 4 fits: a fit costs 1-7 seeds x 10-400 evaluations, so equal static
+    // chunks leave one thread idle at the end of a batch
+    parallel_for_dynamic(n, threads, 4, [&](std::size_t lo, std::size_t hi) {
         for (std::size_t i = lo; i < hi; ++i) out[i] = fit_direction(zenith[i], azimuth[i], seeds[i]);
     });
 }

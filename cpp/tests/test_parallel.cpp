@@ -59,4 +59,33 @@ ICECORE_TEST(first_exception_is_rethrown) {
                  std::invalid_argument);
 }
 
+ICECORE_TEST(dynamic_every_index_once_and_independent_of_threads) {
+    for (std::size_t grain : {std::size_t{1}, std::size_t{4}, std::size_t{100}}) {
+        for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{1001}}) {
+            auto compute = [&](int threads) {
+                std::vector<int> hits(n, 0);
+                std::vector<double> out(n);
+                icecore::parallel_for_dynamic(n, threads, grain, [&](std::size_t b, std::size_t e) {
+                    CHECK(e > b && e - b <= grain);
+                    for (std::size_t i = b; i < e; ++i) {
+                        ++hits[i];
+                        double s = 0;  // uneven work per index
+                        for (std::size_t k = 1; k <= 1 + i % 97; ++k) s += 1.0 / static_cast<double>(i * k + 1);
+                        out[i] = s;
+                    }
+                });
+                for (std::size_t i = 0; i < n; ++i) CHECK(hits[i] == 1);
+                return out;
+            };
+            const auto ref = compute(1);
+            for (int threads : {2, 3, 16}) CHECK(compute(threads) == ref);
+        }
+    }
+    CHECK_THROWS(icecore::parallel_for_dynamic(100, 4, 3,
+                                               [&](std::size_t b, std::size_t) {
+                                                   if (b >= 50) throw std::invalid_argument("chunk");
+                                               }),
+                 std::invalid_argument);
+}
+
 ICECORE_TEST_MAIN()

@@ -33,6 +33,10 @@ def test_spec_carries_the_likelihood_and_workers_agree(muon, kind):
     assert prob.spec["options"]["likelihood"] == kind
     worker = fitter_from_spec(json.loads(json.dumps(prob.spec)))  # what an AMQP worker does
     assert worker.likelihood == kind and prob.fitter.likelihood == kind
+    # the scan's seed tolerances reach the fitter and the worker (C++ defaults are 1e-3 / 1e-6)
+    for f in (prob.fitter, worker):
+        assert (f.options.gtol, f.options.ftol) == (DEFAULT_FITTER_OPTIONS["gtol"], DEFAULT_FITTER_OPTIONS["ftol"])
+    assert DEFAULT_FITTER_OPTIONS["gtol"] > _core.likelihood.LikelihoodOptions("mpe").gtol
     zen = np.radians([40.0, 90.0, 130.0])
     azi = np.radians([10.0, 200.0, 300.0])
     seeds = np.tile(prob.initial_seed, (3, 1))

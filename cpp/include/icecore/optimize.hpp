@@ -189,6 +189,7 @@ struct BfgsResult {
     std::array<double, N> x;  ///< final point
     double f;                 ///< objective at x
     int n_eval;               ///< objective evaluations
+    int n_iter;               ///< accepted steps
     int status;               ///< 0 converged, 1 max_iter, 2 line search failed (see above)
 };
 
@@ -250,6 +251,7 @@ BfgsResult<N> bfgs_minimize(Objective&& objective, const std::array<double, N>& 
     set_diagonal<N>(H.data(), h0);
     int status = 1;
     bool first = true;
+    int n_iter = 0;
     for (int it = 0; it < opt.max_iter; ++it) {
         const double gmax = max_abs<N>(g.data());
         if (gmax < opt.gtol) {
@@ -293,6 +295,7 @@ BfgsResult<N> bfgs_minimize(Objective&& objective, const std::array<double, N>& 
             y[i] = gn[i] - g[i];
         }
         const double df = f - fn;
+        ++n_iter;
         x = xn;
         g = gn;
         f = fn;
@@ -322,6 +325,7 @@ BfgsResult<N> bfgs_minimize(Objective&& objective, const std::array<double, N>& 
     res.x = x;
     res.f = f;
     res.n_eval = n_eval;
+    res.n_iter = n_iter;
     res.status = status;
     return res;
 }

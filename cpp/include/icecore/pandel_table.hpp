@@ -56,17 +56,23 @@ public:
     /// fallback outside the domain.
     LogGrad mpe_log_pdf(double t, double nu, double n) const;
     LogGrad cpandel_log_pdf(double t, double nu) const;
+    /// ln cp + m ln S (m = n - 1 >= 0 photons after the first; m == 0: ln cp only, S is not
+    /// interpolated: the MPE pdf of one photon is the SPE pdf) with partials; exact fallback
+    /// outside the domain. Without the ln n term (the likelihood adds it once per DOM).
+    LogGrad log_pdf_sf(double t, double nu, double m) const;
 
     double rho() const { return rho_; }
     double sigma() const { return sigma_; }
     std::size_t bytes() const { return nodes_.size() * sizeof(Node); }
 
 private:
+    template <bool WithSf>
+    bool interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf) const;
     struct Node {
         double f[4];  ///< ln cp: f, f_x, f_y, f_xy (derivatives in grid units)
         double s[4];  ///< ln S: the same
     };
-    double rho_, sigma_;
+    double rho_, sigma_, inv_sigma_;
     double x0_, y0_;
     int nx_, ny_;
     std::vector<Node> nodes_;

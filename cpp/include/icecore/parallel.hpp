@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <mutex>
@@ -81,6 +82,30 @@ void parallel_for(std::size_t n, int threads, Body&& body) {
     }
     join_all();
     if (error) std::rethrow_exception(error);
+}
+
+/// Call body(begin, end) on chunks of `grain` consecutive indices of [0, n) handed out in order
+/// to whichever of up to `threads` threads is free (dynamic scheduling: uneven items, such as
+/// vertex fits of 1-7 seeds, do not leave a thread idle at the end). Which thread runs an index
+/// varies, so results are independent of `threads` exactly when the body only writes its own
+/// indices from inputs that do not depend on the thread (as with parallel_for).
+template <class Body>
+void parallel_for_dynamic(std::size_t n, int threads, std::size_t grain, Body&& body) {
+    if (n == 0) return;
+    if (grain == 0) grain = 1;
+    const std::size_t nt = std::min<std::size_t>(resolve_threads(threads), (n + grain - 1) / grain);
+    if (nt <= 1) {
+        for (std::size_t begin = 0; begin < n; begin += grain) body(begin, std::min(n, begin + grain));
+        return;
+    }
+    std::atomic<std::size_t> next{0};
+    parallel_for(nt, static_cast<int>(nt), [&](std::size_t, std::size_t) {
+        for (;;) {
+            const std::size_t begin = next.fetch_add(grain, std::memory_order_relaxed);
+            if (begin >= n) break;
+            body(begin, std::min(n, begin + grain));
+        }
+    });
 }
 
 }  // namespace icecore

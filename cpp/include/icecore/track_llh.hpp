@@ -106,22 +106,40 @@ public:
                    double* grad) const;
 
     /// Vertex fit for one fixed direction: BFGS (optimize.hpp, options opt.vertex_fit) over the
-    /// vertex offset in the plane transverse to the track and the time, from `seed` and from
+    /// vertex offset in the plane transverse to the track and the time (evaluated in that frame:
+    /// the along-track geometry of every DOM is computed once per direction), from `seed` and from
     /// n_ring points on a ring of ring_radius_m around it; a seed that walks into a minimum an
     /// earlier seed found (within 0.5 m / 0.5 ns, not better by 1e-3) is stopped there. Returns
     /// the best seed's result; n_eval sums all seeds; status 0 converged, 1 max_iter, 2 line
     /// search failed, 3 no finite likelihood.
     DirectionFitResult fit_direction(double zenith, double azimuth, const VertexSeed& seed) const;
 
+    /// fit_direction for each direction, on `threads` threads in dynamic chunks of 4 fits
+    /// (parallel_for_dynamic): each result depends only on its own inputs.
     void fit_batch(const double* zenith, const double* azimuth, const VertexSeed* seeds,
                    std::size_t n, DirectionFitResult* out, int threads) const override;
 
     std::size_t n_doms() const { return t_.size(); }
 
 private:
+    /// Per-direction constants of every hit DOM for moves of the vertex in the plane transverse
+    /// to the track (q = base + alpha e1 + beta e2): the along-track coordinate l does not change,
+    /// so only the transverse offsets (p1, p2) = ((r - base).e1, (r - base).e2) and the time
+    /// T = t_hit - l / c enter; built once per direction (struct of arrays over DOMs).
+    struct Transverse {
+        std::vector<double> p1, p2, tt;
+        double e1z = 0.0, vz = 0.0;
+    };
+    void make_transverse(const TrackFrame& fr, const double* base, Transverse& tr) const;
+    /// -ln L at q = base + alpha e1 + beta e2, time t0, and its gradient (alpha, beta, t0).
+    double eval_transverse(const TrackFrame& fr, const Transverse& tr, double alpha, double beta, double t0,
+                           double* grad) const;
+    /// ln p of one hit without ln n (ln cp + (n-1) ln S for MPE, ln cp for SPE) and its partials.
+    LogGrad photon_term(std::size_t i, double tres, double nu) const;
     double eval(const TrackFrame& fr, const double* q, double t0, double* gq, double* gt,
                 double* gdir) const;
     std::vector<double> pos_, t_, nphot_, skip_before_;
+    std::vector<double> log_signal_n_;  ///< ln(1 - f) + ln n per DOM (ln n only for MPE)
     IceParams ice_;
     LikelihoodOptions opt_;
     double rho_, log_noise_, log_signal_;

@@ -76,6 +76,10 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         (at most ``n_ring``) ring seeds follow. The C++ default ``n_ring_near = n_ring`` (6) is
         the full ring; the scan's default is in
         :data:`icecore.scan.likelihood_bridge.DEFAULT_FITTER_OPTIONS`.
+    gtol, ftol : float
+        Convergence of each seed's BFGS: the largest gradient component below ``gtol`` (per m,
+        per ns; default 1e-3), or an iteration that improved -ln L by less than ``ftol``
+        (default 1e-6).
     max_step : float
         Largest BFGS step along one coordinate, m or ns (default 500: a wrong direction's best
         vertex can be ~600 m / ~5 us from its seed; the former cap of 50 made such fits stop at
@@ -107,6 +111,8 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         n_ring_near: int = _CXX.n_ring_near,
         near_m: float = _CXX.near_m,
         near_ns: float = _CXX.near_ns,
+        gtol: float = _CXX.gtol,
+        ftol: float = _CXX.ftol,
     ) -> None:
         if not isinstance(event, Event):
             raise InputError(f"argument 'event': expected an Event, got {type(event).__name__}", "event")
@@ -121,6 +127,8 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         opts.ring_radius_m = check_positive(ring_radius_m, "ring_radius_m", allow_zero=True)
         opts.max_iter = int(check_positive(max_iter, "max_iter", integer=True))
         opts.max_step = check_positive(max_step, "max_step")
+        opts.gtol = check_positive(gtol, "gtol")
+        opts.ftol = check_positive(ftol, "ftol", allow_zero=True)
         opts.n_ring_near = _ring_count(n_ring_near, "n_ring_near")
         opts.near_m = check_positive(near_m, "near_m", allow_zero=True)
         opts.near_ns = check_positive(near_ns, "near_ns", allow_zero=True)

@@ -36,8 +36,12 @@ __all__ = [
 #: TrackLikelihood options of the scan, chosen by measurement on the bench's 200 TeV muon (full
 #: 8/64/512 scan, 2 threads, same run; see bench/test_scan_likelihood.py):
 #:
-#: - ``likelihood="fast"``: tabulated ln cp / ln S; 2.3x less CPU than ``"exact"``, the same best
-#:   pixel, best -lnL off by 2e-6, Wilks 50/90 % areas identical, calibrated 90 % area -0.05 %.
+#: - ``likelihood="fast"``: tabulated ln cp / ln S (no ln S for single-photon hits); in one
+#:   same-process run 3.8x less CPU than ``"exact"`` (89 vs 24 s, shared machine), the same best
+#:   pixel, best -lnL off by 2e-6, Wilks 50/90 % areas identical, calibrated areas -0.3 % / +0.1 %.
+#:   On 20 simulated events (tools/results/scan_fast_vs_exact.md, coarse 4/16/64 schedule) 17
+#:   have the same best pixel; the others differ because single vertex fits land in different
+#:   local minima (tools/results/scan_fit_basins.json), not because of the tables (~3e-6).
 #: - seeds where they matter: 1 + ``n_ring`` = 7 seeds (the given seed plus a 150 m ring) unless
 #:   the fit from the given seed stays within ``near_m`` = 20 m / ``near_ns`` = 60 ns of it (the
 #:   parent pixel's vertex was already good: mostly at nside 64/512), then only ``n_ring_near``
@@ -48,9 +52,15 @@ __all__ = [
 #:   500 the remaining non-converged fits of coarse levels stop at 100 iterations while still
 #:   moving; only those fits use the extra iterations.
 #:
+#: - ``gtol`` = 1e-2, ``ftol`` = 1e-4 (the C++ defaults are 1e-3 / 1e-6): a seed stops when its
+#:   -lnL changes by < 1e-4 per iteration, far below the ~0.5-5 units that separate contour levels;
+#:   8 % fewer evaluations in the bench scan (nside 64: 111 -> 74 per fit, as more fits from the
+#:   parent's vertex count as converged near it), the same best pixel, best -lnL +1e-6, identical
+#:   Wilks areas, calibrated 50 % area -0.7 %.
+#:
 #: ``likelihood="exact"`` (the closed form) stays available as the reference.
 DEFAULT_FITTER_OPTIONS: dict[str, Any] = {"mode": "mpe", "n_ring": 6, "n_ring_near": 2, "likelihood": "fast",
-                                          "max_iter": 400}
+                                          "max_iter": 400, "gtol": 1e-2, "ftol": 1e-4}
 
 
 def _options(fitter_options: dict[str, Any] | None) -> dict[str, Any]:
