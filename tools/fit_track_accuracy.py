@@ -33,14 +33,16 @@ def main() -> int:
     errs = {"linefit": [], "spe": [], "mpe": []}
     nhit = []
     t0 = time.perf_counter()
-    for i in range(args.n):
+    for _ in range(args.n):
         e = 10 ** rng.uniform(2, 3)
         zen = float(np.degrees(np.arccos(rng.uniform(-0.2, 1.0))))
         azi = float(rng.uniform(0, 360))
         ev = simulate_track(e, zen, azi, seed=int(rng.integers(2**31)), max_impact_m=250.0, mismatch=args.mismatch)
         nhit.append(ev.meta["truth"]["n_hit_doms"])
         r = fit_track(ev, threads=args.threads)
-        sep = lambda z, a: float(angular_distance_deg(a, 90 - z, azi, 90 - zen))  # noqa: E731
+        def sep(z: float, a: float, zen: float = zen, azi: float = azi) -> float:
+            return float(angular_distance_deg(a, 90 - z, azi, 90 - zen))
+
         errs["linefit"].append(sep(r.linefit.zenith_deg, r.linefit.azimuth_deg))
         errs["spe"].append(sep(r.spe["zenith_deg"], r.spe["azimuth_deg"]))
         errs["mpe"].append(sep(r.zenith_deg, r.azimuth_deg))
