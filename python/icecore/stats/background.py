@@ -307,7 +307,8 @@ class BackgroundTS:
             goodness of fit: ``gof_pvalue`` (Anderson-Darling p-value of the chosen model),
             ``gof_ok``, ``gof`` (the tests of every candidate), ``selection`` ("auto" or "fixed"),
             ``reason`` (why this model) and ``alternatives`` (the other fitted models that pass
-            the tests; they set the model uncertainty). JSON-serialisable.
+            the tests and, for the exponential, the same model fitted to the upper half of the
+            tail region; their spread is the model uncertainty). JSON-serialisable.
 
         Raises
         ------
@@ -336,6 +337,10 @@ class BackgroundTS:
         g = gof[chosen]
         # the other models that also fit the tail region: their spread is the model uncertainty
         alternatives = {k: v for k, v in fits.items() if k != chosen and gof[k]["ok"] and gof[k]["tested"]}
+        if chosen == "exponential" and region.size >= 40:
+            # where the tail region starts is a choice too: the same model fitted to the upper half
+            # of the region is an alternative (a curved tail shows up as a change of the slope)
+            alternatives["exponential_upper_half"] = self._fit_exponential(region[region.size // 2:])
         f.update(gof_pvalue=g["ad_pvalue"], gof_ok=g["ok"], gof=gof, reason=reason,
                  selection="auto" if self.tail == "auto" else "fixed", alternatives=alternatives)
         if not g["ok"] and g["tested"]:
@@ -444,8 +449,9 @@ class BackgroundTS:
             return -float(ll)
         return nll
 
-    def _fit_exponential(self) -> dict[str, Any]:
-        sel = self._tail_region()
+    def _fit_exponential(self, sel: np.ndarray | None = None) -> dict[str, Any]:
+        """Shifted exponential fitted to ``sel`` (default: the tail region), sorted ascending."""
+        sel = self._tail_region() if sel is None else sel
         if sel.size < 5:
             raise FitError(f"exponential tail fit needs >= 5 non-zero tail values, have {sel.size}")
         m = int(sel.size)
