@@ -228,9 +228,15 @@ def test_sim_flare_fit_icecore(benchmark, record, ours_sim, skyllh_td, sim_flare
     benchmark.group = "ps.flare.fit.sim"
     r = benchmark.pedantic(lambda: ours_sim.fit("gauss"), rounds=3, iterations=1)
     sk = _SKYLLH.get("fit") or _skyllh_fit(skyllh_td)
-    assert r.mean_mjd == pytest.approx(sk["mu"], abs=1.0)  # the same flare
+    # the same flare: centres within a quarter of its width (the fit error of the centre of ~15
+    # events is ~sigma/sqrt(15)), widths within 25 %
+    assert abs(r.mean_mjd - sk["mu"]) <= 0.25 * sk["sigma"], (r.mean_mjd, sk)
     assert r.sigma_days == pytest.approx(sk["sigma"], rel=0.25)
     at = ours_sim.fit_gaussian(sk["mu"], sk["sigma"])  # our likelihood at SkyLLH's flare
+    # by our own TS (with the flare-length term 2 log(sqrt(2 pi) sigma / T_live), which fit_gaussian
+    # leaves out) ours found the better, or the same, flare
+    ts_at_skyllh = at.two_log_lambda + (r.ts - r.two_log_lambda) + 2.0 * math.log(sk["sigma"] / r.sigma_days)
+    assert r.ts >= ts_at_skyllh - 1e-6, (r, ts_at_skyllh)
     assert at.two_log_lambda == pytest.approx(sk["ts"], rel=0.03)
     assert at.ns == pytest.approx(sk["ns"], rel=0.1)
     assert at.gamma == pytest.approx(sk["gamma"], abs=0.1)

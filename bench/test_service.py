@@ -80,7 +80,10 @@ def served():
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         server = uvicorn.Server(uvicorn.Config(create_app(svc, start=False), host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="off"))
+                                               log_level="warning", lifespan="off",
+                                               # the client's pooled connection idles while a direct scan
+                                               # runs: uvicorn's 5 s keep-alive would close it under it
+                                               timeout_keep_alive=600))
         th = threading.Thread(target=server.run, daemon=True)
         th.start()
         while not server.started:
