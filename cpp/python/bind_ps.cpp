@@ -32,6 +32,14 @@ namespace icecore::python {
 
 namespace {
 
+// The optional fixed time window (a, b) of the flare trials: None -> (NaN, 0), i.e. searched.
+std::pair<double, double> fixed_window(const py::object& window) {
+    if (window.is_none()) return {std::numeric_limits<double>::quiet_NaN(), 0.0};
+    const auto w = window.cast<std::pair<double, double>>();
+    if (!std::isfinite(w.first) || !std::isfinite(w.second)) fail("window", "must be finite");
+    return w;
+}
+
 using FitResults = py::array_t<PsFitResult>;
 
 template <class T>
@@ -506,13 +514,7 @@ run_start/run_stop: sorted disjoint good runs [MJD]. kind: 'gauss', 'box' or 'no
                 const FlareKind k = flare_kind(kind);
                 check_threads(threads);
                 require_ndim(seeds, 1, "seeds");
-                double a = std::numeric_limits<double>::quiet_NaN(), b = 0.0;
-                if (!window.is_none()) {
-                    auto w = window.cast<std::pair<double, double>>();
-                    a = w.first;
-                    b = w.second;
-                    if (!std::isfinite(a) || !std::isfinite(b)) fail("window", "must be finite");
-                }
+                const auto [a, b] = fixed_window(window);
                 const auto nt = static_cast<std::size_t>(seeds.size());
                 FlareResults out(static_cast<py::ssize_t>(nt));
                 FlareFitResult* r = out.mutable_data();
@@ -540,13 +542,7 @@ run_start/run_stop: sorted disjoint good runs [MJD]. kind: 'gauss', 'box' or 'no
                     static_cast<std::size_t>(spatial.shape(1)) != self.n_events())
                     fail("spatial", "must be (len(seeds), n_events)");
                 require_finite(spatial, "spatial");
-                double a = std::numeric_limits<double>::quiet_NaN(), b = 0.0;
-                if (!window.is_none()) {
-                    auto w = window.cast<std::pair<double, double>>();
-                    a = w.first;
-                    b = w.second;
-                    if (!std::isfinite(a) || !std::isfinite(b)) fail("window", "must be finite");
-                }
+                const auto [a, b] = fixed_window(window);
                 const auto nt = static_cast<std::size_t>(seeds.size());
                 FlareResults out(static_cast<py::ssize_t>(nt));
                 FlareFitResult* r = out.mutable_data();

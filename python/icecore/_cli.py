@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -27,7 +28,7 @@ import numpy as np
 __all__ = ["emit", "to_jsonable", "dumps", "parse_list", "parse_key_values", "report_error", "user_message",
            "FLAG_NAMES", "HelpFormatter", "use_help_formatter", "output_file", "output_dir", "input_file",
            "input_dir", "check_input_file", "check_input_dir", "suffixes", "ra_deg", "dec_deg", "azimuth_deg",
-           "require_plotting"]
+           "require_plotting", "kafka_client_config"]
 
 T = TypeVar("T")
 
@@ -290,3 +291,22 @@ def require_plotting(flag: str) -> None:
 
     if not available("matplotlib"):
         raise ValueError(f"{flag} needs matplotlib: pip install matplotlib (or drop {flag})")
+
+
+def kafka_client_config(bootstrap_servers: str | None, kafka_config: Iterable[str]) -> dict[str, Any]:
+    """librdkafka settings of a listener CLI: ``--bootstrap-servers`` (no OAuth) and ``-X key=value``.
+
+    Without a broker of its own the listener uses GCN, which needs GCN_CLIENT_ID and
+    GCN_CLIENT_SECRET in the environment: their absence is an :class:`~icecore.errors.InputError`
+    naming both and the flag, raised before any connection is made.
+    """
+    from .errors import InputError
+
+    cfg: dict[str, Any] = {}
+    if bootstrap_servers:
+        cfg = {"bootstrap.servers": bootstrap_servers, "security.protocol": "plaintext"}
+    cfg.update(parse_key_values(kafka_config, str, flag="-X"))
+    if "bootstrap.servers" not in cfg and not (os.environ.get("GCN_CLIENT_ID") and os.environ.get("GCN_CLIENT_SECRET")):
+        raise InputError("GCN credentials are needed: set GCN_CLIENT_ID and GCN_CLIENT_SECRET in the environment, "
+                         "or give --bootstrap-servers HOST:PORT for another broker", "bootstrap_servers")
+    return cfg

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
-from .._cli import dumps, emit, parse_key_values
+from .._cli import dumps, emit, kafka_client_config
 from ..errors import InputError
 
 __all__ = ["register"]
@@ -123,13 +122,7 @@ def _parse(args: argparse.Namespace) -> int:
 def _kafka_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     from .kafka import DEFAULT_TOPICS
 
-    cfg: dict[str, Any] = {}
-    if args.bootstrap_servers:
-        cfg = {"bootstrap.servers": args.bootstrap_servers, "security.protocol": "plaintext"}
-    cfg.update(parse_key_values(args.kafka_config, str, flag="-X"))
-    if "bootstrap.servers" not in cfg and not (os.environ.get("GCN_CLIENT_ID") and os.environ.get("GCN_CLIENT_SECRET")):
-        raise InputError("GCN credentials are needed: set GCN_CLIENT_ID and GCN_CLIENT_SECRET in the environment, "
-                         "or give --bootstrap-servers HOST:PORT for another broker", "bootstrap_servers")
+    cfg = kafka_client_config(args.bootstrap_servers, args.kafka_config)
     return {"config": cfg, "domain": args.domain, "n_trials": args.n_trials,
             "topics": tuple(args.topic) if args.topic else DEFAULT_TOPICS}
 

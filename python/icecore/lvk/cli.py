@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .._cli import dumps, emit, parse_key_values
-from ..errors import InputError
+from .._cli import dumps, emit, kafka_client_config
 
 __all__ = ["register"]
 
@@ -87,17 +86,10 @@ def _followup(args: argparse.Namespace) -> int:
 
 
 def _listen(args: argparse.Namespace) -> int:
-    import os
 
     from .pipeline import LVK_TOPICS, LvkPipelineConfig, listen
 
-    cfg: dict[str, Any] = {}
-    if args.bootstrap_servers:
-        cfg = {"bootstrap.servers": args.bootstrap_servers, "security.protocol": "plaintext"}
-    cfg.update(parse_key_values(args.kafka_config, str, flag="-X"))
-    if "bootstrap.servers" not in cfg and not (os.environ.get("GCN_CLIENT_ID") and os.environ.get("GCN_CLIENT_SECRET")):
-        raise InputError("GCN credentials are needed: set GCN_CLIENT_ID and GCN_CLIENT_SECRET in the environment, "
-                         "or give --bootstrap-servers HOST:PORT for another broker", "bootstrap_servers")
+    cfg = kafka_client_config(args.bootstrap_servers, args.kafka_config)
     config = LvkPipelineConfig(sample=args.background, events=args.events, simulate_signal=args.simulate,
                                nside=args.nside, trials=args.trials, single_trials=args.single_trials, seed=args.seed,
                                threads=args.threads, plot=not args.no_plot, skip_tests=args.skip_tests,
