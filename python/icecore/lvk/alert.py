@@ -91,12 +91,7 @@ class LvkAlert:
     @classmethod
     def from_record(cls, record: dict[str, Any], *, skymap_bytes: bytes | None = None) -> LvkAlert:
         """Rebuild an alert from its :meth:`to_dict` record (the record holds no sky map: give ``skymap_bytes``)."""
-        sid = record.get("superevent_id")
-        if not isinstance(sid, str) or not _SUPEREVENT.match(sid):
-            raise ParseError(f"superevent_id {sid!r} is not an LVK superevent id")
-        atype = str(record.get("alert_type", "")).lower()
-        if atype not in ("preliminary", "initial", "update", "retraction", "earlywarning"):
-            raise ParseError(f"alert_type {record.get('alert_type')!r} is not an LVK alert type")
+        sid, atype = _superevent_and_type(record)
         t = record.get("time_mjd")
         rev = record.get("revision")
         return cls(
@@ -143,13 +138,19 @@ def _floats(d: Any, what: str) -> dict[str, float]:
     return out
 
 
-def _from_kafka(obj: dict[str, Any]) -> LvkAlert:
+def _superevent_and_type(obj: dict[str, Any]) -> tuple[str, str]:
+    """The checked superevent id and lower-case alert type of a Kafka message or record."""
     sid = obj.get("superevent_id")
     if not isinstance(sid, str) or not _SUPEREVENT.match(sid):
         raise ParseError(f"superevent_id {sid!r} is not an LVK superevent id")
     atype = str(obj.get("alert_type", "")).lower()
     if atype not in ("preliminary", "initial", "update", "retraction", "earlywarning"):
         raise ParseError(f"alert_type {obj.get('alert_type')!r} is not an LVK alert type")
+    return sid, atype
+
+
+def _from_kafka(obj: dict[str, Any]) -> LvkAlert:
+    sid, atype = _superevent_and_type(obj)
     if atype == "retraction":
         return LvkAlert(superevent_id=sid, alert_type="retraction", time_mjd=None,
                         notice_time_iso=obj.get("time_created"), source_format="kafka_json")
