@@ -261,27 +261,25 @@ StackFitResult StackModel::fit_terms(const std::vector<Terms>& terms) const {
     return res;
 }
 
-StackFitResult StackModel::fit(const std::vector<const double*>& ra) const {
+std::vector<StackModel::Terms> StackModel::terms_of(const std::vector<const double*>& ra) const {
     if (ra.size() != seasons_.size()) throw std::invalid_argument("need one RA array per season");
     std::vector<Terms> terms(seasons_.size());
     for (std::size_t j = 0; j < seasons_.size(); ++j) {
         const Season& s = seasons_[j];
         std::vector<double> rs(s.ev.size());
-        for (std::size_t q = 0; q < rs.size(); ++q) rs[q] = ra[j][s.order[q]];
+        for (std::size_t q = 0; q < rs.size(); ++q) rs[q] = ra[j][s.order[q]];  // in the season's sorted order
         collect(j, rs.data(), nullptr, 0, terms[j]);
     }
+    return terms;
+}
+
+StackFitResult StackModel::fit(const std::vector<const double*>& ra) const {
+    std::vector<Terms> terms = terms_of(ra);
     return fit_terms(terms);
 }
 
 double StackModel::log_lambda(const std::vector<const double*>& ra, double ns, double gamma) const {
-    if (ra.size() != seasons_.size()) throw std::invalid_argument("need one RA array per season");
-    std::vector<Terms> terms(seasons_.size());
-    for (std::size_t j = 0; j < seasons_.size(); ++j) {
-        const Season& s = seasons_[j];
-        std::vector<double> rs(s.ev.size());
-        for (std::size_t q = 0; q < rs.size(); ++q) rs[q] = ra[j][s.order[q]];
-        collect(j, rs.data(), nullptr, 0, terms[j]);
-    }
+    std::vector<Terms> terms = terms_of(ra);
     double unused = 0.0;
     int st = 0;
     profile(terms, gamma, unused, st);  // fills the x of every slot at this gamma

@@ -90,6 +90,7 @@ private:
                  Terms& terms) const;
     double profile(const std::vector<Terms>& terms, double gamma, double& ns, int& status) const;
     StackFitResult fit_terms(const std::vector<Terms>& terms) const;
+    std::vector<Terms> terms_of(const std::vector<const double*>& ra) const;  // one RA array per season
 
     std::vector<double> sra_, sdec_, w_, su_;  // su_: source unit vectors (K x 3)
     double gamma0_, dgamma_;
