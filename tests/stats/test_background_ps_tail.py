@@ -5,13 +5,21 @@ The reference quantiles (``data/ps_tail_reference.json``) were made once by
 of the point-source likelihood on toy data at Dec +5.7 and -30 deg. Here a fresh set of 10^4
 trials (another seed) is fitted; the fitted tail's thresholds at 3 sigma and at p = 1e-4 and
 2e-5 (the largest simulated quantile, both beyond the trials) must agree with the reference
-within 2.5 times their stated errors (reference error included); at 3 sigma, which the trials
-resolve, the fit may be conservative by up to 4 errors but not anti-conservative by more than
-2.5. Measured after the toy generator's fix (session 3), 10^4 trials on seeds 101/202/303:
-pulls at 3 sigma +3.1/+0.4/+1.1 at +5.7 deg and +1.2/+0.2/-5.3 at -30 deg (seed 303: both tail
-models fail the goodness-of-fit test and the chi2 is used, anti-conservative at 3 sigma: open),
-at p = 1e-4 and 2e-5 within -1.3..+2.3. If the toy generator or the likelihood changes,
-rebuild the reference (about 10 min): ``PYTHONPATH=python python tools/ps_tail_reference.py``.
+within 2.5 times their stated errors (reference error included) and must not be below it by more
+than one stated error; at 3 sigma, which the trials resolve, the fit may be conservative by up to
+4 errors. Seed 303 at -30 deg is the case where both tail models fail the goodness-of-fit test:
+the old rule (the heavier tail at 5 sigma) took the chi2 there, anti-conservative at 3 sigma by
+5.3 errors; now the exponential of the tail region is used and flagged.
+
+Measured on the 100 disjoint 10^4-trial subsets of the 10^6 reference trials
+(``tools/ps_tail_choice_study.py`` -> ``tools/results/ps_tail_choice.json``, no new trials), pulls
+(fit - reference) / error at 3 sigma, 1e-4, 2e-5: +5.7 deg min -1.37/-1.08/-1.27, mean
++1.19/+0.52/-0.06, width 0.71/0.52/0.40; -30 deg min -1.40/-1.29/-1.13, mean +0.53/+0.16/+0.01,
+width 0.75/0.59/0.49 (16 of 100 subsets fail both goodness-of-fit tests there); on the first 20
+subsets every pull is >= -0.72. Before (the chi2 taken in 10 of 100 subsets at -30 deg, no
+generalised-Pareto alternative in the error): min -6.9 at 3 sigma, 14 of 100 pulls below -1 at
+2e-5 at +5.7 deg. If the toy generator or the likelihood changes, rebuild the reference (about
+1-10 min): ``PYTHONPATH=python python tools/ps_tail_reference.py``.
 """
 
 from __future__ import annotations
@@ -49,14 +57,23 @@ def toy(tmp_path_factory):
     return ps.load_public_data(root)
 
 
-@pytest.mark.parametrize("ref", REF["declinations"], ids=lambda r: f"dec{r['dec_deg']:+g}")
-def test_extrapolation_from_1e4_trials_matches_1e6(toy, ref):
+CASES = [(r, 101) for r in REF["declinations"]] + [(r, 303) for r in REF["declinations"] if r["dec_deg"] < 0]
+
+
+@pytest.mark.parametrize(("ref", "seed"), CASES, ids=[f"dec{r['dec_deg']:+g}-seed{s}" for r, s in CASES])
+def test_extrapolation_from_1e4_trials_matches_1e6(toy, ref, seed):
     assert ref["n_trials"] >= 1_000_000
     ana = ps.PointSourceAnalysis(toy, ref["ra_deg"], ref["dec_deg"], threads=2)
-    ts = ana.trials(10_000, seed=101, threads=2, progress=False, batch=10_000).ts
+    ts = ana.trials(10_000, seed=seed, threads=2, progress=False, batch=10_000).ts
     bg = BackgroundTS().add(ts)
     fit = bg.fit_tail()
-    assert fit["selection"] == "auto" and fit["gof_ok"]
+    assert fit["selection"] == "auto"
+    if seed == 303:  # both models fail here: the tail region's exponential, flagged, never the chi2
+        assert not fit["gof"]["chi2"]["ok"] and not fit["gof"]["exponential"]["ok"]
+        assert fit["model"] == "exponential" and not fit["gof_ok"]
+    else:
+        assert fit["gof_ok"]
+    assert fit["model"] != "exponential" or "generalised_pareto" in fit["alternatives"]
     old = BackgroundTS(tail="chi2").add(ts)
     for q in ref["quantiles"]:
         if q["p"] > 2e-3:
