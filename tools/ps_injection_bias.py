@@ -18,6 +18,9 @@ Parts (``--part``):
               of the injected events, and the ns recovered from RA-scrambled background + injection;
 ``stops``     SkyLLH background trials that end at ns = 0 although SkyLLH's own log-likelihood
               ratio is positive somewhere on an (ns, gamma) grid;
+``contamination`` files with exactly k signal events fitted with background PDFs built from the file
+              and from its background events alone (the same seed without the source): the effect
+              of the signal events on the data-built background PDFs;
 ``sens``      P(TS > background median) at a few mean injected counts for icecore (SkyLLH-compatible
               likelihood) and SkyLLH, with SkyLLH's true-energy sampler as released or with its
               inverse-CDF knots moved from the bin centres to the bin upper edges (``--fixed-sampler``);
@@ -320,6 +323,73 @@ def part_sens(args: argparse.Namespace) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _fit_with_background_from(full: Path, bkg_only: Path, gamma_range: tuple[float, float]):
+    """Fit the events of ``full`` with background PDFs built from ``bkg_only`` (the same background events).
+
+    The season models are built from the background-only seasons and then given the full seasons'
+    events, so only the data-built background PDFs differ from a plain fit of ``full``.
+    """
+    from icecore.ps import engine, load_public_data
+    from icecore.ps.model import SeasonModel
+
+    bkg = {s.name: s for s in load_public_data(bkg_only).seasons}
+
+    def model(season, grid, weighting="exact"):
+        m = SeasonModel(bkg[season.name], grid, weighting=weighting)
+        m.season = season
+        return m
+
+    saved = engine.SeasonModel
+    engine.SeasonModel = model
+    try:
+        return PointSourceAnalysis(full, RA, _fit_with_background_from.dec, threads=1,
+                                   gamma_range=gamma_range).unblind()
+    finally:
+        engine.SeasonModel = saved
+
+
+def part_contamination(args: argparse.Namespace) -> dict:
+    """ns of files with exactly k signal events, background PDFs from the file vs from its background alone.
+
+    The toy writer draws the background first, so the same seed without the source writes the same
+    background events: fitting the file with background PDFs built from those isolates the effect of
+    the signal events on the data-built background PDFs (signal contamination).
+    """
+    rows = []
+    tmp = Path(tempfile.mkdtemp(prefix="ps_contam_"))
+    _fit_with_background_from.dec = args.dec
+    try:
+        for k in args.k:
+            for rep in range(args.reps):
+                seed = 7_000_000 + 100_000 * int(args.dec * 10 % 1000) + 1000 * k + rep
+                full, bkg = tmp / f"k{k}_r{rep}", tmp / f"b{k}_r{rep}"
+                simulate_public_data(full, seasons=SEASONS, n_events=args.n_bkg, seed=seed,
+                                     sources=[{"ra": RA, "dec": args.dec, "n": k, "gamma": GAMMA, "exact": True}])
+                simulate_public_data(bkg, seasons=SEASONS, n_events=args.n_bkg, seed=seed)
+                row: dict = {"k": k, "rep": rep, "seed": seed}
+                for label, rng_g in (("fixed", (GAMMA, GAMMA)), ("free", (1.0, 4.0))):
+                    a = PointSourceAnalysis(full, RA, args.dec, threads=1, gamma_range=rng_g).unblind()
+                    b = _fit_with_background_from(full, bkg, rng_g)
+                    row[label] = {"ns_data_pdf": a.ns, "ns_bkg_only_pdf": b.ns, "gamma_data_pdf": a.gamma,
+                                  "gamma_bkg_only_pdf": b.gamma}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                shutil.rmtree(full)
+                shutil.rmtree(bkg)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    summary: dict = {}
+    for k in args.k:
+        sel = [r for r in rows if r["k"] == k]
+        summary[str(k)] = {f"{lab}_{pdf}": _stats([r[lab][f"ns_{pdf}"] for r in sel], k)
+                           for lab in ("fixed", "free") for pdf in ("data_pdf", "bkg_only_pdf")}
+        for lab in ("fixed", "free"):
+            summary[str(k)][f"{lab}_difference"] = _stats([r[lab]["ns_data_pdf"] - r[lab]["ns_bkg_only_pdf"]
+                                                           for r in sel], 0)
+    return {"dec": args.dec, "n_bkg_per_season": args.n_bkg, "seasons": SEASONS, "gamma_injected": GAMMA,
+            "reps": args.reps, "rows": rows, "summary": summary}
+
+
 def _cell(v: dict) -> str:
     if "bias_rel" in v:
         return f"{v['mean']:.2f} ± {v['err']:.2f} ({100 * v['bias_rel']:+.0f} ± {100 * v['bias_rel_err']:.0f} %)"
@@ -346,7 +416,8 @@ def part_report(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("bias", "injectors", "stops", "sens", "report"), required=True)
+    ap.add_argument("--part", choices=("bias", "injectors", "stops", "sens", "contamination", "report"),
+                    required=True)
     ap.add_argument("--dec", type=float, default=5.7)
     ap.add_argument("--k", type=int, nargs="+", default=[0, 5, 10, 20, 30, 50])
     ap.add_argument("--reps", type=int, default=15)
@@ -362,7 +433,7 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     parts = {"bias": part_bias, "injectors": part_injectors, "stops": part_stops, "sens": part_sens,
-             "report": part_report}
+             "contamination": part_contamination, "report": part_report}
     res = parts[args.part](args)
     res["args"] = vars(args)
     res["seconds"] = time.perf_counter() - t0

@@ -6,7 +6,7 @@ fraction p of ``--trials`` RA-scrambled background trials of the point-source li
 (k +- sqrt(k) exceedances). The toy data are identified by the sha256 of their files, so the CI test
 can tell when the toy generator changed and the reference must be rebuilt.
 
-Usage (about 10 min single-threaded for 10^6 trials at two declinations)::
+Usage (1-10 min single-threaded for 10^6 trials at two declinations, depending on load)::
 
     PYTHONPATH=python python tools/ps_tail_reference.py --trials 1000000 --threads 1
 """
@@ -60,6 +60,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261201)
     ap.add_argument("--out", default=str(Path(__file__).parents[1] / "tests/stats/data/ps_tail_reference.json"))
+    ap.add_argument("--save-trials", default=None,
+                    help="folder to save every trial TS in (dec<+-d>.npy, the cache of tools/ps_tail_choice_study.py)")
     args = ap.parse_args()
     keep = int(1.2 * max(PROBS) * args.trials) + 10
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,12 +77,18 @@ def main() -> None:
             top = np.empty(0)
             n_zero = 0
             done = 0
+            saved = []
             while done < args.trials:
                 k = min(20_000, args.trials - done)
                 t = ana.trials(k, seed=rng, threads=args.threads, progress=False, batch=k).ts
                 n_zero += int(np.count_nonzero(t <= 1e-8))
                 top = np.sort(np.concatenate([top, t]))[-keep:]
                 done += k
+                if args.save_trials:
+                    saved.append(t)
+            if args.save_trials:
+                Path(args.save_trials).mkdir(parents=True, exist_ok=True)
+                np.save(Path(args.save_trials) / f"dec{dec:+g}.npy", np.concatenate(saved))
             desc = top[::-1]
             result.append({"dec_deg": dec, "ra_deg": SOURCE_RA, "n_trials": args.trials,
                            "eta": 1 - n_zero / args.trials, "max_ts": float(desc[0]),

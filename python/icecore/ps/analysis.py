@@ -30,6 +30,13 @@ __all__ = ["PointSourceAnalysis", "sky_scan"]
 log = logging.getLogger(__name__)
 
 
+def default_energy_smoothing(energy_weighting: str, energy_smoothing: str | None) -> str:
+    """The background energy smoothing: as given, else "all" for SkyLLH's weighting and "sparse" otherwise."""
+    if energy_smoothing is not None:
+        return energy_smoothing
+    return "all" if energy_weighting == "skyllh" else "sparse"
+
+
 def _as_data(data: PublicData | str, seasons: Sequence[str] | None) -> PublicData:
     if isinstance(data, PublicData):
         return data if seasons is None else data.select(list(seasons))
@@ -68,6 +75,14 @@ class PointSourceAnalysis:
         (see :func:`icecore.ps.model.true_energy_weights`): "exact" (default) integrates
         A_eff x E^-gamma over each effective-area bin; "skyllh" reproduces SkyLLH's product of
         bin-averaged detection probability and bin-integrated flux.
+    energy_smoothing : {"sparse", "all"} or None
+        Which bins of the data-built background energy histogram the 3-bin running mean smooths
+        (:mod:`icecore.ps.model`): "sparse" only bins with fewer than 100 events, "all" every bin
+        (SkyLLH). None (default): "all" with ``energy_weighting="skyllh"`` (the SkyLLH-compatible
+        model), else "sparse". Smoothing every bin biases the background PDF where it curves
+        steeply (the selection threshold, up to ~10 % on the toy data), which makes background
+        trials fit soft excesses: TS = 0 in 30.5 +- 1.0 % of 2000 trials at +5.7 deg with "all",
+        35.8 +- 1.1 % with "sparse" (with the toy's background law itself: 38.7 +- 1.1 %).
 
     Notes
     -----
@@ -78,7 +93,8 @@ class PointSourceAnalysis:
 
     def __init__(self, data: PublicData | str, ra: Any, dec: Any, *, seasons: Sequence[str] | None = None,
                  gamma_range: tuple[float, float] = (1.0, 4.0), ns_max: float = 1000.0, cone_deg: float = 10.0,
-                 threads: int | None = None, energy_weighting: str = "exact", selection: str = "band") -> None:
+                 threads: int | None = None, energy_weighting: str = "exact", selection: str = "band",
+                 energy_smoothing: str | None = None) -> None:
         self.ra = float(as_degrees(ra, "ra", ndim=0))
         self.dec = float(as_degrees(dec, "dec", ndim=0))
         if not -90.0 <= self.dec <= 90.0:
@@ -94,7 +110,8 @@ class PointSourceAnalysis:
         self.ns_max = float(ns_max)
         self._eng = KernelEngine(self.data, gamma_range=self.gamma_range, ns_max=self.ns_max,
                                  cone_deg=float(cone_deg), decs_deg=np.array([self.dec]), band_dec_deg=self.dec,
-                                 energy_weighting=energy_weighting, selection=selection)
+                                 energy_weighting=energy_weighting, selection=selection,
+                                 energy_smoothing=default_energy_smoothing(energy_weighting, energy_smoothing))
         self._cls = np.zeros(len(self.data), dtype=np.int32)
         self._ra_rad, self._dec_rad = math.radians(self.ra), math.radians(self.dec)
 
@@ -300,7 +317,7 @@ class PointSourceAnalysis:
 def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] | None = None,
              gamma_range: tuple[float, float] = (1.0, 4.0), ns_max: float = 1000.0, cone_deg: float = 10.0,
              threads: int | None = None, dec_range: tuple[float, float] = (-90.0, 90.0),
-             selection: str = "band", energy_weighting: str = "exact") -> SkyMap:
+             selection: str = "band", energy_weighting: str = "exact", energy_smoothing: str | None = None) -> SkyMap:
     """TS, ns and gamma at every HEALPix pixel (RING ordering, equatorial).
 
     Parameters
@@ -310,7 +327,7 @@ def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] 
         HEALPix resolution (64: 49 152 pixels).
     dec_range : (float, float)
         Only pixels with declination in this range [deg] are fitted (others get TS 0, status 2).
-    gamma_range, ns_max, cone_deg, selection, energy_weighting :
+    gamma_range, ns_max, cone_deg, selection, energy_weighting, energy_smoothing :
         As for :class:`PointSourceAnalysis`.
     threads : int or None
         Worker threads (None = all cores).
@@ -333,7 +350,8 @@ def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] 
     ra = np.degrees(phi)
     sel = (dec >= dec_range[0]) & (dec <= dec_range[1])
     eng = KernelEngine(data, gamma_range=gamma_range, ns_max=ns_max, cone_deg=cone_deg, decs_deg=np.unique(dec[sel]),
-                       band_dec_deg=None, energy_weighting=energy_weighting, selection=selection)
+                       band_dec_deg=None, energy_weighting=energy_weighting, selection=selection,
+                       energy_smoothing=default_energy_smoothing(energy_weighting, energy_smoothing))
     cls = eng.classes(dec[sel])
     t0 = time.perf_counter()
     r = eng.scan(np.radians(ra[sel]), np.radians(dec[sel]), cls, thr)

@@ -154,6 +154,8 @@ class KernelEngine:
         The seasons.
     gamma_range, ns_max, cone_deg, selection, energy_weighting :
         As for :class:`icecore.ps.PointSourceAnalysis`.
+    energy_smoothing : {"all", "sparse"}
+        Smoothing of the background energy PDF (:class:`icecore.ps.model.SeasonModel`).
     decs_deg : (k,) array
         Declinations [deg] that will be fitted: the signal tables are built for their energy
         classes.
@@ -170,12 +172,13 @@ class KernelEngine:
 
     def __init__(self, data: PublicData, *, gamma_range: tuple[float, float], ns_max: float, cone_deg: float,
                  decs_deg: np.ndarray, band_dec_deg: float | None, energy_weighting: str = "exact",
-                 selection: str = "band") -> None:
+                 selection: str = "band", energy_smoothing: str = "all") -> None:
         from .. import _core
 
         self.settings, self.gamma_grid = kernel_settings(gamma_range, ns_max, cone_deg, selection)
         self.box = selection == "box"
-        self.models = [SeasonModel(s, self.gamma_grid, weighting=energy_weighting) for s in data.seasons]
+        self.models = [SeasonModel(s, self.gamma_grid, weighting=energy_weighting, energy_smoothing=energy_smoothing)
+                       for s in data.seasons]
         self._class_keys: list[list[tuple[int, int]]] = []
         self._emax_rows: list[np.ndarray] = []
         seasons = []
