@@ -89,7 +89,7 @@ def part_bias(args: argparse.Namespace) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="ps_bias_"))
     try:
         for k in args.k:
-            for rep in range(args.reps):
+            for rep in range(args.rep_start, args.rep_start + args.reps):
                 seed = 100_000 * int(args.dec * 10 % 1000) + 1000 * k + rep
                 path = tmp / f"k{k}_r{rep}"
                 simulate_public_data(path, seasons=SEASONS, n_events=args.n_bkg, seed=seed,
@@ -421,6 +421,7 @@ def main() -> None:
     ap.add_argument("--dec", type=float, default=5.7)
     ap.add_argument("--k", type=int, nargs="+", default=[0, 5, 10, 20, 30, 50])
     ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--rep-start", type=int, default=0, help="bias: first repetition (seed offset)")
     ap.add_argument("--n-bkg", type=int, default=20_000)
     ap.add_argument("--no-skyllh", action="store_true")
     ap.add_argument("--fixed-sampler", action="store_true", help="sens: SkyLLH's sampler with upper-edge knots")

@@ -26,8 +26,9 @@ upper half of the tail region (where the region starts) and the generalised Pare
 exceedances (the tail's shape; exponential = shape 0). Measured on point-source trials of the toy
 data (simulation; 100 disjoint sets of 10^4 trials against 10^6, ``tools/ps_tail_choice_study.py``):
 pulls (fit - truth) / stated error of the thresholds at 3 sigma, 1e-4 and 2e-5 have means
--0.06..+1.19 and widths 0.40-0.75 (the stated errors are conservative), smallest -1.40; 12 of the
-600 pulls are below -1, none below -1.5. See ``tests/stats/test_background_ps_tail.py``.
++0.01..+1.18 and widths 0.44-0.75 (the stated errors are conservative), smallest -1.51; 11 of the
+600 pulls are below -1 (with the previous rule and without the Pareto alternative: 33, smallest
+-6.9). See ``tests/stats/test_background_ps_tail.py``.
 
 Why: the likelihood-ratio TS of a point-source search with a free spectral index has a tail
 heavier than eta chi2(k) fitted to the bulk (by 7-10x at TS 15 on 10^4 trials); a chi2 tail
