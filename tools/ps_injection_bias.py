@@ -18,6 +18,8 @@ Parts (``--part``):
               of the injected events, and the ns recovered from RA-scrambled background + injection;
 ``stops``     SkyLLH background trials that end at ns = 0 although SkyLLH's own log-likelihood
               ratio is positive somewhere on an (ns, gamma) grid;
+``sens_same_llh`` P(TS > background median) of icecore's SkyLLH-compatible likelihood for signal injected
+              by icecore, by SkyLLH as released and by SkyLLH with upper-edge knots (same fit);
 ``contamination`` files with exactly k signal events fitted with background PDFs built from the file
               and from its background events alone (the same seed without the source): the effect
               of the signal events on the data-built background PDFs;
@@ -390,6 +392,108 @@ def part_contamination(args: argparse.Namespace) -> dict:
             "reps": args.reps, "rows": rows, "summary": summary}
 
 
+def _injected_from(models, box: bool, emax_rows, sets: list[dict[int, dict[str, np.ndarray]]]):
+    """Kernel input (PsInjected) from per-trial signal events {season index: columns in degrees}."""
+    from icecore import _core
+    from icecore.ps.engine import EVENT_DTYPE, _column, kernel_columns
+
+    cols, season, trial = [], [], []
+    for t, ev in enumerate(sets):
+        for j, e in ev.items():
+            if len(e["dec_deg"]) == 0:
+                continue
+            cols.append(kernel_columns(models[j], None if box else emax_rows[j], e["ra_deg"], e["dec_deg"],
+                                       e["log10_e"], e["angerr_deg"]))
+            season.append(np.full(len(e["dec_deg"]), j, dtype=np.int32))
+            trial.append(np.full(len(e["dec_deg"]), t, dtype=np.int64))
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    if cols:
+        tr = np.concatenate(trial)
+        order = np.argsort(tr, kind="stable")
+        c = np.concatenate(cols)[order]
+        seas = np.ascontiguousarray(np.concatenate(season)[order])
+        np.cumsum(np.bincount(tr[order], minlength=len(sets)), out=offsets[1:])
+    else:
+        c, seas = np.empty(0, dtype=EVENT_DTYPE), np.zeros(0, dtype=np.int32)
+    return _core.ps.PsInjected(season=seas, ra=_column(c, "ra"), sin_dec=_column(c, "sin_dec"),
+                               cos_dec=_column(c, "cos_dec"), sigma=_column(c, "sigma"), inv_b=_column(c, "inv_b"),
+                               efrac=_column(c, "efrac"), cos_r=_column(c, "cos_r"), ebin=_column(c, "ebin"),
+                               offsets=offsets)
+
+
+def part_sens_same_llh(args: argparse.Namespace) -> dict:
+    """P(TS > background median) of one likelihood (icecore, SkyLLH-compatible) for three injectors.
+
+    The injected events come from icecore's injector, SkyLLH's as released (true-energy inverse CDF
+    with each bin's cumulative probability at the bin centre) and SkyLLH's with the knots at the
+    bin upper edges; all are fitted by the same likelihood with RA-scrambled background, so any
+    difference in P(TS > median) is the injectors'. Poisson mean k per trial.
+    """
+    from skyllh.analyses.i3.publicdata_ps import signal_generator as sg
+    from skyllh.core.random import RandomStateService
+
+    from icecore.ps.skyllh_ref import skyllh_analysis
+
+    cls = next(c for c in vars(sg).values() if isinstance(c, type) and "_create_inv_cdf_spline" in vars(c))
+    released = cls._create_inv_cdf_spline
+    tmp = Path(tempfile.mkdtemp(prefix="ps_sens_llh_"))
+    try:
+        path = tmp / "bkg"
+        simulate_public_data(path, seasons=SEASONS, n_events=args.n_bkg, seed=4245)
+        ours = PointSourceAnalysis(path, RA, args.dec, threads=1, **COMPAT)
+        eng = ours._eng
+        bg = ours.trials(args.bg_trials, seed=9, progress=False).ts
+        median = float(np.median(bg))
+        gens = {}
+        for name, fn in (("skyllh_released", released), ("skyllh_upper_edge", _upper_edge_inv_cdf)):
+            cls._create_inv_cdf_spline = fn
+            gens[name] = skyllh_analysis(str(path), SEASONS, RA, args.dec, construct_sig_generator=True)[0]
+        cls._create_inv_cdf_spline = released
+        out: dict = {"dec": args.dec, "n_bkg_per_season": args.n_bkg, "trials_per_point": args.trials,
+                     "bg_trials": args.bg_trials, "bg_median_ts": median, "k": {}}
+        rng = np.random.default_rng(21)
+        for k in args.k:
+            if k == 0:
+                continue
+            row: dict = {}
+            tr = ours.trials(args.trials, seed=int(rng.integers(1 << 31)), ns_inject=float(k), gamma_inject=GAMMA,
+                             progress=False, batch=args.trials)
+            row["icecore"] = {"frac_above_median": float(np.mean(tr.ts > median)),
+                              "n_injected_mean": float(tr.n_injected.mean()), "ns_mean": float(tr.ns.mean()),
+                              "log10_e_mean": None}
+            for name, ana in gens.items():
+                rss = RandomStateService(seed=int(rng.integers(1 << 31)))
+                sets, n_inj, le = [], [], []
+                for _ in range(args.trials):
+                    n, evs = ana.sig_generator.generate_signal_events(rss, float(k), poisson=True)
+                    ev = {}
+                    for j, v in evs.items():
+                        if v is None:
+                            continue
+                        ev[int(j)] = {"ra_deg": np.degrees(np.asarray(v["ra"], dtype=float)),
+                                      "dec_deg": np.degrees(np.asarray(v["dec"], dtype=float)),
+                                      "log10_e": np.asarray(v["log_energy"], dtype=float),
+                                      "angerr_deg": np.degrees(np.asarray(v["ang_err"], dtype=float))}
+                        le.append(ev[int(j)]["log10_e"])
+                    sets.append(ev)
+                    n_inj.append(int(n))
+                inj = _injected_from(eng.models, eng.box, eng._emax_rows, sets)
+                seeds = rng.integers(0, np.iinfo(np.uint64).max, size=args.trials, dtype=np.uint64, endpoint=True)
+                r = eng.trials(ours._ra_rad, ours._dec_rad, ours._cls, seeds, inj, 1)
+                ts = np.asarray(r["ts"])
+                row[name] = {"frac_above_median": float(np.mean(ts > median)), "n_injected_mean": float(np.mean(n_inj)),
+                             "ns_mean": float(np.mean(r["ns"])),
+                             "log10_e_mean": float(np.mean(np.concatenate(le))) if le else None}
+            for v in row.values():
+                f = v["frac_above_median"]
+                v["frac_err"] = float(np.sqrt(f * (1 - f) / args.trials))
+            out["k"][str(k)] = row
+            print(json.dumps({k: row}), flush=True)
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _cell(v: dict) -> str:
     if "bias_rel" in v:
         return f"{v['mean']:.2f} ± {v['err']:.2f} ({100 * v['bias_rel']:+.0f} ± {100 * v['bias_rel_err']:.0f} %)"
@@ -416,7 +520,8 @@ def part_report(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("bias", "injectors", "stops", "sens", "contamination", "report"),
+    ap.add_argument("--part", choices=("bias", "injectors", "stops", "sens", "sens_same_llh", "contamination",
+                                              "report"),
                     required=True)
     ap.add_argument("--dec", type=float, default=5.7)
     ap.add_argument("--k", type=int, nargs="+", default=[0, 5, 10, 20, 30, 50])
@@ -428,13 +533,14 @@ def main() -> None:
     ap.add_argument("--sets", type=int, default=500, help="injectors: sets of inject-k events per injector")
     ap.add_argument("--inject-k", type=int, default=20)
     ap.add_argument("--trials", type=int, default=100)
+    ap.add_argument("--bg-trials", type=int, default=5000, help="sens_same_llh: background trials for the median")
     ap.add_argument("--inputs", nargs="+", default=[], help="report: JSON files of the other parts")
     ap.add_argument("--markdown", default=None, help="report: markdown table output")
     ap.add_argument("--json", required=True)
     args = ap.parse_args()
     t0 = time.perf_counter()
     parts = {"bias": part_bias, "injectors": part_injectors, "stops": part_stops, "sens": part_sens,
-             "contamination": part_contamination, "report": part_report}
+             "contamination": part_contamination, "sens_same_llh": part_sens_same_llh, "report": part_report}
     res = parts[args.part](args)
     res["args"] = vars(args)
     res["seconds"] = time.perf_counter() - t0
