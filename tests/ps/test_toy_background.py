@@ -60,6 +60,24 @@ def test_soft_fixed_gamma_background_score_has_no_positive_bias(toy_defaults):
     assert ts0("all") < 0.48  # the fault this catches (0.455 +- 0.020)
 
 
+def test_energy_smoothing_choice(toy_defaults):
+    from icecore.ps.analysis import default_energy_smoothing
+
+    assert default_energy_smoothing("exact", None) == "sparse"
+    assert default_energy_smoothing("skyllh", None) == "all"  # the SkyLLH-compatible model
+    assert default_energy_smoothing("skyllh", "sparse") == "sparse"
+    s = load_public_data(toy_defaults).seasons[1]
+    grid = np.array([1.9, 2.0, 2.1])
+    a, b = SeasonModel(s, grid), SeasonModel(s, grid, energy_smoothing="sparse")
+    x = np.r_[np.linspace(2.3, 2.6, 7), 7.0]  # dense bins at the threshold, a sparse one far up the tail
+    sd = np.full(x.size, 0.1)
+    r = a.bkg_energy(x, sd) / b.bkg_energy(x, sd)
+    assert np.max(np.abs(r[:-1] - 1)) > 0.03  # differs where the bins are dense ...
+    assert r[-1] == pytest.approx(1.0, rel=0.05)  # ... both smoothed where sparse (up to the norm)
+    with pytest.raises(InputError, match="'energy_smoothing'"):
+        SeasonModel(s, grid, energy_smoothing="kde")
+
+
 def test_background_trials_south(toy_defaults):
     tr = PointSourceAnalysis(toy_defaults, 77.35, -30.0, threads=1).trials(200, seed=3, progress=False)
     assert np.mean(tr.ts <= 0) > 0.5

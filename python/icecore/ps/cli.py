@@ -59,6 +59,9 @@ def _add_data(p: argparse.ArgumentParser, *, position: bool = True) -> None:
                    help="event selection: band (default) or SkyLLH's RA box")
     p.add_argument("--energy-weighting", choices=("exact", "skyllh"), default="exact",
                    help="true-energy weighting of the signal energy PDF")
+    p.add_argument("--energy-smoothing", choices=("sparse", "all"), default=None,
+                   help="bins of the background energy histogram to smooth: sparse (< 100 events; default) or all "
+                        "(SkyLLH; the default with --energy-weighting skyllh)")
     p.add_argument("--gamma-range", type=float, nargs=2, default=(1.0, 4.0), metavar=("LOW", "HIGH"),
                    help="spectral index range of the fit")
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
@@ -137,7 +140,8 @@ def _analysis(args: argparse.Namespace) -> Any:
 
     data = load_public_data(check_input_dir(args.data, "--data"), _seasons(args.seasons))
     return PointSourceAnalysis(data, args.ra, args.dec, gamma_range=tuple(args.gamma_range), threads=args.threads,
-                               selection=args.selection, energy_weighting=args.energy_weighting)
+                               selection=args.selection, energy_weighting=args.energy_weighting,
+                               energy_smoothing=args.energy_smoothing)
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -263,7 +267,7 @@ def _scan(args: argparse.Namespace) -> int:
         require_plotting("--plot")
     sky = sky_scan(load_public_data(check_input_dir(args.data, "--data"), _seasons(args.seasons)), nside=args.nside,
                    gamma_range=tuple(args.gamma_range), threads=args.threads, selection=args.selection,
-                   energy_weighting=args.energy_weighting)
+                   energy_weighting=args.energy_weighting, energy_smoothing=args.energy_smoothing)
     sky.to_npz(args.out)
     hot = sky.hottest()
     summary = {"nside": args.nside, "out": args.out, "seconds": sky.seconds, "max_ts": float(sky.ts[hot]),
