@@ -126,8 +126,9 @@ def test_quoted_error_absorbs_a_real_excess_scatter():
         y = combine_axial(np.mod(50.0 + rng.normal(0.0, 2.0 * s), 180.0), s)  # true scatter twice the errors:
         pulls.append(axial_difference(y.arm_deg, 50.0) / y.sigma_scaled_deg)
         scaled.append(y.scaled)
-    # chi2 = 4 chi2_11 is significant in 93.5 % of the cases
-    assert np.mean(scaled) > 0.9 and np.std(pulls) == pytest.approx(1.0, abs=0.12)
+    # chi2 = 4 chi2_11 is significant in 93.5 % of the cases; the pull width is then ~1.16 (the
+    # Birge ratio of 11 dof is itself uncertain: E[11 / chi2_11] = 1.22), not the unscaled 2
+    assert np.mean(scaled) > 0.9 and 1.0 < np.std(pulls) < 1.3
     y = combine_axial([10.0, 10.5], [1.0, 1.0], scale_below_p=1.0)  # 1.0: the PDG rule (inflate if chi2/ndof > 1)
     assert not y.scaled and y.sigma_scaled_deg == y.sigma_deg  # chi2 = 0.125 < ndof
     with pytest.raises(InputError, match="'scale_below_p'"):
