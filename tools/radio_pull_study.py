@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from icecore._io import atomic_write
 from icecore.radio import NoiseTable, orient, process, simulate_months
 from icecore.radio.cuts import RmsCut
 from icecore.radio.galactic import gc_azimuth
@@ -196,12 +197,12 @@ def main() -> None:
         rows.append(one_seed(seed, *got))
         print(json.dumps({"seed": seed} | {k: round(rows[-1][k]["pull"], 3) for k in LABELS}), flush=True)
         if args.json and len(rows) % 10 == 0:  # incremental: a stopped run keeps what it has
-            Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows, "summary": summarise(rows)},
-                                                  indent=1))
+            atomic_write(args.json, json.dumps({"args": vars(args), "rows": rows, "summary": summarise(rows)},
+                                               indent=1))
     summary = summarise(rows)
     print(json.dumps(summary, indent=1))
     if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows, "summary": summary}, indent=1))
+        atomic_write(args.json, json.dumps({"args": vars(args), "rows": rows, "summary": summary}, indent=1))
 
 
 if __name__ == "__main__":
