@@ -4,12 +4,13 @@ CLI, and missing extras reported through icecore._optional."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import numpy as np
 import pytest
 
-from icecore import _core
+from icecore import _core, _progress
 from icecore.radio import (
     clean_files,
     find_data_files,
@@ -75,7 +76,9 @@ def test_gps_flag_parsing():
             _gps(bad)
 
 
-def test_simulate_clean_load_in_the_library(tmp_path):
+def test_simulate_clean_load_in_the_library(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(_progress, "_DEFAULT", None)  # whatever an earlier `icecore -q` test set
+    caplog.set_level(logging.INFO, logger="icecore.progress")
     ds = simulate_dataset(tmp_path / "sim", "2024-03-31", 1.5, seed=2, arm_azimuth_deg=30.0, events_per_hour=6.0)
     assert [f.name for f in ds.files] == ["radio_2024-03.npz", "radio_2024-04.npz"]
     assert ds.channels == {"A1P0": 30.0, "A1P1": 120.0}
@@ -86,6 +89,14 @@ def test_simulate_clean_load_in_the_library(tmp_path):
     assert sum(c.events for c in done) == ds.events
     table = load_noise_tables([tmp_path / "noise"])
     assert table.times_mjd.size == ds.events and np.all(np.diff(table.times_mjd) > 0)
+    # the month/file loops report through _progress (batch-log lines when stderr is not a terminal)
+    lines = [r.getMessage() for r in caplog.records if r.name == "icecore.progress"]
+    for desc in ("radio simulate", "radio clean", "radio files"):
+        assert any(m.startswith(f"{desc}: 2/2 (100.0 %)") and m.endswith("(done)") for m in lines), (desc, lines)
+    assert not any(m.startswith("radio channels") for m in lines)  # the per-file channel loop is silent
+    caplog.clear()
+    load_noise_tables([tmp_path / "noise"], progress=False)
+    assert not [r for r in caplog.records if r.name == "icecore.progress"]
     with pytest.raises(FileNotFoundError):
         find_data_files([tmp_path / "missing"])
     (tmp_path / "empty").mkdir()

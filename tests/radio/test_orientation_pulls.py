@@ -1,7 +1,8 @@
 """Pulls of the fitted arm orientations (issue #13, item 5).
 
-The 50-seed study (``tools/radio_pull_study.py``: full waveform chain, 60-day samples, random
-arms) gave pulls of mean -0.02 +- 0.14 / +0.14 +- 0.15 and width 0.96 +- 0.10 / 1.03 +- 0.10 for
+The 150-seed study (``tools/radio_pull_study.py``: full waveform chain, 60-day samples from
+2024-03-01, 10 events/hour, random arms; ``tools/results/radio_pull_study_default_rate.json``)
+gave pulls of mean +0.13 +- 0.08 / -0.07 +- 0.08 and width 0.96 +- 0.06 / 0.92 +- 0.05 for
 polarisation 0 / 1. Here: the fit stage on many cheap noise tables (the simulator's noise model
 sampled at its event times, with the daily gap), and the full chain on a few seeds.
 """

@@ -62,10 +62,26 @@ def test_multiorder_map_reads_back_and_matches_the_flat_map(synthetic_result, tm
     np.testing.assert_allclose(np.asarray(back["PROBDENSITY"]) * hp.nside2pixarea(nside), flat, atol=1e-15)
 
 
-def test_write_products_lists_every_fits(synthetic_result, tmp_path):
-    from icecore.scan.products import write_products
+def test_write_products_lists_every_fits(synthetic_result, tmp_path, monkeypatch):
+    from icecore.scan import products
 
-    s = write_products(synthetic_result, tmp_path / "o", plots=False)
+    calls = []
+    real = products.probability_map
+    monkeypatch.setattr(products, "probability_map", lambda *a, **k: calls.append(1) or real(*a, **k))
+    s = products.write_products(synthetic_result, tmp_path / "o", plots=False)
+    assert len(calls) == 1  # one probability map for the flat and the multi-order file
     names = [f.rsplit("/", 1)[-1] for f in s["files"]]
     for suffix in (".fits", ".prob.fits", ".multiorder.fits"):
         assert any(n.endswith(suffix) for n in names), suffix
+    # the same files as written one by one (each computing its own map)
+    flat = next(f for f in s["files"] if f.endswith(".prob.fits"))
+    mo = next(f for f in s["files"] if f.endswith(".multiorder.fits"))
+    np.testing.assert_array_equal(fits.getdata(flat, 1)["PROB"].ravel(),
+                                  fits.getdata(write_probability_fits(synthetic_result, tmp_path / "p.fits"), 1)["PROB"]
+                                  .ravel())
+    alone = fits.getdata(write_multiorder_fits(synthetic_result, tmp_path / "m.fits"), 1)
+    got = fits.getdata(mo, 1)
+    np.testing.assert_array_equal(got["UNIQ"], alone["UNIQ"])
+    np.testing.assert_array_equal(got["PROBDENSITY"], alone["PROBDENSITY"])
+    with pytest.raises(ValueError, match="'prob'"):
+        write_probability_fits(synthetic_result, tmp_path / "bad.fits", prob=np.ones(12))

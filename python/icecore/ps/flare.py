@@ -392,6 +392,7 @@ class FlareSearch:
         from .. import _core
 
         self._pool: tuple[np.ndarray, np.ndarray] | None = None
+        self._time_only = False  # True for a search from on_events()
         if background_events is not None:
             le, ae = (np.asarray(v, dtype=np.float64) for v in background_events)
             if le.shape != ae.shape or le.ndim != 1 or le.size < 10:
@@ -519,6 +520,9 @@ class FlareSearch:
         w = None if window is None else (float(window[0]), float(window[1]))
         if scramble == "time":
             return np.asarray(self._kernel.trials(kind, seeds, thr, w))
+        if self._time_only:
+            raise InputError(f"argument 'scramble': a search from on_events() has only 'time' trials, got {scramble!r}",
+                             "scramble")
         if scramble == "resample":
             return self._resampled_trials(kind, seeds, rng, thr, w)
         if self._merged:
@@ -591,6 +595,35 @@ class FlareSearch:
             bg.add(self.trials(k, kind, seed=rng, threads=threads, window=window, scramble=scramble)["ts"])
             done += k
         return bg
+
+    def on_events(self, t_mjd: Any, x: Any) -> FlareSearch:
+        """This search (season, position, settings) with other stored events of its sample.
+
+        ``t_mjd`` (n,) [MJD] and ``x`` (n_gamma, n) on :attr:`sample` ``.gamma_grid`` replace the
+        stored events. Events of the sample left out count with x = 0 -- as the kernel counts every
+        event it does not store -- so adding x = 0 events changes no fit and no trial's TS
+        distribution. The use: several searches of one season (a grid of positions) on one event
+        list, so that one trial seed scrambles the same events identically in all of them (time
+        scrambles; the returned search has no ``time+ra``/``resample`` trials).
+        """
+        import copy
+
+        t = np.ascontiguousarray(np.asarray(t_mjd, dtype=np.float64))
+        xx = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
+        n_g = self.sample.gamma_grid.size
+        if t.ndim != 1 or xx.shape != (n_g, t.size):
+            raise InputError(f"argument 'x': expected shape ({n_g}, {t.size}) for {t.size} times, got {xx.shape}", "x")
+        if t.size > self.sample.n_total:
+            raise InputError(f"argument 't_mjd': {t.size} events > the sample's {self.sample.n_total}", "t_mjd")
+        new = copy.copy(self)
+        new.sample = FlareSample(self.sample.season, t, xx, self.sample.gamma_grid, self.sample.n_total,
+                                 self.sample.runs, None)
+        new._kernel = new._make_kernel(xx, t)
+        new._kernel_e = None
+        new._pool = None
+        new._cone = None
+        new._time_only = True
+        return new
 
     def unblind(self, kind: str = "gauss", background: BackgroundTS | None = None) -> FlareResult:
         """:meth:`fit`, with the p-value from ``background`` when given."""

@@ -2,6 +2,8 @@
 clean waveform files into noise tables, and gather noise tables for the orientation fit.
 
 These are what ``icecore radio simulate|clean|orient`` do; the CLI only parses flags and prints.
+Each loop over months or files reports through :func:`icecore._progress.progress_bar` (a bar on a
+terminal, a log line every 30 s in a batch log; ``progress=False`` silences it).
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from .._io import atomic_write
+from .._progress import progress_bar
+from ..coords import as_time
 from ..errors import InputError
 from .io import NOISE_FORMAT, NoiseTable, file_format, load, load_noise_table, save, save_noise_table
 from .orientation import month_labels
 from .pipeline import process
-from .simulate import simulate_months
+from .simulate import _month_starts, simulate_months
 
 __all__ = [
     "DATA_SUFFIXES",
@@ -75,6 +79,7 @@ def simulate_dataset(
     *,
     file_format: str = "npz",
     seed: Any = None,
+    progress: bool | None = None,
     **simulate_kwargs: Any,
 ) -> SimulatedDataset:
     """Simulate ``days`` of data from ``start`` into ``out_dir`` (created): one file per month.
@@ -87,6 +92,9 @@ def simulate_dataset(
     days : float
     file_format : {"npz", "h5"}
     seed : int or None
+    progress : bool or None
+        Progress over the months (:func:`icecore._progress.progress_bar`; None: bar on a terminal,
+        30-s log lines otherwise; False: silent).
     **simulate_kwargs
         Passed to :func:`~icecore.radio.simulate.simulate_months` (``antennas``,
         ``arm_azimuth_deg``, ``swapped``, ``events_per_hour``, ``msb_flip_rate``, ...).
@@ -102,15 +110,28 @@ def simulate_dataset(
     files: list[Path] = []
     channels: dict[str, float] = {}
     n_events = n_flips = 0
-    for data, truth in simulate_months(start, days, seed=seed, **simulate_kwargs):
-        name = f"radio_{month_labels(data.times_mjd[:1])[0]}.{file_format}"
-        files.append(save(data, out / name))
-        channels = {data.channel_label(c): float(v) for c, v in enumerate(truth.arm_azimuth_deg)}
-        n_events += data.n_events
-        n_flips += len(truth.msb_flips)
+    n_months = _count_months(start, days)
+    with progress_bar(total=n_months, progress=progress, desc="radio simulate", unit="month") as bar:
+        for data, truth in simulate_months(start, days, seed=seed, **simulate_kwargs):
+            name = f"radio_{month_labels(data.times_mjd[:1])[0]}.{file_format}"
+            files.append(save(data, out / name))
+            channels = {data.channel_label(c): float(v) for c, v in enumerate(truth.arm_azimuth_deg)}
+            n_events += data.n_events
+            n_flips += len(truth.msb_flips)
+            bar.update(1)
     summary = SimulatedDataset(files=files, events=n_events, msb_flips=n_flips, channels=channels, seed=seed)
     summary.truth_file = atomic_write(out / "truth.json", json.dumps(summary.to_dict(), indent=2))
     return summary
+
+
+def _count_months(start: Any, days: Any) -> int | None:
+    """Calendar months :func:`simulate_months` will yield (None when the arguments are bad:
+    then ``simulate_months`` raises the argument error itself)."""
+    try:
+        start_mjd = float(as_time(start, "start").utc.mjd)
+        return len(_month_starts(start_mjd, start_mjd + float(days)))
+    except (TypeError, ValueError):
+        return None
 
 
 def find_data_files(items: Iterable[Any]) -> list[Path]:
@@ -157,12 +178,18 @@ class CleanedFile:
         }
 
 
-def clean_files(items: Iterable[Any], out_dir: Any, **process_kwargs: Any) -> list[CleanedFile]:
+def clean_files(items: Iterable[Any], out_dir: Any, *, progress: bool | None = None,
+                **process_kwargs: Any) -> list[CleanedFile]:
     """Clean, filter and measure every waveform file of ``items`` (files or folders) into
-    ``out_dir/noise_<name>.npz`` (:func:`~icecore.radio.pipeline.process` with ``process_kwargs``)."""
+    ``out_dir/noise_<name>.npz`` (:func:`~icecore.radio.pipeline.process` with ``process_kwargs``).
+
+    ``progress`` reports over the files (see :func:`simulate_dataset`); the per-channel progress of
+    :func:`~icecore.radio.pipeline.process` is off unless ``progress`` is in ``process_kwargs``."""
     out = Path(out_dir)
     done = []
-    for f in find_data_files(items):
+    files = find_data_files(items)
+    _inner_progress(process_kwargs)
+    for f in progress_bar(files, progress=progress, desc="radio clean", unit="file"):
         table = process(load(f), **process_kwargs)
         dest = save_noise_table(table, out / f"noise_{f.stem}.npz")
         done.append(CleanedFile(
@@ -177,15 +204,24 @@ def clean_files(items: Iterable[Any], out_dir: Any, **process_kwargs: Any) -> li
     return done
 
 
-def load_noise_tables(items: Iterable[Any], **process_kwargs: Any) -> NoiseTable:
+def _inner_progress(process_kwargs: dict[str, Any]) -> None:
+    """The files' loop reports; the channel loop inside each file is silent unless asked for
+    (``progress`` in ``process_kwargs``)."""
+    process_kwargs.setdefault("progress", False)
+
+
+def load_noise_tables(items: Iterable[Any], *, progress: bool | None = None, **process_kwargs: Any) -> NoiseTable:
     """One noise table from files or folders holding noise tables and/or waveform files.
 
     Noise tables are read as they are; waveform files are processed first
     (:func:`~icecore.radio.pipeline.process` with ``process_kwargs``). The tables are joined in
-    time order (:meth:`NoiseTable.concatenate`).
+    time order (:meth:`NoiseTable.concatenate`). ``progress`` reports over the files (see
+    :func:`simulate_dataset`).
     """
     tables = []
-    for path in find_data_files(items):
+    files = find_data_files(items)
+    _inner_progress(process_kwargs)
+    for path in progress_bar(files, progress=progress, desc="radio files", unit="file"):
         if file_format(path) == NOISE_FORMAT:
             tables.append(load_noise_table(path))
         else:

@@ -153,15 +153,29 @@ def probability_map(result: ScanResult, convention: ConventionLike = "icecube-ca
     return p / p.sum()
 
 
+def _prob(result: ScanResult, convention: ConventionLike, prob: np.ndarray | None) -> np.ndarray:
+    """``prob`` when the caller computed :func:`probability_map` already (checked), else computed."""
+    if prob is None:
+        return probability_map(result, convention)
+    p = np.asarray(prob, dtype=np.float64)
+    npix = 12 * max(result.nsides) ** 2
+    if p.shape != (npix,):
+        raise InputError(f"argument 'prob': expected {npix} pixels (nside {max(result.nsides)}), got {p.shape}", "prob")
+    return p
+
+
 def write_probability_fits(result: ScanResult, path: str | Path, *, convention: ConventionLike = "icecube-calibrated",
-                           conventions: Sequence[ConventionLike] = ("wilks", "icecube-calibrated")) -> Path:
+                           conventions: Sequence[ConventionLike] = ("wilks", "icecube-calibrated"),
+                           prob: np.ndarray | None = None) -> Path:
     """Normalised probability map (:func:`probability_map`), column ``PROB``, NESTED, equatorial.
 
     Read it with ``ligo.skymap.io.read_sky_map(path, nest=True)`` or ``healpy.read_map``.
+    ``prob``: the map of ``convention`` when already computed (``write_products`` computes it once
+    for this file and the multi-order one).
     """
     cards = header_cards(result, conventions) + [("PROBCONV", get_convention(convention).name,
                                                   "90% credible = this 90% contour")]
-    return _write_healpix(path, [probability_map(result, convention)], ["PROB"], nest=True, cards=cards)
+    return _write_healpix(path, [_prob(result, convention, prob)], ["PROB"], nest=True, cards=cards)
 
 
 def _multiorder(prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,14 +205,16 @@ def _multiorder(prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_multiorder_fits(result: ScanResult, path: str | Path, *, convention: ConventionLike = "icecube-calibrated",
-                          conventions: Sequence[ConventionLike] = ("wilks", "icecube-calibrated")) -> Path:
+                          conventions: Sequence[ConventionLike] = ("wilks", "icecube-calibrated"),
+                          prob: np.ndarray | None = None) -> Path:
     """Multi-order (NUNIQ) probability map: columns ``UNIQ`` and ``PROBDENSITY`` [sr⁻¹].
 
     Read it with ``ligo.skymap.io.read_sky_map(path, moc=True)`` or ``mhealpy.HealpixMap.read_map``.
+    ``prob``: as in :func:`write_probability_fits`.
     """
     from astropy.io import fits
 
-    uniq, dens = _multiorder(probability_map(result, convention))
+    uniq, dens = _multiorder(_prob(result, convention, prob))
     cols = fits.ColDefs([fits.Column(name="UNIQ", format="K", array=uniq),
                          fits.Column(name="PROBDENSITY", format="D", unit="sr-1", array=dens)])
     hdu = fits.BinTableHDU.from_columns(cols)
@@ -246,10 +262,11 @@ def write_products(result: ScanResult, out: str | Path, *,
     if not overwrite:
         _refuse_existing(outdir, stem)
     outdir.mkdir(parents=True, exist_ok=True)
+    prob = probability_map(result)  # once, for the flat and the multi-order map
     files = [write_npz(result, outdir / f"{stem}.npz"), write_json(result, outdir / f"{stem}.json"),
              write_fits(result, outdir / f"{stem}.fits", conventions=conventions),
-             write_probability_fits(result, outdir / f"{stem}.prob.fits", conventions=conventions),
-             write_multiorder_fits(result, outdir / f"{stem}.multiorder.fits", conventions=conventions)]
+             write_probability_fits(result, outdir / f"{stem}.prob.fits", conventions=conventions, prob=prob),
+             write_multiorder_fits(result, outdir / f"{stem}.multiorder.fits", conventions=conventions, prob=prob)]
     summary = result.summary(conventions)
     if catalog is not None:
         from ..catalog import read_catalog

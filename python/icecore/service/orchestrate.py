@@ -13,7 +13,8 @@ The plan of an IceCube track or cascade alert
 --------------------------------------------
 ``significance``  the stored p-value/FAR route with the configured trials factor;
 ``association``   catalogue sources in the 90 % region, with chance probabilities (:mod:`.catalogues`);
-``ps_followup``   the point-source follow-up in fixed windows on public data (icecore.ps, :mod:`.followup`);
+``ps_followup``   the point-source follow-up in fixed windows on public data (icecore.ps, :mod:`.followup`),
+                  at the alert position and over its 90 % error circle (trials with the same maximisation);
 ``scan``          when an event file is submitted for the alert (``POST /api/alerts/{key}/event``).
 
 IceCube's LVK coincidence notices (``lvk_nu_track_search``) get ``significance`` only. LVK GW
@@ -441,7 +442,8 @@ class Orchestrator:
         if step == "ps_followup":
             return ({**_position(rec), "mjd": rec["mjd"]},
                     {"data": str(cfg.ps_data), "windows_s": [list(w) for w in cfg.windows_s],
-                     "n_trials": cfg.ps_trials, "method": "icecore.ps.FlareSearch.fit_window"})
+                     "n_trials": cfg.ps_trials, "method": "icecore.ps.FlareSearch.fit_window",
+                     "error_region": "max TS over a hexagonal grid in the 90% circle, step r90/2, same in trials"})
         if step == "lvk_followup":
             return ({"raw_sha256": rec["raw_sha256"], "superevent_id": rec["superevent_id"],
                      "alert_type": rec["alert_type"], "events": self._file_hash(cfg.lvk_events)},
