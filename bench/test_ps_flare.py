@@ -157,8 +157,7 @@ def test_flare_trial_reference(benchmark, record, sample):
 # against SkyLLH's time-dependent analysis on files it can read: SIMULATED data
 #
 # SkyLLH reads the 10-year layout through its PublicData_10y_ps definitions, unchanged. The files are
-# icecore's toy detector (simulate_public_data, one season IC86_II, 20 000 background events; 5 000 at
-# CI's ICECORE_BENCH_SCALE=0.1) plus a
+# icecore's toy detector (simulate_public_data, one season IC86_II, 20 000 background events) plus a
 # simulated Gaussian flare (15 events, gamma 2, sigma 10 d) -- nothing here is real data. SkyLLH's
 # search (expectation maximisation in time for 51 gamma values, then ns/gamma refit with each EM
 # flare; TS = 2 log Lambda, no flare-length term) and ours (grid in time then Nelder-Mead, TS with the
@@ -172,18 +171,13 @@ SIM_RA, SIM_DEC, SIM_SIGMA = 77.35, 5.7, 10.0
 _SKYLLH: dict = {}
 
 
-def _n_sim(bench_scale):
-    """Background events of the simulated season: 20 000 at full scale, at least 5 000 (CI's small scale)."""
-    return max(5_000, int(20_000 * min(bench_scale, 1.0)))
-
-
 @pytest.fixture(scope="module")
-def sim_flare(tmp_path_factory, bench_scale):
+def sim_flare(tmp_path_factory):
     from icecore.ps import load_public_data, simulate_public_data
     from icecore.ps.flare import inject_flare_events
 
     root = tmp_path_factory.mktemp("psflare_sim") / "data"
-    simulate_public_data(root, seasons=("IC86_II",), n_events=_n_sim(bench_scale), seed=5)
+    simulate_public_data(root, seasons=("IC86_II",), n_events=20_000, seed=5)
     s = load_public_data(root)["IC86_II"]
     mid = float(0.5 * (s.uptime_mjd[0, 0] + s.uptime_mjd[-1, 1]))
     inject_flare_events(root, "IC86_II", SIM_RA, SIM_DEC, 15, gamma=2.0, mean_mjd=mid, sigma_days=SIM_SIGMA, seed=3)
@@ -222,18 +216,15 @@ def _skyllh_fit(ana):
             "gamma": float(params[1])}
 
 
-def _sim_size(bench_scale):
-    return f"SIMULATED IC86_II, {_n_sim(bench_scale) // 1000} k events"
-
-
-def test_sim_flare_fit_skyllh(benchmark, record, skyllh_td, bench_scale):
-    record(benchmark, role="baseline", baseline="SkyLLH time_dependent_ps (EM)", size=_sim_size(bench_scale), items=1)
+def test_sim_flare_fit_skyllh(benchmark, record, skyllh_td):
+    record(benchmark, role="baseline", baseline="SkyLLH time_dependent_ps (EM)", size="SIMULATED IC86_II, 20 k events",
+           items=1)
     benchmark.group = "ps.flare.fit.sim"
     _SKYLLH["fit"] = benchmark.pedantic(lambda: _skyllh_fit(skyllh_td), rounds=1, iterations=1)
 
 
-def test_sim_flare_fit_icecore(benchmark, record, ours_sim, skyllh_td, sim_flare, bench_scale):
-    record(benchmark, role="icecore", size=_sim_size(bench_scale), items=1)
+def test_sim_flare_fit_icecore(benchmark, record, ours_sim, skyllh_td, sim_flare):
+    record(benchmark, role="icecore", size="SIMULATED IC86_II, 20 k events", items=1)
     benchmark.group = "ps.flare.fit.sim"
     r = benchmark.pedantic(lambda: ours_sim.fit("gauss"), rounds=3, iterations=1)
     sk = _SKYLLH.get("fit") or _skyllh_fit(skyllh_td)
@@ -258,14 +249,15 @@ def _skyllh_trial(ana, seed):
     return float(td.do_trial_with_em(ana, RandomStateService(seed=seed), mean_n_sig=0)["ts"][0])
 
 
-def test_sim_flare_trial_skyllh(benchmark, record, skyllh_td, bench_scale):
-    record(benchmark, role="baseline", baseline="SkyLLH time_dependent_ps (EM)", size=_sim_size(bench_scale), items=1)
+def test_sim_flare_trial_skyllh(benchmark, record, skyllh_td):
+    record(benchmark, role="baseline", baseline="SkyLLH time_dependent_ps (EM)", size="SIMULATED IC86_II, 20 k events",
+           items=1)
     benchmark.group = "ps.flare.trial.sim"
     _SKYLLH["trial"] = benchmark.pedantic(lambda: _skyllh_trial(skyllh_td, 11), rounds=1, iterations=1)
 
 
-def test_sim_flare_trial_icecore(benchmark, record, ours_sim, skyllh_td, bench_scale):
-    record(benchmark, role="icecore", size=_sim_size(bench_scale), items=1)
+def test_sim_flare_trial_icecore(benchmark, record, ours_sim, skyllh_td):
+    record(benchmark, role="icecore", size="SIMULATED IC86_II, 20 k events", items=1)
     benchmark.group = "ps.flare.trial.sim"
     r = benchmark.pedantic(lambda: ours_sim.trials(1, "gauss", seed=11, scramble="time+ra", threads=1)[0], rounds=3,
                            iterations=1)
