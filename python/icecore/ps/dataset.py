@@ -23,14 +23,11 @@ def uptime_union_days(uptime_mjd: np.ndarray) -> float:
     if up.size == 0:
         return 0.0
     up = up[np.argsort(up[:, 0], kind="stable")]
-    total, start, stop = 0.0, up[0, 0], up[0, 1]
-    for a, b in up[1:]:
-        if a > stop:
-            total += stop - start
-            start, stop = a, b
-        else:
-            stop = max(stop, b)
-    return float(total + (stop - start))
+    start, stop = up[:, 0], np.maximum.accumulate(up[:, 1])  # stop: latest end so far
+    # a run starting after every earlier run has ended opens a new block of overlapping runs
+    first = np.concatenate(([0], np.flatnonzero(start[1:] > stop[:-1]) + 1))
+    last = np.concatenate((first[1:] - 1, [len(up) - 1]))
+    return float(np.sum(stop[last] - start[first]))
 
 
 @dataclass

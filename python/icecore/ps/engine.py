@@ -225,11 +225,13 @@ class KernelEngine:
 
     def classes(self, dec_deg: np.ndarray) -> np.ndarray:
         """(n, n_seasons) int32 energy-class index of each declination [deg] in each season."""
-        out = np.empty((len(dec_deg), len(self.models)), dtype=np.int32)
+        # one lookup per distinct declination (a HEALPix map has 4 nside - 1 of them, not 12 nside^2)
+        udec, inverse = np.unique(np.asarray(dec_deg, dtype=np.float64), return_inverse=True)
+        out = np.empty((len(udec), len(self.models)), dtype=np.int32)
         for j, m in enumerate(self.models):
             lut = {k: i for i, k in enumerate(self._class_keys[j])}
-            out[:, j] = [lut[m.energy_class(float(x))] for x in dec_deg]
-        return out
+            out[:, j] = [lut[m.energy_class(float(x))] for x in udec]
+        return out[inverse.reshape(-1)]
 
     # ----------------------------------------------------------------- kernel calls (radians)
     def fit(self, ra_rad: float, dec_rad: float, cls: np.ndarray) -> np.ndarray:
