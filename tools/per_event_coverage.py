@@ -276,9 +276,11 @@ def coverage_curve(recs: list[dict[str, Any]]) -> dict[str, Any]:
     nominal = [k / (n + 1) for k in range(1, n + 1)]
     stat = np.array([r["stat_truth"] for r in with_s])
     srt = np.array([np.sort(r["samples"][:n]) for r in with_s])
-    per_event = [_frac(stat <= srt[:, k - 1]) for k in range(1, n + 1)]
+    plain = [_frac(stat <= srt[:, k - 1]) for k in range(1, n + 1)]
+    per_event = [_frac(stat <= MODEL.factor(k / (n + 1)) * srt[:, k - 1]) for k in range(1, n + 1)]
     wilks = [_frac(stat <= -2.0 * np.log1p(-q)) for q in nominal]
-    return {"n_events": len(with_s), "nominal": nominal, "per-event": per_event, "wilks": wilks}
+    return {"n_events": len(with_s), "nominal": nominal, "per-event": per_event,
+            "per-event-plain-bootstrap": plain, "wilks": wilks}
 
 
 def plot(summary: dict[str, Any], records: list[dict[str, Any]], path: Path) -> None:
@@ -296,12 +298,16 @@ def plot(summary: dict[str, Any], records: list[dict[str, Any]], path: Path) -> 
     nominal = np.array([0.5, 0.9])
     curve = summary.get("coverage_curve") or {}
     if curve:
-        for name, col in (("per-event", "C0"), ("wilks", "C1")):
+        labels = {"per-event": "per-event, default (rank k of n, x tuned factor)",
+                  "per-event-plain-bootstrap": "per-event, plain bootstrap (rank k of n)",
+                  "wilks": "wilks (chi2 2 dof)"}
+        for name, col in (("per-event", "C0"), ("per-event-plain-bootstrap", "C3"), ("wilks", "C1")):
+            if name not in curve:
+                continue
             y = [c["fraction"] for c in curve[name]]
             e = [c["error"] for c in curve[name]]
             a1.fill_between(curve["nominal"], np.subtract(y, e), np.add(y, e), color=col, alpha=0.25, lw=0)
-            a1.plot(curve["nominal"], y, color=col, lw=1, label=f"{name} (k/20 ranks; {curve['n_events']} events)"
-                    if name == "per-event" else f"{name} (chi2 2 dof)")
+            a1.plot(curve["nominal"], y, color=col, lw=1, label=labels[name])
     for name, mk, col in (("per-event", "o", "C0"), ("wilks", "s", "C1"), ("icecube-calibrated", "^", "C2")):
         c = summary["coverage"][name]
         y = [c[lab]["fraction"] for lab in ("50", "90")]
@@ -320,7 +326,9 @@ def plot(summary: dict[str, Any], records: list[dict[str, Any]], path: Path) -> 
     scanned = [r for r in recs if "areas_deg2" in r]
     if scanned:
         bins = np.logspace(-2.5, 3.5, 31)
-        for conv in ("per-event", "wilks", "icecube-calibrated"):
+        for conv in ("per-event", "per-event-plain-bootstrap", "wilks", "icecube-calibrated"):
+            if not all(conv in r["areas_deg2"] for r in scanned):
+                continue
             a2.hist([max(r["areas_deg2"][conv]["90"], 10**-2.5) for r in scanned], bins=bins, histtype="step",
                     lw=1.5, label=f"{conv} 90 %")
         a2.set_xscale("log")

@@ -196,10 +196,37 @@ def _frac(mask: np.ndarray) -> dict[str, float]:
     return {"fraction": round(p, 4), "error": round(float(np.sqrt(p * (1 - p) / n)), 4) if n else None, "n": n}
 
 
+def _q(samples: Any, q: float) -> float:
+    return float(cal.order_statistic_quantile(samples, q)["value"])
+
+
+def _log_ratio(recs: list[dict[str, Any]], num: Any, den: Any, q: float) -> dict[str, float]:
+    lr = np.array([np.log(max(num(r, q), 1e-6) / max(den(r, q), 1e-6)) for r in recs])
+    return {"mean": round(float(lr.mean()), 3), "error": round(float(lr.std(ddof=1) / np.sqrt(lr.size)), 3),
+            "median": round(float(np.median(lr)), 3), "n": int(lr.size)}
+
+
 def summarise(recs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"what": "SIMULATION: coverage of per-event levels by choice of resimulation truth",
-                           "n_events": len(recs), "variants": {}}
+                           "n_events": len(recs), "variants": {}, "level_log_ratio_to_oracle": {}}
     names = sorted({k for r in recs for k in r["samples"]})
+    with_oracle = [r for r in recs if "oracle" in r["samples"]]
+    for name in names:
+        paired = [r for r in with_oracle if name in r["samples"]]
+        if paired and name != "oracle":
+            out["level_log_ratio_to_oracle"][name] = {
+                lab: _log_ratio(paired, lambda r, q, nm=name: _q(r["samples"][nm], q),
+                                lambda r, q: _q(r["samples"]["oracle"], q), q) for lab, q in (("50", .5), ("90", .9))}
+    it = [r for r in with_oracle if "iterated_levels" in r]
+    if it:
+        out["level_log_ratio_to_oracle"]["iterated (Q1^2/Q2)"] = {
+            lab: _log_ratio(it, lambda r, q: r["iterated_levels"][f"{100 * q:g}"],
+                            lambda r, q: _q(r["samples"]["oracle"], q), q) for lab, q in (("50", .5), ("90", .9))}
+    it2 = [r for r in recs if "iter_second" in r["samples"]]
+    if it2:
+        out["second_step_log_ratio (Q2/Q1)"] = {
+            lab: _log_ratio(it2, lambda r, q: _q(r["samples"]["iter_second"], q),
+                            lambda r, q: _q(r["samples"]["iter_first"], q), q) for lab, q in (("50", .5), ("90", .9))}
     for name in names:
         rs = [r for r in recs if name in r["samples"] and np.isfinite(r["stat_truth"])]
         cov, pit = {}, []
@@ -233,14 +260,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "per_event_coverage_diagnose.json")
     ap.add_argument("--summarise", action="store_true")
+    ap.add_argument("--merge", type=Path, nargs="*", default=[], help="more .jsonl of other variants to join")
     args = ap.parse_args(argv)
     jsonl = args.out.with_suffix(".jsonl")
     done: dict[int, dict[str, Any]] = {}
-    if jsonl.exists():
-        for line in jsonl.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                done[r["i"]] = r
+    for path in [jsonl, *args.merge]:  # --merge: records of other runs on the same events join by index
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    r = json.loads(line)
+                    if r["i"] in done and path != jsonl:
+                        done[r["i"]]["samples"].update(r["samples"])
+                        done[r["i"]].update({k: v for k, v in r.items() if k not in done[r["i"]]})
+                    else:
+                        done[r["i"]] = r
     if not args.summarise:
         rng = np.random.default_rng(args.seed)
         lo, hi = args.energy_tev

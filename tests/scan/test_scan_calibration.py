@@ -142,6 +142,10 @@ def test_cli_calibrate_synthetic(tmp_path, capsys):
     d = json.loads(out.read_text())["calibration"]
     assert d["n"] == 19 and set(d["levels"]) == {"50", "90"} and d["model"]["mismatch"] is False
     assert main(["scan", "calibrate", str(ev), "--n", "3"]) != 0
+    assert main(["scan", "calibrate", str(ev), "--n", "10", "--no-mismatch", "--threads", "1", "--truth", "iterated",
+                 "--no-level-factor", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)["calibration"]
+    assert d["model"]["truth"] == "iterated" and d["model"]["level_factor"] is None and len(d["second_samples"]) == 10
 
 
 def test_level_factor_rule():
