@@ -56,8 +56,10 @@ from icecore.scan.events import simulate_event, true_direction  # noqa: E402
 #: Where ``--scan-only`` leaves the full scans of the area subsample (they do not depend on the levels).
 SCAN_CACHE = Path(os.environ.get("PER_EVENT_SCAN_CACHE", "/tmp/per_event_coverage_scans"))
 
-#: The seed of the events TUNED_LEVEL_FACTORS were tuned on (this study must use another one).
-TUNED_ON_SEED = 2026
+#: The seeds of the events TUNED_LEVEL_FACTORS were tuned on (``--tune``); a validation uses another one.
+TUNED_ON_SEEDS = (2026, 2027)
+#: The first tuning (on --seed 2026 alone), validated out of sample on --seed 2027.
+FIRST_TUNING = {"seeds": [2026], "factors": {0.5: 1.13, 0.9: 1.23}}
 
 GLOBAL = {"wilks": dict(_c.WILKS.levels), "icecube-calibrated": dict(_c.ICECUBE_CALIBRATED.levels)}
 
@@ -134,17 +136,14 @@ def scan_event(task: dict[str, Any]) -> dict[str, Any]:
     """Full scan of a coverage event (re-simulated from its seed) with its per-event levels."""
     import pickle
 
-    from icecore.scan import scan
-
     rec = dict(task["record"])
-    t1 = _cpu()
     if _scan_cache(task["seed"], rec["i"]).exists():  # scanned ahead by --scan-only
         cached = pickle.loads(_scan_cache(task["seed"], rec["i"]).read_bytes())
         res, scan_cpu = cached["result"], cached["cpu_s"]
     else:
-        ev, _ = _event(task["seed"], rec["i"], rec["energy_tev"])
-        res = scan(ev, threads=1, progress=False)
-        scan_cpu = round(_cpu() - t1, 2)
+        scan_only({"i": rec["i"], "seed": task["seed"], "energy_tev": rec["energy_tev"]})  # scanned and cached
+        cached = pickle.loads(_scan_cache(task["seed"], rec["i"]).read_bytes())
+        res, scan_cpu = cached["result"], cached["cpu_s"]
     smap = res.statistic_map("2dllh")
     rec = normalise(rec)
     per_event = _c.CriticalValues("per-event", rec["levels"], "2dllh")
@@ -189,6 +188,11 @@ def summarise(records: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
     for lab in ("50", "90"):
         lv = np.array([r.get("raw_levels", r["levels"])[lab] for r in recs], float)
         cov["per-event-plain-bootstrap"][lab] = _frac((stat <= lv)[ok])
+    cov["per-event-first-tuning"] = {}
+    for lab in ("50", "90"):
+        f1 = FIRST_TUNING["factors"][int(lab) / 100.0]
+        lv = np.array([r.get("raw_levels", r["levels"])[lab] * f1 for r in recs], float)
+        cov["per-event-first-tuning"][lab] = _frac((stat <= lv)[ok])
     for name, lv in GLOBAL.items():
         cov[name] = {lab: _frac((stat <= v)[ok]) for lab, v in lv.items()}
     scanned = [r for r in recs if "areas_deg2" in r]
@@ -243,12 +247,15 @@ def summarise(records: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
                      "event and its resimulations",
         "resimulation_model": MODEL.as_dict(),
         "level_factors_used": {lab: MODEL.factor(int(lab) / 100.0) for lab in ("50", "90")},
-        "tuned_on_seed": TUNED_ON_SEED,
+        "tuned_on_seeds": list(TUNED_ON_SEEDS), "in_sample": args.seed in TUNED_ON_SEEDS,
+        "first_tuning": {"seeds": FIRST_TUNING["seeds"],
+                         "factors": {f"{100 * q:g}": c for q, c in FIRST_TUNING["factors"].items()}},
         "method": "plain parametric bootstrap at the best fit (n resimulations, order statistics of rank "
                   "ceil(q (n + 1))) times the LAST-RESORT global factors icecore.scan.calibration."
-                  "TUNED_LEVEL_FACTORS, tuned on the events of --seed 2026 "
-                  "(tools/results/per_event_coverage_bestfit_seed2026.jsonl) and validated here on "
-                  "independent events; 'per-event-plain-bootstrap' is the same without the factors",
+                  "TUNED_LEVEL_FACTORS, tuned (--tune) on the events of the seeds tuned_on_seeds (in_sample: "
+                  "this study is one of them); "
+                  "'per-event-plain-bootstrap' is the same without the factors, 'per-event-first-tuning' "
+                  "with the factors tuned on --seed 2026 alone",
         "coverage": cov,
         "coverage_curve": curve,
         "coverage_per_energy_bin": per_bin,
@@ -344,19 +351,51 @@ def plot(summary: dict[str, Any], records: list[dict[str, Any]], path: Path) -> 
     fig.savefig(path, dpi=110)
 
 
+def tune(paths: list[Path], n: int) -> dict[str, Any]:
+    """The global level factors from the records of ``paths`` (LAST RESORT; see calibration.TUNED_LEVEL_FACTORS).
+
+    For each level q the factor is the q-quantile over events of (own 2Δ at the truth) / (order
+    statistic of rank ceil(q (n + 1)) of the event's first ``n`` resimulations): the smallest
+    factor with which the fraction q of these events is covered. Errors: bootstrap over events.
+    """
+    recs: dict[tuple[str, int], dict[str, Any]] = {}
+    for path in paths:
+        for line in path.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if len(r.get("samples", [])) >= n and np.isfinite(r.get("stat_truth", np.nan)):
+                    recs[(str(path), r["i"])] = r
+    out: dict[str, Any] = {"files": [str(p) for p in paths], "n_events": len(recs), "n": n}
+    rng = np.random.default_rng(0)
+    for lab, q in (("50", 0.5), ("90", 0.9)):
+        raw = np.array([cal.order_statistic_quantile(r["samples"][:n], q)["value"] for r in recs.values()])
+        ratio = np.array([r["stat_truth"] for r in recs.values()]) / np.maximum(raw, 1e-12)
+        boots = [np.quantile(rng.choice(ratio, ratio.size), q) for _ in range(2000)]
+        out[lab] = {"factor": float(np.quantile(ratio, q)), "error": float(np.std(boots))}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=500)
     ap.add_argument("--n", type=int, default=19, help="resimulations per event (19: exact ranks)")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--first", type=int, default=0, help="first event index (to split a run over processes)")
     ap.add_argument("--energy-tev", type=float, nargs=2, default=(10.0, 1000.0))
     ap.add_argument("--area-every", type=int, default=50, help="full scan of every k-th event (0: none)")
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "per_event_coverage.json")
     ap.add_argument("--summarise", action="store_true", help="only rewrite the summary from the records")
+    ap.add_argument("--reareas", action="store_true",
+                    help="recompute the areas of the scanned records from the scan cache with the current levels")
     ap.add_argument("--scan-only", action="store_true",
                     help="only run the full scans of the area subsample into the scan cache")
+    ap.add_argument("--tune", type=Path, nargs="+", default=None,
+                    help="only print the global level factors tuned on these .jsonl record files")
     args = ap.parse_args(argv)
+    if args.tune:
+        print(json.dumps(tune(args.tune, args.n), indent=1))
+        return 0
     if args.scan_only:
         rng = np.random.default_rng(args.seed)
         energies = np.exp(rng.uniform(np.log(args.energy_tev[0]), np.log(args.energy_tev[1]), args.events))
@@ -378,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         lo, hi = args.energy_tev
         energies = np.exp(rng.uniform(np.log(lo), np.log(hi), args.events))
         tasks = [{"i": i, "seed": args.seed, "energy_tev": float(energies[i]), "n": args.n}
-                 for i in range(args.events) if i not in done]
+                 for i in range(args.first, args.events) if i not in done]
         t0 = time.time()
         with Pool(args.processes) as pool, jsonl.open("a") as fh:
             for k, rec in enumerate(pool.imap_unordered(one_event, tasks)):
@@ -396,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
                 fh.write(json.dumps(rec) + "\n")
                 fh.flush()
                 print(f"scanned event {rec['i']}", flush=True)
+    if args.reareas:  # areas of the cached scans again, with the current levels (e.g. after a change of factor)
+        for i in sorted(done):
+            if "areas_deg2" in done[i] and _scan_cache(args.seed, i).exists():
+                done[i] = scan_event({"seed": args.seed, "record": done[i]})
     records = [r for r in done.values() if "failed" not in r]
     summary = summarise(records, args)
     summary["n_failed_events"] = len(done) - len(records)
