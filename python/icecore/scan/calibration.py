@@ -82,8 +82,10 @@ scipy's L-BFGS-B calls BLAS on 5-vectors, and a multi-threaded OpenBLAS spinning
 was half of the CPU time on a loaded machine. Remote RabbitMQ workers are not wired in (a job is
 small: one simulation and ~15 vertex fits).
 
-Cost (measured on a shared, heavily loaded 2-core machine, so only indicative): ~0.1-0.2 CPU s
-per resimulation with ``minimum="truth"``, ~0.35 with the reconstruction; a full scan is ~10 CPU s.
+Cost (measured on a shared, heavily loaded 2-core machine, so only indicative; 1000 simulated
+events of ``tools/per_event_coverage.py``): ~0.035 CPU s per resimulation with
+``minimum="truth"`` (~0.35 with the reconstruction), ~0.7 CPU s for the calibration of one event
+with n = 19 (energy estimate included); a full scan is ~11 CPU s.
 """
 
 from __future__ import annotations
