@@ -122,7 +122,7 @@ ICECORE_TEST(healpix_and_synthetic_fitter) {
     std::vector<double> zen{0.5, 1.0}, azi{2.0, 2.0};
     std::vector<icecore::VertexSeed> seeds(2, icecore::VertexSeed{0, 0, 0, 0});
     std::vector<icecore::DirectionFitResult> out(2);
-    f.fit_batch(zen.data(), azi.data(), seeds.data(), 2, out.data(), 2);
+    f.fit_batch(zen.data(), azi.data(), seeds.data(), 2, out.data(), 2, 0);
     CHECK(out[1].neg_llh < out[0].neg_llh);
 }
 

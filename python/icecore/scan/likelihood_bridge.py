@@ -60,7 +60,8 @@ __all__ = [
 #:
 #: ``likelihood="exact"`` (the closed form) stays available as the reference.
 DEFAULT_FITTER_OPTIONS: dict[str, Any] = {"mode": "mpe", "n_ring": 6, "n_ring_near": 2, "likelihood": "fast",
-                                          "max_iter": 400, "gtol": 1e-2, "ftol": 1e-4}
+                                          "max_iter": 400, "gtol": 1e-2, "ftol": 1e-4,
+                                          "level_seeds": {"8": [2, 2]}}
 
 
 def _options(fitter_options: dict[str, Any] | None) -> dict[str, Any]:
