@@ -103,9 +103,7 @@ py::tuple pandel_table_eval(const carray<double>& t, const carray<double>& nu, d
     return py::make_tuple(out[0], out[1], out[2], out[3], out[4], out[5], inside);
 }
 
-std::string minimizer_name(const LikelihoodOptions& o) {
-    return o.minimizer == VertexMinimizer::newton ? "newton" : "bfgs";
-}
+std::string minimizer_name(VertexMinimizer m) { return m == VertexMinimizer::newton ? "newton" : "bfgs"; }
 
 VertexMinimizer parse_minimizer(const std::string& name) {
     if (name == "bfgs") return VertexMinimizer::bfgs;
@@ -223,10 +221,14 @@ mode (track_llh.hpp is the one place they are written; SPE and MPE differ in sig
             "per-level vertex seeds: list of (nside, n_ring, n_ring_near); a fit_batch at that nside uses "
             "these ring counts instead of n_ring / n_ring_near")
         .def_property(
-            "minimizer", &minimizer_name,
+            "minimizer", [](const LikelihoodOptions& o) { return minimizer_name(o.minimizer); },
             [](LikelihoodOptions& o, const std::string& name) { o.minimizer = parse_minimizer(name); },
-            "vertex-fit minimiser: 'bfgs' (line search, gradient only) or 'newton' (trust region with "
-            "the tables' Hessian model; max_iter then counts evaluations per seed)")
+            "vertex-fit minimiser of the ring seeds: 'bfgs' (line search, gradient only) or 'newton' "
+            "(trust region with the tables' Hessian model; max_iter then counts evaluations per seed)")
+        .def_property(
+            "seed_minimizer", [](const LikelihoodOptions& o) { return minimizer_name(o.seed_minimizer); },
+            [](LikelihoodOptions& o, const std::string& name) { o.seed_minimizer = parse_minimizer(name); },
+            "minimiser of the fit from the given seed (the ring seeds use minimizer)")
         .def_property(
             "initial_step", [](const LikelihoodOptions& o) { return o.vertex_fit.initial_step; },
             [](LikelihoodOptions& o, double v) { o.vertex_fit.initial_step = v; },

@@ -112,7 +112,8 @@ PandelTrackLikelihood::PandelTrackLikelihood(const double* positions, const doub
         nphot_[i] = std::max(1.0, std::floor(charges[i] + 0.5));
     }
     rho_ = ice.rho();
-    if (opt.fast || opt.minimizer == VertexMinimizer::newton) table_ = PandelTable::shared(rho_, opt.sigma_ns);
+    if (opt.fast || opt.minimizer == VertexMinimizer::newton || opt.seed_minimizer == VertexMinimizer::newton)
+        table_ = PandelTable::shared(rho_, opt.sigma_ns);
     const double noise_rate_per_ns = opt.noise_rate_hz * 1e-9;
     const double f = std::min(noise_rate_per_ns * opt.window_ns, 0.5);
     log_noise_ = std::log(f / opt.window_ns);
@@ -374,7 +375,8 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
     auto objective_h = [&](const double* x, double* grad, double* hess) {
         return eval_transverse<true>(fr, tr, x[0], x[1], x[2], grad, hess);
     };
-    const bool newton = opt_.minimizer == VertexMinimizer::newton;
+    const bool newton_ring = opt_.minimizer == VertexMinimizer::newton;
+    const bool newton_seed = opt_.seed_minimizer == VertexMinimizer::newton;
     // Minima already found from earlier seeds of this direction: a seed that walks into one of
     // them (within 0.5 m / 0.5 ns, not better) is stopped there, as it can only converge to it.
     std::vector<std::array<double, 4>> minima;
@@ -396,6 +398,7 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
             x0[0] = opt_.ring_radius_m * std::cos(ang);
             x0[1] = opt_.ring_radius_m * std::sin(ang);
         }
+        const bool newton = k == 0 ? newton_seed : newton_ring;
         const BfgsResult<3> r = newton ? trust_newton_minimize<3>(objective_h, x0, opt_.vertex_fit, known_minimum)
                                        : bfgs_minimize<3>(objective, x0, opt_.vertex_fit, known_minimum);
         if (k == 0 && r.status == 0 && n_ring_near < n_ring && std::hypot(r.x[0], r.x[1]) <= opt_.near_m &&

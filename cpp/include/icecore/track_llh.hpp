@@ -89,6 +89,10 @@ struct LikelihoodOptions {
     /// (also with fast = false: the Hessian only shapes the steps, the minimum, -ln L and the
     /// gradient are those of the chosen evaluation), max_iter counting evaluations.
     VertexMinimizer minimizer = VertexMinimizer::bfgs;
+    /// Minimiser of the fit from the given seed (the first of each direction's seeds; the ring
+    /// seeds use `minimizer`). newton pays where the given seed is already near the minimum (the
+    /// parent pixel's vertex at refinement levels: ~3 instead of ~12 evaluations).
+    VertexMinimizer seed_minimizer = VertexMinimizer::bfgs;
     /// Options of the per-direction vertex fit (max_iter per seed; converged when |grad|_inf < gtol
     /// per m / ns, or -ln L improved by < ftol over an iteration (BFGS) / the Newton decrement is
     /// below ftol (newton); see optimize.hpp).

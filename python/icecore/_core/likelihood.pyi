@@ -37,6 +37,7 @@ class LikelihoodOptions:
     near_m: float
     near_ns: float
     minimizer: str
+    seed_minimizer: str
     initial_step: float
     level_seeds: list[tuple[int, int, int]]
     def __init__(self, mode: str = "mpe") -> None: ...

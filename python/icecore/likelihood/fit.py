@@ -150,6 +150,7 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         gtol: float = _CXX.gtol,
         ftol: float = _CXX.ftol,
         minimizer: str = str(_CXX.minimizer),
+        seed_minimizer: str = str(_CXX.seed_minimizer),
         initial_step: float = _CXX.initial_step,
         level_seeds: Mapping[Any, Sequence[int]] | None = None,
     ) -> None:
@@ -171,9 +172,11 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         opts.n_ring_near = _ring_count(n_ring_near, "n_ring_near")
         opts.near_m = check_positive(near_m, "near_m", allow_zero=True)
         opts.near_ns = check_positive(near_ns, "near_ns", allow_zero=True)
-        if minimizer not in MINIMIZERS:
-            raise InputError(f"argument 'minimizer': expected one of {MINIMIZERS}, got {minimizer!r}", "minimizer")
+        for name, value in (("minimizer", minimizer), ("seed_minimizer", seed_minimizer)):
+            if value not in MINIMIZERS:
+                raise InputError(f"argument '{name}': expected one of {MINIMIZERS}, got {value!r}", name)
         opts.minimizer = minimizer
+        opts.seed_minimizer = seed_minimizer
         opts.initial_step = check_positive(initial_step, "initial_step")
         opts.level_seeds = _level_seeds(level_seeds)
         if likelihood not in LIKELIHOOD_KINDS:
