@@ -105,11 +105,14 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         Seeds per scan level: a ``fit_batch(..., nside=...)`` at one of these nsides (the scan
         passes each batch's nside, in-process and to workers) uses these ring counts instead of
         ``n_ring`` / ``n_ring_near``; other nsides use those. Keys may be ints or strings (JSON).
-    minimizer : {"bfgs", "newton"}
-        Vertex-fit minimiser (default "bfgs"). "newton": trust-region Newton with a Hessian
-        whose photon-term second partials come from the tables (``optimize.hpp``); measured to
-        need more evaluations and to end in worse local minima for wrong directions (the -ln L
-        surface is rugged on the ns scale of the jitter), so not used by the scan.
+    minimizer, seed_minimizer : {"bfgs", "newton"}
+        Vertex-fit minimiser of the ring seeds / of the fit from the given seed (default "bfgs"
+        for both). "newton": trust-region Newton with a Hessian whose photon-term second partials
+        come from the tables (``optimize.hpp``; ``max_iter`` then counts evaluations). From a seed
+        near the minimum it needs ~3 instead of ~12 evaluations; from far seeds it needs more
+        than BFGS and ends in worse local minima (the -ln L surface of a wrong direction is
+        rugged on the ns scale of the jitter). Measured in
+        :data:`icecore.scan.likelihood_bridge.DEFAULT_FITTER_OPTIONS`; the scan uses BFGS.
     initial_step : float
         First BFGS step along one coordinate / first trust radius (m or ns; default 10).
     gtol, ftol : float
