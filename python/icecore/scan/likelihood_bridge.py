@@ -41,9 +41,10 @@ __all__ = [
 #: - ``likelihood="fast"``: tabulated ln cp / ln S (no ln S for single-photon hits); in one
 #:   same-process run 3.8x less CPU than ``"exact"`` (89 vs 24 s, shared machine), the same best
 #:   pixel, best -lnL off by 2e-6, Wilks 50/90 % areas identical, calibrated areas -0.3 % / +0.1 %.
-#:   On 20 simulated events (tools/results/scan_fast_vs_exact.md, coarse 4/16/64 schedule) 17
-#:   have the same best pixel; the others differ because single vertex fits land in different
-#:   local minima (tools/results/scan_fit_basins.json), not because of the tables (~3e-6).
+#:   On 20 simulated events (tools/results/scan_fast_vs_exact.md, full 8/64/512 schedule) 14 have
+#:   the same best pixel and 11 all four areas within 2 %; in 5 of the 6 others the fast scan found
+#:   the lower -lnL (by 3-257): the exact scan's vertex fits ended in worse local minima
+#:   (tools/results/scan_fit_basins.json), not an error of the tables (~3e-6 per term).
 #: - seeds where they matter: 1 + ``n_ring`` = 7 seeds (the given seed plus a 150 m ring) unless
 #:   the fit from the given seed stays within ``near_m`` = 20 m / ``near_ns`` = 60 ns of it (the
 #:   parent pixel's vertex was already good: mostly at nside 64/512), then only ``n_ring_near``
