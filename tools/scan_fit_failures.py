@@ -41,7 +41,8 @@ def main() -> None:
                  for ns in settings.nsides}
         summary = {"events": len(rows), "failed_over_fits_per_nside": {str(ns): list(v) for ns, v in total.items()},
                    "failure_rate_per_nside": {str(ns): v[0] / max(v[1], 1) for ns, v in total.items()},
-                   "max_event_failure_rate": max(r["failed"][s] / max(r["fits"][s], 1) for r in rows for s in r["fits"])}
+                   "max_event_failure_rate": max(r["failed"][s] / max(r["fits"][s], 1)
+                                                 for r in rows for s in r["fits"])}
         OUT.parent.mkdir(exist_ok=True)
         OUT.write_text(json.dumps({"settings": {"nsides": [8, 64], "extensions": [2.0],
                                                 "fitter_options": "DEFAULT_FITTER_OPTIONS"},
