@@ -106,7 +106,8 @@ def test_full_scan_pandel(benchmark, record, muon, bench_scale):
     settings = _settings(benchmark, bench_scale)
     prob = make_problem(muon)
     record(benchmark, role="icecore",
-           size=f"{'/'.join(map(str, settings.nsides))} scan, 200 TeV muon, {muon.n_pulses} pulses, MPE, 7 seeds/pixel",
+           size=f"{'/'.join(map(str, settings.nsides))} scan, 200 TeV muon, {muon.n_pulses} pulses, MPE, "
+                "seeds per level as DEFAULT_FITTER_OPTIONS",
            items=1)
     benchmark.group = "scan.full_scan_pandel"
     res = benchmark.pedantic(run_problem, args=(prob, settings), kwargs={"threads": 2, "progress": False},

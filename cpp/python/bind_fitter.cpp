@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -49,7 +50,8 @@ py::dtype fit_result_dtype() {
 }
 
 py::array fit_batch_py(const DirectionFitter& fitter, const carray<double>& zenith,
-                       const carray<double>& azimuth, const carray<double>& seeds, int threads) {
+                       const carray<double>& azimuth, const carray<double>& seeds, int threads,
+                       std::int64_t nside) {
     require_ndim(zenith, 1, "zenith");
     require_ndim(azimuth, 1, "azimuth");
     require_ndim(seeds, 2, "seeds");
@@ -63,13 +65,14 @@ py::array fit_batch_py(const DirectionFitter& fitter, const carray<double>& zeni
     require_finite(azimuth, "azimuth");
     require_finite(seeds, "seeds");
     check_threads(threads);
+    if (nside < 0 || (nside > 0 && (nside & (nside - 1)) != 0)) fail("nside", "must be 0 or a power of two");
     std::vector<VertexSeed> sv(n);
     const double* s = seeds.data();
     for (std::size_t i = 0; i < n; ++i) sv[i] = {s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]};
     std::vector<DirectionFitResult> res(n);
     {
         py::gil_scoped_release release;  // the fitter is pure C++ and const
-        fitter.fit_batch(zenith.data(), azimuth.data(), sv.data(), n, res.data(), threads);
+        fitter.fit_batch(zenith.data(), azimuth.data(), sv.data(), n, res.data(), threads, nside);
     }
     py::array out(fit_result_dtype(), std::vector<py::ssize_t>{static_cast<py::ssize_t>(n)});
     if (n > 0) std::memcpy(out.mutable_data(), res.data(), n * sizeof(DirectionFitResult));
@@ -101,7 +104,7 @@ void bind_direction_fitter(py::module_& m) {
     py::class_<DirectionFitter>(m, "DirectionFitter",
                                 "Abstract per-direction vertex fitter (see direction_fit.hpp).")
         .def("fit_batch", &fit_batch_py, py::arg("zenith"), py::arg("azimuth"), py::arg("seeds"),
-             py::arg("threads") = 0,
+             py::arg("threads") = 0, py::arg("nside") = 0,
              R"doc(Fit the vertex for fixed directions.
 
 Parameters
@@ -109,6 +112,8 @@ Parameters
 zenith, azimuth : (n,) float64, radians, IceCube convention (where the particle comes from)
 seeds : (n, 4) float64, starting vertex (x, y, z in m, t in ns) per direction
 threads : worker threads, 0 = all cores (results do not depend on it)
+nside : HEALPix nside of the scan level of these directions (0 = not part of a scan); a fitter
+    may choose its settings per level from it (the Pandel likelihood: level_seeds)
 
 Returns
 -------

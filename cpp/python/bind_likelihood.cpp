@@ -4,6 +4,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
+#include <cstdint>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -98,6 +101,14 @@ py::tuple pandel_table_eval(const carray<double>& t, const carray<double>& nu, d
         }
     }
     return py::make_tuple(out[0], out[1], out[2], out[3], out[4], out[5], inside);
+}
+
+std::string minimizer_name(VertexMinimizer m) { return m == VertexMinimizer::newton ? "newton" : "bfgs"; }
+
+VertexMinimizer parse_minimizer(const std::string& name) {
+    if (name == "bfgs") return VertexMinimizer::bfgs;
+    if (name == "newton") return VertexMinimizer::newton;
+    fail("minimizer", "expected 'bfgs' or 'newton', got '" + name + "'");
 }
 
 bool parse_mode(const std::string& mode) {
@@ -197,9 +208,35 @@ mode (track_llh.hpp is the one place they are written; SPE and MPE differ in sig
             "'exact' (closed form, the reference) or 'fast' (bicubic tables of ln cp / ln S, exact "
             "outside their domain; error bound in pandel_table.hpp)")
         .def_property(
+            "level_seeds",
+            [](const LikelihoodOptions& o) {
+                std::vector<std::tuple<std::int64_t, int, int>> out;
+                for (const LevelSeeds& l : o.level_seeds) out.emplace_back(l.nside, l.n_ring, l.n_ring_near);
+                return out;
+            },
+            [](LikelihoodOptions& o, const std::vector<std::tuple<std::int64_t, int, int>>& v) {
+                o.level_seeds.clear();
+                for (const auto& [nside, n_ring, n_ring_near] : v) o.level_seeds.push_back({nside, n_ring, n_ring_near});
+            },
+            "per-level vertex seeds: list of (nside, n_ring, n_ring_near); a fit_batch at that nside uses "
+            "these ring counts instead of n_ring / n_ring_near")
+        .def_property(
+            "minimizer", [](const LikelihoodOptions& o) { return minimizer_name(o.minimizer); },
+            [](LikelihoodOptions& o, const std::string& name) { o.minimizer = parse_minimizer(name); },
+            "vertex-fit minimiser of the ring seeds: 'bfgs' (line search, gradient only) or 'newton' "
+            "(trust region with the tables' Hessian model; max_iter then counts evaluations per seed)")
+        .def_property(
+            "seed_minimizer", [](const LikelihoodOptions& o) { return minimizer_name(o.seed_minimizer); },
+            [](LikelihoodOptions& o, const std::string& name) { o.seed_minimizer = parse_minimizer(name); },
+            "minimiser of the fit from the given seed (the ring seeds use minimizer)")
+        .def_property(
+            "initial_step", [](const LikelihoodOptions& o) { return o.vertex_fit.initial_step; },
+            [](LikelihoodOptions& o, double v) { o.vertex_fit.initial_step = v; },
+            "first BFGS step along one coordinate / first trust radius of newton (m or ns)")
+        .def_property(
             "max_step", [](const LikelihoodOptions& o) { return o.vertex_fit.max_step; },
             [](LikelihoodOptions& o, double v) { o.vertex_fit.max_step = v; },
-            "largest BFGS step along one coordinate (m or ns)")
+            "largest BFGS step along one coordinate / largest trust radius of newton (m or ns)")
         .def_property(
             "max_iter", [](const LikelihoodOptions& o) { return o.vertex_fit.max_iter; },
             [](LikelihoodOptions& o, int v) { o.vertex_fit.max_iter = v; }, "BFGS iterations per seed")
@@ -285,6 +322,30 @@ tolerances of fit_batch).
             py::arg("azimuth"),
             R"doc(-ln L of the track (vertex x, y, z m, time t ns, zenith/azimuth rad) and its
 gradient with respect to (x, y, z, t, zenith, azimuth).)doc")
+        .def(
+            "neg_llh_transverse",
+            [](const PandelTrackLikelihood& self, double zenith, double azimuth, const std::array<double, 4>& seed,
+               double alpha, double beta, double t0, bool hessian) {
+                double grad[3], hess[9];
+                double f;
+                {
+                    py::gil_scoped_release release;
+                    f = self.neg_llh_transverse(zenith, azimuth, {seed[0], seed[1], seed[2], seed[3]}, alpha,
+                                                beta, t0, grad, hessian ? hess : nullptr);
+                }
+                py::array_t<double> g(3);
+                for (py::ssize_t i = 0; i < 3; ++i) g.mutable_data()[i] = grad[i];
+                if (!hessian) return py::tuple(py::make_tuple(f, g, py::none()));
+                py::array_t<double> h(std::vector<py::ssize_t>{3, 3});
+                for (py::ssize_t i = 0; i < 9; ++i) h.mutable_data()[i] = hess[i];
+                return py::tuple(py::make_tuple(f, g, h));
+            },
+            py::arg("zenith"), py::arg("azimuth"), py::arg("seed"), py::arg("alpha"), py::arg("beta"),
+            py::arg("t0"), py::arg("hessian") = false,
+            R"doc(-ln L in the vertex fit's coordinates (for tests of its derivatives): vertex = seed[:3] +
+alpha e1 + beta e2 (m; e1, e2 the transverse basis of the direction zenith/azimuth, radians),
+time t0 (ns). Returns (f, gradient (3,) w.r.t. (alpha, beta, t0), Hessian model (3, 3) of the
+Newton fit or None); hessian=True needs minimizer 'newton' or likelihood 'fast'.)doc")
         .def_property_readonly("n_doms", &PandelTrackLikelihood::n_doms, "number of hit DOMs");
 }
 

@@ -31,7 +31,7 @@ AnalyticDirectionFitter::AnalyticDirectionFitter(const AnalyticFitterParams& p) 
 
 void AnalyticDirectionFitter::fit_batch(const double* zenith, const double* azimuth,
                                         const VertexSeed* seeds, std::size_t n,
-                                        DirectionFitResult* out, int threads) const {
+                                        DirectionFitResult* out, int threads, std::int64_t /*nside*/) const {
     parallel_for(n, threads, [&](std::size_t begin, std::size_t end) {
         for (std::size_t i = begin; i < end; ++i) {
             const double sz = std::sin(zenith[i]);

@@ -16,7 +16,7 @@ namespace {
 // Cubic Hermite basis on [0, 1]: h0[k] for the value at end k, h1[k] for the derivative at end k,
 // and their derivatives.
 struct Basis {
-    double h0[2], h1[2], d0[2], d1[2];
+    double h0[2], h1[2], d0[2], d1[2], e0[2], e1[2];  // e: second derivatives
     explicit Basis(double a) {
         const double b = 1.0 - a;
         h0[0] = (1.0 + 2.0 * a) * b * b;
@@ -27,6 +27,10 @@ struct Basis {
         d0[1] = 6.0 * a * b;
         d1[0] = b * (1.0 - 3.0 * a);
         d1[1] = a * (3.0 * a - 2.0);
+        e0[0] = 12.0 * a - 6.0;
+        e0[1] = 6.0 - 12.0 * a;
+        e1[0] = 6.0 * a - 4.0;
+        e1[1] = 6.0 * a - 2.0;
     }
 };
 
@@ -89,8 +93,9 @@ std::shared_ptr<const PandelTable> PandelTable::shared(double rho, double sigma)
     return table;
 }
 
-template <bool WithSf>
-bool PandelTable::interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf) const {
+template <bool WithSf, bool WithHess>
+bool PandelTable::interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf, double* hess_pdf,
+                              double* hess_sf) const {
     if (!(t >= -kTMinSigma * sigma_ && t <= kTMax && nu >= kNuMin && nu <= kNuMax)) return false;
     const double u = t * inv_sigma_;
     const double r = std::sqrt(u * u + 1.0);
@@ -104,6 +109,7 @@ bool PandelTable::interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& lo
     if (j < 0) j = 0;
     const Basis ba(fx - i), bb(fy - j);
     double pv = 0.0, pa = 0.0, pb = 0.0, sv = 0.0, sa = 0.0, sb = 0.0;
+    double paa = 0.0, pab = 0.0, pbb = 0.0, saa = 0.0, sab = 0.0, sbb = 0.0;
     for (int di = 0; di < 2; ++di) {
         for (int dj = 0; dj < 2; ++dj) {
             const Node& nd = nodes_[static_cast<std::size_t>(i + di) * static_cast<std::size_t>(ny_) +
@@ -123,13 +129,73 @@ bool PandelTable::interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& lo
                 sa += a0 * nd.s[0] + a1 * nd.s[1] + a2 * nd.s[2] + a3 * nd.s[3];
                 sb += b0 * nd.s[0] + b1 * nd.s[1] + b2 * nd.s[2] + b3 * nd.s[3];
             }
+            if (WithHess) {
+                const double c0 = ba.e0[di] * bb.h0[dj], c1 = ba.e1[di] * bb.h0[dj];
+                const double c2 = ba.e0[di] * bb.h1[dj], c3 = ba.e1[di] * bb.h1[dj];
+                const double m0 = ba.d0[di] * bb.d0[dj], m1 = ba.d1[di] * bb.d0[dj];
+                const double m2 = ba.d0[di] * bb.d1[dj], m3 = ba.d1[di] * bb.d1[dj];
+                const double q0 = ba.h0[di] * bb.e0[dj], q1 = ba.h1[di] * bb.e0[dj];
+                const double q2 = ba.h0[di] * bb.e1[dj], q3 = ba.h1[di] * bb.e1[dj];
+                paa += c0 * nd.f[0] + c1 * nd.f[1] + c2 * nd.f[2] + c3 * nd.f[3];
+                pab += m0 * nd.f[0] + m1 * nd.f[1] + m2 * nd.f[2] + m3 * nd.f[3];
+                pbb += q0 * nd.f[0] + q1 * nd.f[1] + q2 * nd.f[2] + q3 * nd.f[3];
+                if (WithSf) {
+                    saa += c0 * nd.s[0] + c1 * nd.s[1] + c2 * nd.s[2] + c3 * nd.s[3];
+                    sab += m0 * nd.s[0] + m1 * nd.s[1] + m2 * nd.s[2] + m3 * nd.s[3];
+                    sbb += q0 * nd.s[0] + q1 * nd.s[1] + q2 * nd.s[2] + q3 * nd.s[3];
+                }
+            }
         }
     }
     const double dadt = inv_sigma_ / (kStepX * r);
     const double dbdnu = 1.0 / (kStepY * nu);
     log_pdf = {pv, pb * dbdnu, pa * dadt};
     if (WithSf) log_sf = {sv, sb * dbdnu, sa * dadt};
+    if (WithHess) {
+        // a = (asinh(t / sigma) - x0) / hx: d2a/dt2 = -u / (sigma^2 hx r^3); b = (ln nu - y0) / hy:
+        // d2b/dnu2 = -1 / (hy nu^2). Order (nu nu, nu t, t t).
+        const double d2adt2 = -u * dadt * inv_sigma_ / (r * r);
+        const double d2bdnu2 = -dbdnu / nu;
+        hess_pdf[0] = pbb * dbdnu * dbdnu + pb * d2bdnu2;
+        hess_pdf[1] = pab * dadt * dbdnu;
+        hess_pdf[2] = paa * dadt * dadt + pa * d2adt2;
+        if (WithSf) {
+            hess_sf[0] = sbb * dbdnu * dbdnu + sb * d2bdnu2;
+            hess_sf[1] = sab * dadt * dbdnu;
+            hess_sf[2] = saa * dadt * dadt + sa * d2adt2;
+        }
+    }
     return true;
+}
+
+LogHess PandelTable::exact_hess(double t, double nu, double m) const {
+    // outside the table: exact value and partials, forward differences of the exact partials
+    auto term = [&](double tt, double nn) -> LogGrad {
+        if (m > 0.0) {
+            const LogGrad e = icecore::mpe_log_pdf(tt, nn, rho_, sigma_, m + 1.0);
+            return {e.value - std::log(m + 1.0), e.d_nu, e.d_t};
+        }
+        return icecore::cpandel_log_pdf(tt, nn, rho_, sigma_);
+    };
+    const LogGrad c = term(t, nu);
+    const double ht = 1e-4 * std::max(sigma_, std::fabs(t)), hn = 1e-4 * nu;
+    const LogGrad pt = term(t + ht, nu), pn = term(t, nu + hn);
+    LogHess h{c.value, c.d_nu, c.d_t, (pn.d_nu - c.d_nu) / hn,
+              0.5 * ((pt.d_nu - c.d_nu) / ht + (pn.d_t - c.d_t) / hn), (pt.d_t - c.d_t) / ht};
+    if (!std::isfinite(h.d_nunu) || !std::isfinite(h.d_nut) || !std::isfinite(h.d_tt)) h.d_nunu = h.d_nut = h.d_tt = 0.0;
+    return h;
+}
+
+LogHess PandelTable::log_pdf_sf_hess(double t, double nu, double m) const {
+    LogGrad p{}, s{};
+    double hp[3], hs[3];
+    if (m > 0.0) {
+        if (!interpolate<true, true>(t, nu, p, s, hp, hs)) return exact_hess(t, nu, m);
+        return {p.value + m * s.value, p.d_nu + m * s.d_nu, p.d_t + m * s.d_t,
+                hp[0] + m * hs[0], hp[1] + m * hs[1], hp[2] + m * hs[2]};
+    }
+    if (!interpolate<false, true>(t, nu, p, s, hp, hs)) return exact_hess(t, nu, m);
+    return {p.value, p.d_nu, p.d_t, hp[0], hp[1], hp[2]};
 }
 
 bool PandelTable::lookup(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf) const {

@@ -210,7 +210,7 @@ std::size_t ScanDriver::run_step(const DirectionFitter& fitter, int threads) {
         seeds[i] = batch[i].seed;
     }
     std::vector<DirectionFitResult> res(n);
-    fitter.fit_batch(zen.data(), az.data(), seeds.data(), n, res.data(), threads);
+    fitter.fit_batch(zen.data(), az.data(), seeds.data(), n, res.data(), threads, batch.front().nside);
     submit(res.data(), n);
     return n;
 }

@@ -46,9 +46,19 @@ const char* LikelihoodOptions::check() const {
     if (n_ring_near < 0 || n_ring_near > 64) return "n_ring_near must be in [0, 64] (above n_ring: n_ring)";
     if (!(near_m >= 0.0) || !(near_ns >= 0.0) || !std::isfinite(near_m) || !std::isfinite(near_ns))
         return "near_m and near_ns must be finite and >= 0";
+    for (std::size_t i = 0; i < level_seeds.size(); ++i) {
+        const LevelSeeds& l = level_seeds[i];
+        if (l.nside < 1 || (l.nside & (l.nside - 1)) != 0) return "level_seeds: nside must be a power of two >= 1";
+        if (l.n_ring < 0 || l.n_ring > 64 || l.n_ring_near < 0 || l.n_ring_near > 64)
+            return "level_seeds: n_ring and n_ring_near must be in [0, 64]";
+        for (std::size_t j = 0; j < i; ++j)
+            if (level_seeds[j].nside == l.nside) return "level_seeds: one entry per nside";
+    }
     if (vertex_fit.max_iter < 1) return "max_iter must be >= 1";
     if (!(vertex_fit.gtol > 0.0) || !(vertex_fit.ftol >= 0.0)) return "gtol must be > 0 and ftol >= 0";
     if (!(vertex_fit.max_step > 0.0) || !std::isfinite(vertex_fit.max_step)) return "max_step must be finite and > 0";
+    if (!(vertex_fit.initial_step > 0.0) || !std::isfinite(vertex_fit.initial_step))
+        return "initial_step must be finite and > 0";
     return nullptr;
 }
 
@@ -102,7 +112,8 @@ PandelTrackLikelihood::PandelTrackLikelihood(const double* positions, const doub
         nphot_[i] = std::max(1.0, std::floor(charges[i] + 0.5));
     }
     rho_ = ice.rho();
-    if (opt.fast) table_ = PandelTable::shared(rho_, opt.sigma_ns);
+    if (opt.fast || opt.minimizer == VertexMinimizer::newton || opt.seed_minimizer == VertexMinimizer::newton)
+        table_ = PandelTable::shared(rho_, opt.sigma_ns);
     const double noise_rate_per_ns = opt.noise_rate_hz * 1e-9;
     const double f = std::min(noise_rate_per_ns * opt.window_ns, 0.5);
     log_noise_ = std::log(f / opt.window_ns);
@@ -138,10 +149,22 @@ inline double log_add(double a, double b, double& wa) {
 
 LogGrad PandelTrackLikelihood::photon_term(std::size_t i, double tres, double nu) const {
     const double m = opt_.mpe ? nphot_[i] - 1.0 : 0.0;
-    if (table_) return table_->log_pdf_sf(tres, nu, m);
+    if (opt_.fast) return table_->log_pdf_sf(tres, nu, m);
     if (!opt_.mpe) return cpandel_log_pdf(tres, nu, rho_, opt_.sigma_ns);
     const LogGrad lp = mpe_log_pdf(tres, nu, rho_, opt_.sigma_ns, nphot_[i]);
     return {lp.value - std::log(nphot_[i]), lp.d_nu, lp.d_t};
+}
+
+LogHess PandelTrackLikelihood::photon_term_hess(std::size_t i, double tres, double nu) const {
+    const double m = opt_.mpe ? nphot_[i] - 1.0 : 0.0;
+    LogHess h = table_->log_pdf_sf_hess(tres, nu, m);
+    if (!opt_.fast) {  // exact value and gradient; the table's second partials as the model
+        const LogGrad e = photon_term(i, tres, nu);
+        h.value = e.value;
+        h.d_nu = e.d_nu;
+        h.d_t = e.d_t;
+    }
+    return h;
 }
 
 void PandelTrackLikelihood::make_transverse(const TrackFrame& fr, const double* base, Transverse& tr) const {
@@ -160,19 +183,23 @@ void PandelTrackLikelihood::make_transverse(const TrackFrame& fr, const double* 
     tr.vz = fr.v[2];
 }
 
+template <bool WithHess>
 double PandelTrackLikelihood::eval_transverse(const TrackFrame& fr, const Transverse& tr, double alpha,
-                                              double beta, double t0, double* grad) const {
+                                              double beta, double t0, double* grad, double* hess) const {
     const double lam_inv = 1.0 / ice_.scattering_m;
     const double a1s = ice_.deff_a1 / fr.sin_c;
     const double dnu_dd = a1s * lam_inv;
     const double c0 = fr.cos_c * tr.vz;
+    const double k = fr.k_perp;
+    const double sez = fr.sin_c * tr.e1z;  // d ce / d (u1 / d)
     double f = 0.0, ga = 0.0, gb = 0.0, gt = 0.0;
+    double haa = 0.0, hab = 0.0, hat = 0.0, hbb = 0.0, hbt = 0.0, htt = 0.0;
     const std::size_t n = t_.size();
     for (std::size_t i = 0; i < n; ++i) {
         const double u1 = tr.p1[i] - alpha, u2 = tr.p2[i] - beta;
         const double d2 = u1 * u1 + u2 * u2 + kD0 * kD0;
         const double d = std::sqrt(d2);
-        const double tres = tr.tt[i] - t0 - fr.k_perp * d;
+        const double tres = tr.tt[i] - t0 - k * d;
         if (tres < skip_before_[i]) {  // early hit below the noise floor (see eval)
             f -= log_noise_;
             continue;
@@ -182,23 +209,69 @@ double PandelTrackLikelihood::eval_transverse(const TrackFrame& fr, const Transv
         const double rz = pz * id;
         const double ce = fr.sin_c * rz + c0;
         const double nu = (ice_.deff_a0 + a1s * d + ce * (ice_.deff_a2 + ice_.deff_a3 * ce)) * lam_inv;
-        const LogGrad lp = photon_term(i, tres, nu);
-        double wsig;
-        f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
-        const double dl_dt = wsig * lp.d_t, dl_dnu = wsig * lp.d_nu;
-        // d/dalpha, d/dbeta of d, rz (pz = u1 e1z, du1/dalpha = -1)
+        const double dnu_dce = (ice_.deff_a2 + 2.0 * ice_.deff_a3 * ce) * lam_inv;  // per unit ce
+        // d/dalpha, d/dbeta of d and s = u1 / d (du1/dalpha = du2/dbeta = -1); ce = sin_c e1z s + c0
         const double dd_a = -u1 * id, dd_b = -u2 * id;
-        const double id2 = id * id;
-        const double drz_a = -tr.e1z * id - pz * dd_a * id2, drz_b = -pz * dd_b * id2;
-        const double dnu_dce = (ice_.deff_a2 + 2.0 * ice_.deff_a3 * ce) * lam_inv * fr.sin_c;
-        // dtres = -k_perp dd
-        ga -= dl_dnu * (dnu_dd * dd_a + dnu_dce * drz_a) - dl_dt * fr.k_perp * dd_a;
-        gb -= dl_dnu * (dnu_dd * dd_b + dnu_dce * drz_b) - dl_dt * fr.k_perp * dd_b;
-        gt += dl_dt;
+        const double id3 = id * id * id;
+        const double d_aa = (d2 - u1 * u1) * id3, d_ab = -u1 * u2 * id3, d_bb = (d2 - u2 * u2) * id3;
+        const double ce_a = -sez * d_aa, ce_b = -sez * d_ab;
+        const double nu_a = dnu_dd * dd_a + dnu_dce * ce_a, nu_b = dnu_dd * dd_b + dnu_dce * ce_b;
+        const double tr_a = -k * dd_a, tr_b = -k * dd_b;  // d tres (d tres / d t0 = -1)
+        double wsig;
+        if (!WithHess) {
+            const LogGrad lp = photon_term(i, tres, nu);
+            f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
+            const double dl_dt = wsig * lp.d_t, dl_dnu = wsig * lp.d_nu;
+            ga -= dl_dnu * nu_a + dl_dt * tr_a;
+            gb -= dl_dnu * nu_b + dl_dt * tr_b;
+            gt += dl_dt;
+            continue;
+        }
+        const LogHess lp = photon_term_hess(i, tres, nu);
+        f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
+        // l = ln p of the hit; L_i = -ln(e^(A + l) + e^N): grad -w l', Hessian -w l'' - w (1 - w) l' l'^T
+        const double la = lp.d_t * tr_a + lp.d_nu * nu_a, lb = lp.d_t * tr_b + lp.d_nu * nu_b, lt = -lp.d_t;
+        ga -= wsig * la;
+        gb -= wsig * lb;
+        gt -= wsig * lt;
+        const double id5 = id3 * id * id;
+        const double s_aa = -3.0 * u1 * (d2 - u1 * u1) * id5;
+        const double s_ab = -u2 * id3 + 3.0 * u1 * u1 * u2 * id5;
+        const double s_bb = -u1 * id3 + 3.0 * u1 * u2 * u2 * id5;
+        const double a3x2 = 2.0 * ice_.deff_a3 * lam_inv;
+        const double nu_aa = dnu_dd * d_aa + dnu_dce * sez * s_aa + a3x2 * ce_a * ce_a;
+        const double nu_ab = dnu_dd * d_ab + dnu_dce * sez * s_ab + a3x2 * ce_a * ce_b;
+        const double nu_bb = dnu_dd * d_bb + dnu_dce * sez * s_bb + a3x2 * ce_b * ce_b;
+        const double l_aa = lp.d_tt * tr_a * tr_a + 2.0 * lp.d_nut * tr_a * nu_a + lp.d_nunu * nu_a * nu_a -
+                            lp.d_t * k * d_aa + lp.d_nu * nu_aa;
+        const double l_ab = lp.d_tt * tr_a * tr_b + lp.d_nut * (tr_a * nu_b + tr_b * nu_a) +
+                            lp.d_nunu * nu_a * nu_b - lp.d_t * k * d_ab + lp.d_nu * nu_ab;
+        const double l_bb = lp.d_tt * tr_b * tr_b + 2.0 * lp.d_nut * tr_b * nu_b + lp.d_nunu * nu_b * nu_b -
+                            lp.d_t * k * d_bb + lp.d_nu * nu_bb;
+        const double l_at = -(lp.d_tt * tr_a + lp.d_nut * nu_a), l_bt = -(lp.d_tt * tr_b + lp.d_nut * nu_b);
+        const double l_tt = lp.d_tt;
+        const double ww = wsig * (1.0 - wsig);
+        haa -= wsig * l_aa + ww * la * la;
+        hab -= wsig * l_ab + ww * la * lb;
+        hat -= wsig * l_at + ww * la * lt;
+        hbb -= wsig * l_bb + ww * lb * lb;
+        hbt -= wsig * l_bt + ww * lb * lt;
+        htt -= wsig * l_tt + ww * lt * lt;
     }
     grad[0] = ga;
     grad[1] = gb;
     grad[2] = gt;
+    if (WithHess) {
+        hess[0] = haa;
+        hess[1] = hab;
+        hess[2] = hat;
+        hess[3] = hab;
+        hess[4] = hbb;
+        hess[5] = hbt;
+        hess[6] = hat;
+        hess[7] = hbt;
+        hess[8] = htt;
+    }
     return f;
 }
 
@@ -277,14 +350,33 @@ double PandelTrackLikelihood::neg_llh(double x, double y, double z, double t, do
     return eval(fr, q, t, grad, grad + 3, grad + 4);
 }
 
-DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double azimuth,
-                                                        const VertexSeed& seed) const {
+double PandelTrackLikelihood::neg_llh_transverse(double zenith, double azimuth, const VertexSeed& seed,
+                                                 double alpha, double beta, double t0, double* grad,
+                                                 double* hess) const {
+    if (hess && !table_) throw std::invalid_argument("the Hessian model needs minimizer newton or fast");
+    const TrackFrame fr(zenith, azimuth, ice_.n_phase, ice_.n_group, ice_.c_m_per_ns);
+    const double base[3] = {seed.x, seed.y, seed.z};
+    Transverse tr;
+    make_transverse(fr, base, tr);
+    if (hess) return eval_transverse<true>(fr, tr, alpha, beta, t0, grad, hess);
+    return eval_transverse<false>(fr, tr, alpha, beta, t0, grad, nullptr);
+}
+
+DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double azimuth, const VertexSeed& seed,
+                                                        int n_ring_all, int n_ring_near) const {
     const TrackFrame fr(zenith, azimuth, ice_.n_phase, ice_.n_group, ice_.c_m_per_ns);
     const double base[3] = {seed.x, seed.y, seed.z};
     // objective in (alpha, beta, t0): q = base + alpha e1 + beta e2
     Transverse tr;
     make_transverse(fr, base, tr);
-    auto objective = [&](const double* x, double* grad) { return eval_transverse(fr, tr, x[0], x[1], x[2], grad); };
+    auto objective = [&](const double* x, double* grad) {
+        return eval_transverse<false>(fr, tr, x[0], x[1], x[2], grad, nullptr);
+    };
+    auto objective_h = [&](const double* x, double* grad, double* hess) {
+        return eval_transverse<true>(fr, tr, x[0], x[1], x[2], grad, hess);
+    };
+    const bool newton_ring = opt_.minimizer == VertexMinimizer::newton;
+    const bool newton_seed = opt_.seed_minimizer == VertexMinimizer::newton;
     // Minima already found from earlier seeds of this direction: a seed that walks into one of
     // them (within 0.5 m / 0.5 ns, not better) is stopped there, as it can only converge to it.
     std::vector<std::array<double, 4>> minima;
@@ -298,7 +390,7 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
     };
     DirectionFitResult best{std::numeric_limits<double>::infinity(), seed.x, seed.y, seed.z, seed.t, 0, 3};
     int n_eval = 0;
-    int n_ring = opt_.n_ring;
+    int n_ring = n_ring_all;
     for (int k = 0; k < 1 + n_ring; ++k) {
         std::array<double, 3> x0 = {0.0, 0.0, seed.t};
         if (k > 0) {
@@ -306,10 +398,12 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
             x0[0] = opt_.ring_radius_m * std::cos(ang);
             x0[1] = opt_.ring_radius_m * std::sin(ang);
         }
-        const BfgsResult<3> r = bfgs_minimize<3>(objective, x0, opt_.vertex_fit, known_minimum);
-        if (k == 0 && r.status == 0 && opt_.n_ring_near < n_ring && std::hypot(r.x[0], r.x[1]) <= opt_.near_m &&
+        const bool newton = k == 0 ? newton_seed : newton_ring;
+        const BfgsResult<3> r = newton ? trust_newton_minimize<3>(objective_h, x0, opt_.vertex_fit, known_minimum)
+                                       : bfgs_minimize<3>(objective, x0, opt_.vertex_fit, known_minimum);
+        if (k == 0 && r.status == 0 && n_ring_near < n_ring && std::hypot(r.x[0], r.x[1]) <= opt_.near_m &&
             std::fabs(r.x[2] - seed.t) <= opt_.near_ns)
-            n_ring = opt_.n_ring_near;  // the given seed was already good: fewer ring seeds
+            n_ring = n_ring_near;  // the given seed was already good: fewer ring seeds
         n_eval += r.n_eval;
         if (r.status == 0) minima.push_back({r.x[0], r.x[1], r.x[2], r.f});
         if (r.f < best.neg_llh) {
@@ -328,11 +422,18 @@ DirectionFitResult PandelTrackLikelihood::fit_direction(double zenith, double az
 
 void PandelTrackLikelihood::fit_batch(const double* zenith, const double* azimuth,
                                       const VertexSeed* seeds, std::size_t n,
-                                      DirectionFitResult* out, int threads) const {
+                                      DirectionFitResult* out, int threads, std::int64_t nside) const {
+    int n_ring = opt_.n_ring, n_ring_near = opt_.n_ring_near;
+    for (const LevelSeeds& l : opt_.level_seeds)
+        if (nside > 0 && l.nside == nside) {
+            n_ring = l.n_ring;
+            n_ring_near = l.n_ring_near;
+        }
     // dynamic chunks of 4 fits: a fit costs 1-7 seeds x 10-400 evaluations, so equal static
     // chunks leave one thread idle at the end of a batch
     parallel_for_dynamic(n, threads, 4, [&](std::size_t lo, std::size_t hi) {
-        for (std::size_t i = lo; i < hi; ++i) out[i] = fit_direction(zenith[i], azimuth[i], seeds[i]);
+        for (std::size_t i = lo; i < hi; ++i)
+            out[i] = fit_direction(zenith[i], azimuth[i], seeds[i], n_ring, n_ring_near);
     });
 }
 

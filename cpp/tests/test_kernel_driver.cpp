@@ -100,6 +100,21 @@ ICECORE_TEST(track_likelihood_fit_and_scan) {
     for (double gi : grad) CHECK(std::isfinite(gi));
     const auto fit = llh.fit_direction(2.4, 1.0, icecore::VertexSeed{5.0, -5.0, 0.0, 10.0});
     CHECK(std::isfinite(fit.neg_llh) && fit.neg_llh <= v + 1e-9);
+    // the Newton minimiser (tables' Hessian model) and per-level seeds through fit_batch's nside
+    auto opt_n = opt;
+    opt_n.seed_minimizer = icecore::VertexMinimizer::newton;
+    opt_n.level_seeds = {{4, 1, 0}};
+    icecore::PandelTrackLikelihood llh_n(ev.pos.data(), ev.t.data(), ev.q.data(), ev.t.size(), ice, opt_n);
+    double g3[3], h9[9];
+    CHECK(std::isfinite(llh_n.neg_llh_transverse(2.4, 1.0, icecore::VertexSeed{5.0, -5.0, 0.0, 10.0}, 1.0, 2.0, 10.0,
+                                                 g3, h9)));
+    for (double hi : h9) CHECK(std::isfinite(hi));
+    const double zen1[1] = {2.4}, azi1[1] = {1.0};
+    const icecore::VertexSeed seed1[1] = {{5.0, -5.0, 0.0, 10.0}};
+    icecore::DirectionFitResult r4[1], r0[1];
+    llh_n.fit_batch(zen1, azi1, seed1, 1, r4, 1, 4);
+    llh_n.fit_batch(zen1, azi1, seed1, 1, r0, 1, 0);
+    CHECK(std::isfinite(r4[0].neg_llh) && r4[0].n_eval < r0[0].n_eval);
 
     icecore::ScanSettings s;
     s.nsides = {2, 4};
@@ -122,7 +137,7 @@ ICECORE_TEST(healpix_and_synthetic_fitter) {
     std::vector<double> zen{0.5, 1.0}, azi{2.0, 2.0};
     std::vector<icecore::VertexSeed> seeds(2, icecore::VertexSeed{0, 0, 0, 0});
     std::vector<icecore::DirectionFitResult> out(2);
-    f.fit_batch(zen.data(), azi.data(), seeds.data(), 2, out.data(), 2);
+    f.fit_batch(zen.data(), azi.data(), seeds.data(), 2, out.data(), 2, 0);
     CHECK(out[1].neg_llh < out[0].neg_llh);
 }
 

@@ -119,7 +119,9 @@ def test_likelihood_event_over_amqp_matches_in_process(amqp_url):
     from icecore.scan.events import simulate_event
 
     ev = simulate_event(seed=9, energy_tev=200.0, mjd=60020.0)
-    kw = {"nsides": (1, 2), "extensions": (3.0,), "progress": False}
+    # per-level seeds at nside 2: workers must choose them from the task's nside as in-process
+    kw = {"nsides": (1, 2), "extensions": (3.0,), "progress": False,
+          "fitter_options": {"level_seeds": {"2": [1, 1]}}}
     queue = f"icecore.test.{uuid.uuid4().hex[:8]}"
     procs = [_start_worker(amqp_url, queue) for _ in range(2)]
     try:

@@ -30,7 +30,7 @@ class AnalyticDirectionFitter : public DirectionFitter {
 public:
     explicit AnalyticDirectionFitter(const AnalyticFitterParams& p);
     void fit_batch(const double* zenith, const double* azimuth, const VertexSeed* seeds,
-                   std::size_t n, DirectionFitResult* out, int threads) const override;
+                   std::size_t n, DirectionFitResult* out, int threads, std::int64_t nside) const override;
     const AnalyticFitterParams& params() const { return p_; }
 
 private:

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace icecore {
 
@@ -32,9 +33,13 @@ public:
 
     /// Fit n directions. zenith[i], azimuth[i] in radians, IceCube convention (the direction the
     /// particle comes from; it travels along -(sin z cos a, sin z sin a, cos z)). seeds[i] is the
-    /// starting vertex for direction i. Writes out[i]. threads <= 0 means all cores.
+    /// starting vertex for direction i. Writes out[i]. threads <= 0 means all cores. nside is the
+    /// HEALPix nside of the scan level the directions belong to (the same for the whole batch;
+    /// 0 = not part of a scan): an implementation may choose its settings per level (e.g. vertex
+    /// seeds), and must then choose them from nside alone, so that remote workers (which get the
+    /// task's nside) and in-process scans agree.
     virtual void fit_batch(const double* zenith, const double* azimuth, const VertexSeed* seeds,
-                           std::size_t n, DirectionFitResult* out, int threads) const = 0;
+                           std::size_t n, DirectionFitResult* out, int threads, std::int64_t nside) const = 0;
 };
 
 }  // namespace icecore

@@ -332,4 +332,252 @@ BfgsResult<N> bfgs_minimize(Objective&& objective, const std::array<double, N>& 
 
 // ---- end BFGS ------------------------------------------------------------------------------
 
+// ---- Trust-region Newton -------------------------------------------------------------------
+//
+// trust_newton_minimize<N>(objective, x0, options, on_step) minimises f: R^N -> R given
+// f(x, grad, hess) (returns f(x), writes the gradient and the row-major N x N Hessian, which may
+// be a model: it only shapes the steps). Algorithm (Nocedal & Wright, "Numerical Optimization",
+// 2nd ed., ch. 4, with the exact subproblem solution of Moré & Sorensen, SIAM J. Sci. Stat.
+// Comput. 4 (1983) 553, done by eigen-decomposition since N is tiny):
+//   * the step p minimises the model m(p) = g.p + p.H p / 2 within |p|_2 <= radius: the Newton
+//     step when H is positive definite and the step is inside, else the boundary solution
+//     p(mu) = -(H + mu I)^-1 g with |p(mu)| = radius, mu >= max(0, -lambda_min) (hard case: an
+//     eigenvector of lambda_min fills up the step to the boundary);
+//   * rho = (f(x) - f(x + p)) / (m(0) - m(p)); the step is accepted when rho > 1e-4 and f finite;
+//     the radius shrinks to |p| / 4 when rho < 1/4, doubles (up to max_step) when rho > 3/4 and
+//     the step reached the boundary; the first radius is initial_step;
+//   * every trial point costs one evaluation (value, gradient and Hessian together).
+// Stops with status
+//   0  converged: |g|_inf < gtol, or H positive definite and the Newton decrement
+//      g.H^-1 g / 2 (the model's predicted remaining improvement) < ftol, or the radius
+//      collapsed (< 1e-9 (1 + |x|)) with |g|_inf < stall_gtol, or on_step(x, f) returned true;
+//   1  max_iter evaluations (trial points) done;
+//   2  the radius collapsed elsewhere (no decrease found).
+// The options are those of BFGS (BfgsOptions): max_iter, gtol, ftol, initial_step (first
+// radius), max_step (largest radius), stall_gtol.
+
+namespace trust_detail {
+
+/// Eigen-decomposition of a symmetric N x N matrix A (row-major) by cyclic Jacobi rotations:
+/// A = Q diag(w) Q^T, column k of Q (Q[i * N + k]) the k-th eigenvector.
+template <std::size_t N>
+inline void symmetric_eigen(const double* A_in, double* w, double* Q) {
+    std::array<double, N * N> A;
+    for (std::size_t i = 0; i < N * N; ++i) A[i] = A_in[i];
+    bfgs_detail::set_diagonal<N>(Q, 1.0);
+    for (int sweep = 0; sweep < 30; ++sweep) {
+        double off = 0.0, diag = 0.0;
+        for (std::size_t i = 0; i < N; ++i) {
+            diag += A[N * i + i] * A[N * i + i];
+            for (std::size_t j = i + 1; j < N; ++j) off += A[N * i + j] * A[N * i + j];
+        }
+        if (off <= 1e-30 * diag || off == 0.0) break;
+        for (std::size_t p = 0; p < N; ++p) {
+            for (std::size_t q = p + 1; q < N; ++q) {
+                const double apq = A[N * p + q];
+                if (apq == 0.0) continue;
+                const double theta = (A[N * q + q] - A[N * p + p]) / (2.0 * apq);
+                const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1.0));
+                const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
+                for (std::size_t k = 0; k < N; ++k) {  // A <- J^T A J
+                    const double akp = A[N * k + p], akq = A[N * k + q];
+                    A[N * k + p] = c * akp - s * akq;
+                    A[N * k + q] = s * akp + c * akq;
+                }
+                for (std::size_t k = 0; k < N; ++k) {
+                    const double apk = A[N * p + k], aqk = A[N * q + k];
+                    A[N * p + k] = c * apk - s * aqk;
+                    A[N * q + k] = s * apk + c * aqk;
+                }
+                for (std::size_t k = 0; k < N; ++k) {
+                    const double qkp = Q[N * k + p], qkq = Q[N * k + q];
+                    Q[N * k + p] = c * qkp - s * qkq;
+                    Q[N * k + q] = s * qkp + c * qkq;
+                }
+            }
+        }
+    }
+    for (std::size_t i = 0; i < N; ++i) w[i] = A[N * i + i];
+}
+
+/// The trust-region step for gradient g, eigen-decomposition (w, Q) of H and radius r. Sets
+/// `interior` when it is the unconstrained Newton step (H positive definite, |p| < r), and
+/// returns the model decrease m(0) - m(p) >= 0.
+template <std::size_t N>
+inline double tr_step(const double* g, const double* w, const double* Q, double r, double* p, bool& interior) {
+    std::array<double, N> gq;  // g in the eigenbasis
+    double wmin = w[0];
+    std::size_t kmin = 0;
+    for (std::size_t k = 0; k < N; ++k) {
+        double s = 0.0;
+        for (std::size_t i = 0; i < N; ++i) s += Q[N * i + k] * g[i];
+        gq[k] = s;
+        if (w[k] < wmin) {
+            wmin = w[k];
+            kmin = k;
+        }
+    }
+    double gnorm2 = 0.0;
+    for (std::size_t k = 0; k < N; ++k) gnorm2 += gq[k] * gq[k];
+    const double gnorm = std::sqrt(gnorm2);
+    double wmax = 0.0;
+    for (std::size_t k = 0; k < N; ++k) wmax = std::max(wmax, std::fabs(w[k]));
+    const double eps = 1e-12 * std::max(wmax, 1e-300);
+    auto norm_at = [&](double mu) {
+        double s = 0.0;
+        for (std::size_t k = 0; k < N; ++k) {
+            const double den = w[k] + mu;
+            s += gq[k] * gq[k] / (den * den);
+        }
+        return std::sqrt(s);
+    };
+    std::array<double, N> pq{};  // the step in the eigenbasis
+    interior = false;
+    if (wmin > eps && norm_at(0.0) <= r) {
+        for (std::size_t k = 0; k < N; ++k) pq[k] = -gq[k] / w[k];
+        interior = true;
+    } else {
+        const double lo0 = std::max(0.0, -wmin);
+        // hard case: g (nearly) orthogonal to the lowest eigenvector and the step at mu = -wmin
+        // (that component left out) inside the ball
+        double s_hard = 0.0;
+        for (std::size_t k = 0; k < N; ++k) {
+            if (k == kmin) continue;
+            const double den = w[k] + lo0;
+            if (den > 0) s_hard += gq[k] * gq[k] / (den * den);
+        }
+        const bool hard = std::fabs(gq[kmin]) <= 1e-10 * std::max(gnorm, 1e-300) && std::sqrt(s_hard) < r &&
+                          wmin <= eps;
+        if (hard) {
+            for (std::size_t k = 0; k < N; ++k) {
+                if (k == kmin) continue;
+                const double den = w[k] + lo0;
+                pq[k] = den > 0 ? -gq[k] / den : 0.0;
+            }
+            pq[kmin] = std::sqrt(std::max(0.0, r * r - s_hard));
+        } else {
+            // |p(mu)| is decreasing on (lo0, inf); |p(mu)| <= |g| / (wmin + mu) gives hi
+            double lo = lo0, hi = lo0 + gnorm / r + wmax + 1e-300;
+            // Newton on the secular equation converges monotonically from the left of the root
+            double mu = lo0 + 1e-10 * (1.0 + wmax + gnorm / r);
+            for (int it = 0; it < 60; ++it) {
+                const double nrm = norm_at(mu);
+                if (nrm > r)
+                    lo = mu;
+                else
+                    hi = mu;
+                if (std::fabs(nrm - r) <= 1e-6 * r) break;
+                // Newton on 1/r - 1/|p(mu)| (nearly linear in mu; More & Sorensen)
+                double dn = 0.0;  // d|p|^2/dmu / 2 = -sum g^2/(w+mu)^3
+                for (std::size_t k = 0; k < N; ++k) {
+                    const double den = w[k] + mu;
+                    dn -= gq[k] * gq[k] / (den * den * den);
+                }
+                double mun = mu - (1.0 / r - 1.0 / nrm) * nrm * nrm * nrm / dn;
+                if (!(mun > lo && mun < hi)) mun = 0.5 * (lo + hi);
+                if (hi - lo <= 1e-14 * (1.0 + hi)) break;
+                mu = mun;
+            }
+            for (std::size_t k = 0; k < N; ++k) pq[k] = -gq[k] / (w[k] + mu);
+        }
+    }
+    double dec = 0.0;  // m(0) - m(p) = -(g.p + p.H p / 2)
+    for (std::size_t k = 0; k < N; ++k) dec -= gq[k] * pq[k] + 0.5 * w[k] * pq[k] * pq[k];
+    for (std::size_t i = 0; i < N; ++i) {
+        double s = 0.0;
+        for (std::size_t k = 0; k < N; ++k) s += Q[N * i + k] * pq[k];
+        p[i] = s;
+    }
+    return dec;
+}
+
+}  // namespace trust_detail
+
+/// Minimise objective(const double* x, double* grad, double* hess) -> f from x0 (see the section
+/// comment). BfgsResult's fields: n_iter counts accepted steps.
+template <std::size_t N, class Objective, class OnStep = BfgsNoStop>
+BfgsResult<N> trust_newton_minimize(Objective&& objective, const std::array<double, N>& x0, const BfgsOptions& opt,
+                                    OnStep&& on_step = OnStep{}) {
+    static_assert(N >= 1, "trust_newton_minimize needs at least one parameter");
+    using namespace bfgs_detail;
+    BfgsResult<N> res{};
+    std::array<double, N> x = x0, g{}, xn, gn;
+    std::array<double, N * N> H{}, Hn, Q;
+    std::array<double, N> w, p;
+    int n_eval = 1, n_iter = 0, status = 1;
+    double f = objective(x.data(), g.data(), H.data());
+    double radius = opt.initial_step;
+    bool have_eig = false;
+    for (;;) {
+        const double gmax = max_abs<N>(g.data());
+        if (!std::isfinite(f)) {
+            status = 2;
+            break;
+        }
+        if (gmax < opt.gtol) {
+            status = 0;
+            break;
+        }
+        if (!have_eig) {
+            trust_detail::symmetric_eigen<N>(H.data(), w.data(), Q.data());
+            have_eig = true;
+            double wmin = w[0];
+            for (std::size_t k = 1; k < N; ++k) wmin = std::min(wmin, w[k]);
+            if (wmin > 0.0) {  // Newton decrement g.H^-1 g / 2: the improvement left in the model
+                double dec = 0.0;
+                for (std::size_t k = 0; k < N; ++k) {
+                    double s = 0.0;
+                    for (std::size_t i = 0; i < N; ++i) s += Q[N * i + k] * g[i];
+                    dec += s * s / w[k];
+                }
+                if (0.5 * dec < opt.ftol) {
+                    status = 0;
+                    break;
+                }
+            }
+        }
+        if (n_eval >= opt.max_iter) break;  // status 1
+        bool interior = false;
+        const double pred = trust_detail::tr_step<N>(g.data(), w.data(), Q.data(), radius, p.data(), interior);
+        double pnorm = 0.0;
+        for (std::size_t i = 0; i < N; ++i) pnorm += p[i] * p[i];
+        pnorm = std::sqrt(pnorm);
+        for (std::size_t i = 0; i < N; ++i) xn[i] = x[i] + p[i];
+        const double fn = objective(xn.data(), gn.data(), Hn.data());
+        ++n_eval;
+        const double ratio = (std::isfinite(fn) && pred > 0.0) ? (f - fn) / pred : -1.0;
+        if (ratio < 0.25)
+            radius = 0.25 * pnorm;
+        else if (ratio > 0.75 && !interior)
+            radius = std::min(2.0 * radius, opt.max_step);
+        if (ratio > 1e-4 && fn < f) {
+            x = xn;
+            g = gn;
+            H = Hn;
+            f = fn;
+            have_eig = false;
+            ++n_iter;
+            if (on_step(x, f)) {
+                status = 0;
+                break;
+            }
+        } else {
+            double xs = 0.0;
+            for (std::size_t i = 0; i < N; ++i) xs = std::max(xs, std::fabs(x[i]));
+            if (radius < 1e-9 * (1.0 + xs)) {
+                status = gmax < opt.stall_gtol ? 0 : 2;
+                break;
+            }
+        }
+    }
+    res.x = x;
+    res.f = f;
+    res.n_eval = n_eval;
+    res.n_iter = n_iter;
+    res.status = status;
+    return res;
+}
+
+// ---- end trust-region Newton ---------------------------------------------------------------
+
 }  // namespace icecore

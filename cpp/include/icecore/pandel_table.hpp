@@ -34,6 +34,12 @@
 
 namespace icecore {
 
+/// ln f, its partials and its second partials with respect to (nu, t).
+struct LogHess {
+    double value, d_nu, d_t;
+    double d_nunu, d_nut, d_tt;
+};
+
 class PandelTable {
 public:
     static constexpr double kTMinSigma = 20.0;  ///< domain starts at t = -20 sigma
@@ -61,13 +67,21 @@ public:
     /// outside the domain. Without the ln n term (the likelihood adds it once per DOM).
     LogGrad log_pdf_sf(double t, double nu, double m) const;
 
+    /// log_pdf_sf with the second partials (d2/dnu2, d2/dnu dt, d2/dt2) of the interpolant: the
+    /// Hessian model of the Newton vertex fit. The bicubic's second derivatives are piecewise
+    /// continuous (exact to O(grid step) relative); outside the domain the exact values and
+    /// forward differences of the exact partials.
+    LogHess log_pdf_sf_hess(double t, double nu, double m) const;
+
     double rho() const { return rho_; }
     double sigma() const { return sigma_; }
     std::size_t bytes() const { return nodes_.size() * sizeof(Node); }
 
 private:
-    template <bool WithSf>
-    bool interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf) const;
+    template <bool WithSf, bool WithHess = false>
+    bool interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf, double* hess_pdf = nullptr,
+                     double* hess_sf = nullptr) const;
+    LogHess exact_hess(double t, double nu, double m) const;
     struct Node {
         double f[4];  ///< ln cp: f, f_x, f_y, f_xy (derivatives in grid units)
         double s[4];  ///< ln S: the same

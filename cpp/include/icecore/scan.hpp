@@ -71,7 +71,8 @@ public:
     /// pending or the count does not match.
     void submit(const DirectionFitResult* results, std::size_t n);
 
-    /// One next_batch / fit_batch / submit round; returns the number of pixels fitted (0 = done).
+    /// One next_batch / fit_batch / submit round (fit_batch gets the batch's nside); returns the
+    /// number of pixels fitted (0 = done).
     std::size_t run_step(const DirectionFitter& fitter, int threads);
 
     bool finished() const { return finished_; }

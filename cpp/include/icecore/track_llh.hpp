@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -45,6 +46,20 @@ struct IceParams {
     const char* check() const;
 };
 
+/// Minimiser of the per-direction vertex fit (optimize.hpp).
+enum class VertexMinimizer {
+    bfgs,    ///< BFGS with a backtracking line search (gradient only)
+    newton,  ///< trust-region Newton with the Hessian model from the Pandel tables
+};
+
+/// Vertex seeds of one scan level: fits of a batch at this nside use these ring counts instead
+/// of LikelihoodOptions::n_ring / n_ring_near.
+struct LevelSeeds {
+    std::int64_t nside;  ///< power of two >= 1
+    int n_ring;          ///< in [0, 64]
+    int n_ring_near;     ///< in [0, 64]
+};
+
 /// Likelihood and vertex-fit options.
 struct LikelihoodOptions {
     bool mpe = true;                    ///< MPE (first of n photons) or SPE
@@ -61,12 +76,26 @@ struct LikelihoodOptions {
     int n_ring_near = 6;
     double near_m = 20.0;
     double near_ns = 60.0;
+    /// Per-level seeds: a batch whose nside (fit_batch's argument) equals an entry's nside uses
+    /// that entry's n_ring / n_ring_near (at most one entry per nside); other nsides, and
+    /// nside 0, the values above.
+    std::vector<LevelSeeds> level_seeds{};
     /// Photon term: false = the exact closed form (pandel.hpp, the reference); true = the
     /// bicubic tables of ln cp and ln S (pandel_table.hpp, stated error bound, exact fallback
     /// outside their domain), about 3x cheaper per DOM term.
     bool fast = false;
-    /// BFGS of the per-direction vertex fit (max_iter per seed; converged when |grad|_inf < gtol
-    /// per m / ns, or -ln L improved by < ftol over an iteration; see optimize.hpp).
+    /// Minimiser of the vertex fit. newton: trust_newton_minimize (optimize.hpp) on -ln L, its
+    /// gradient and a Hessian whose photon-term second partials come from the bicubic tables
+    /// (also with fast = false: the Hessian only shapes the steps, the minimum, -ln L and the
+    /// gradient are those of the chosen evaluation), max_iter counting evaluations.
+    VertexMinimizer minimizer = VertexMinimizer::bfgs;
+    /// Minimiser of the fit from the given seed (the first of each direction's seeds; the ring
+    /// seeds use `minimizer`). newton pays where the given seed is already near the minimum (the
+    /// parent pixel's vertex at refinement levels: ~3 instead of ~12 evaluations).
+    VertexMinimizer seed_minimizer = VertexMinimizer::bfgs;
+    /// Options of the per-direction vertex fit (max_iter per seed; converged when |grad|_inf < gtol
+    /// per m / ns, or -ln L improved by < ftol over an iteration (BFGS) / the Newton decrement is
+    /// below ftol (newton); see optimize.hpp).
     BfgsOptions vertex_fit{};
 
     /// Defaults of one mode (SPE: sigma_ns = kDefaultSigmaSpeNs; MPE: kDefaultSigmaMpeNs).
@@ -105,6 +134,13 @@ public:
     double neg_llh(double x, double y, double z, double t, double zenith, double azimuth,
                    double* grad) const;
 
+    /// -ln L in the vertex fit's coordinates: vertex q = seed + alpha e1 + beta e2 (e1, e2 the
+    /// transverse basis of the direction, TrackFrame), time t0; writes the gradient with respect
+    /// to (alpha, beta, t0) and, if hess != nullptr, the Hessian model of the Newton fit
+    /// (row-major 3 x 3). For tests of the derivatives.
+    double neg_llh_transverse(double zenith, double azimuth, const VertexSeed& seed, double alpha, double beta,
+                              double t0, double* grad, double* hess) const;
+
     /// Vertex fit for one fixed direction: BFGS (optimize.hpp, options opt.vertex_fit) over the
     /// vertex offset in the plane transverse to the track and the time (evaluated in that frame:
     /// the along-track geometry of every DOM is computed once per direction), from `seed` and from
@@ -112,12 +148,18 @@ public:
     /// earlier seed found (within 0.5 m / 0.5 ns, not better by 1e-3) is stopped there. Returns
     /// the best seed's result; n_eval sums all seeds; status 0 converged, 1 max_iter, 2 line
     /// search failed, 3 no finite likelihood.
-    DirectionFitResult fit_direction(double zenith, double azimuth, const VertexSeed& seed) const;
+    DirectionFitResult fit_direction(double zenith, double azimuth, const VertexSeed& seed) const {
+        return fit_direction(zenith, azimuth, seed, opt_.n_ring, opt_.n_ring_near);
+    }
+    /// fit_direction with n_ring / n_ring_near ring seeds instead of the options' values.
+    DirectionFitResult fit_direction(double zenith, double azimuth, const VertexSeed& seed, int n_ring,
+                                     int n_ring_near) const;
 
     /// fit_direction for each direction, on `threads` threads in dynamic chunks of 4 fits
-    /// (parallel_for_dynamic): each result depends only on its own inputs.
+    /// (parallel_for_dynamic): each result depends only on its own inputs (and on nside through
+    /// the options' level_seeds).
     void fit_batch(const double* zenith, const double* azimuth, const VertexSeed* seeds,
-                   std::size_t n, DirectionFitResult* out, int threads) const override;
+                   std::size_t n, DirectionFitResult* out, int threads, std::int64_t nside) const override;
 
     std::size_t n_doms() const { return t_.size(); }
 
@@ -132,10 +174,14 @@ private:
     };
     void make_transverse(const TrackFrame& fr, const double* base, Transverse& tr) const;
     /// -ln L at q = base + alpha e1 + beta e2, time t0, and its gradient (alpha, beta, t0).
+    /// With WithHess also the Hessian (row-major 3 x 3) for the Newton fit.
+    template <bool WithHess>
     double eval_transverse(const TrackFrame& fr, const Transverse& tr, double alpha, double beta, double t0,
-                           double* grad) const;
+                           double* grad, double* hess) const;
     /// ln p of one hit without ln n (ln cp + (n-1) ln S for MPE, ln cp for SPE) and its partials.
     LogGrad photon_term(std::size_t i, double tres, double nu) const;
+    /// photon_term with the second partials (the Hessian model: table, exact values when !fast).
+    LogHess photon_term_hess(std::size_t i, double tres, double nu) const;
     double eval(const TrackFrame& fr, const double* q, double t0, double* gq, double* gt,
                 double* gdir) const;
     std::vector<double> pos_, t_, nphot_, skip_before_;
@@ -143,7 +189,7 @@ private:
     IceParams ice_;
     LikelihoodOptions opt_;
     double rho_, log_noise_, log_signal_;
-    std::shared_ptr<const PandelTable> table_;  ///< set when opt.fast
+    std::shared_ptr<const PandelTable> table_;  ///< set when opt.fast or the Newton minimiser
 };
 
 }  // namespace icecore

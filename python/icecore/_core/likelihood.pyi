@@ -36,6 +36,10 @@ class LikelihoodOptions:
     n_ring_near: int
     near_m: float
     near_ns: float
+    minimizer: str
+    seed_minimizer: str
+    initial_step: float
+    level_seeds: list[tuple[int, int, int]]
     def __init__(self, mode: str = "mpe") -> None: ...
     @property
     def problem(self) -> str | None: ...
@@ -90,5 +94,15 @@ class PandelTrackLikelihood(DirectionFitter):
     def neg_llh(
         self, x: float, y: float, z: float, t: float, zenith: float, azimuth: float
     ) -> tuple[float, npt.NDArray[np.float64]]: ...
+    def neg_llh_transverse(
+        self,
+        zenith: float,
+        azimuth: float,
+        seed: tuple[float, float, float, float] | list[float] | npt.ArrayLike,
+        alpha: float,
+        beta: float,
+        t0: float,
+        hessian: bool = False,
+    ) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64] | None]: ...
     @property
     def n_doms(self) -> int: ...

@@ -12,7 +12,8 @@ SCAN_RECORD_DTYPE: np.dtype[np.void]
 
 class DirectionFitter:
     def fit_batch(
-        self, zenith: npt.ArrayLike, azimuth: npt.ArrayLike, seeds: npt.ArrayLike, threads: int = 0
+        self, zenith: npt.ArrayLike, azimuth: npt.ArrayLike, seeds: npt.ArrayLike, threads: int = 0,
+        nside: int = 0,
     ) -> npt.NDArray[np.void]: ...
 
 class AnalyticDirectionFitter(DirectionFitter):

@@ -9,6 +9,7 @@ reconstruction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from .geometry import DetectorGeometry
 from .ice import DEFAULT_ICE, IceModel
 
 __all__ = ["TrackLikelihood", "LineFitResult", "TrackFitResult", "linefit", "fit_track", "DEFAULT_SIGMA_NS",
-           "DEFAULT_LIKELIHOOD", "LIKELIHOOD_KINDS"]
+           "DEFAULT_LIKELIHOOD", "LIKELIHOOD_KINDS", "MINIMIZERS"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ _CXX = _core.likelihood.LikelihoodOptions("mpe")
 DEFAULT_SIGMA_NS = {mode: float(_core.likelihood.LikelihoodOptions(mode).sigma_ns) for mode in ("spe", "mpe")}
 #: Evaluations of the photon term: the exact closed form, or the cached bicubic tables.
 LIKELIHOOD_KINDS = ("exact", "fast")
+#: Minimisers of the per-direction vertex fit (see :class:`TrackLikelihood`).
+MINIMIZERS = ("bfgs", "newton")
 #: Default of :class:`TrackLikelihood` and :func:`fit_track` (the C++ default: exact).
 DEFAULT_LIKELIHOOD: str = str(_CXX.likelihood)
 
@@ -41,6 +44,28 @@ def _ring_count(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= 64:
         raise InputError(f"argument '{name}': expected an int in [0, 64], got {value!r}", name)
     return int(value)
+
+
+def _level_seeds(value: Mapping[Any, Sequence[int]] | None) -> list[tuple[int, int, int]]:
+    """``{nside: (n_ring, n_ring_near)}`` (nside keys may be JSON strings) as the C++ list."""
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        raise InputError("argument 'level_seeds': expected a mapping nside -> (n_ring, n_ring_near)", "level_seeds")
+    out = []
+    for key, rings in value.items():
+        try:
+            nside = int(key)
+        except (TypeError, ValueError):
+            raise InputError(f"argument 'level_seeds': nside {key!r} is not an integer", "level_seeds") from None
+        if nside < 1 or nside & (nside - 1):
+            raise InputError(f"argument 'level_seeds': nside {nside} is not a power of two", "level_seeds")
+        if isinstance(rings, (str, bytes)) or not isinstance(rings, Sequence) or len(rings) != 2:
+            raise InputError(f"argument 'level_seeds': nside {nside} needs (n_ring, n_ring_near)", "level_seeds")
+        out.append((nside, _ring_count(rings[0], "level_seeds"), _ring_count(rings[1], "level_seeds")))
+    if len({n for n, _, _ in out}) != len(out):
+        raise InputError("argument 'level_seeds': one entry per nside", "level_seeds")
+    return sorted(out)
 
 
 class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
@@ -76,6 +101,20 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         (at most ``n_ring``) ring seeds follow. The C++ default ``n_ring_near = n_ring`` (6) is
         the full ring; the scan's default is in
         :data:`icecore.scan.likelihood_bridge.DEFAULT_FITTER_OPTIONS`.
+    level_seeds : mapping nside -> (n_ring, n_ring_near), optional
+        Seeds per scan level: a ``fit_batch(..., nside=...)`` at one of these nsides (the scan
+        passes each batch's nside, in-process and to workers) uses these ring counts instead of
+        ``n_ring`` / ``n_ring_near``; other nsides use those. Keys may be ints or strings (JSON).
+    minimizer, seed_minimizer : {"bfgs", "newton"}
+        Vertex-fit minimiser of the ring seeds / of the fit from the given seed (default "bfgs"
+        for both). "newton": trust-region Newton with a Hessian whose photon-term second partials
+        come from the tables (``optimize.hpp``; ``max_iter`` then counts evaluations). From a seed
+        near the minimum it needs ~3 instead of ~12 evaluations; from far seeds it needs more
+        than BFGS and ends in worse local minima (the -ln L surface of a wrong direction is
+        rugged on the ns scale of the jitter). Measured in
+        :data:`icecore.scan.likelihood_bridge.DEFAULT_FITTER_OPTIONS`; the scan uses BFGS.
+    initial_step : float
+        First BFGS step along one coordinate / first trust radius (m or ns; default 10).
     gtol, ftol : float
         Convergence of each seed's BFGS: the largest gradient component below ``gtol`` (per m,
         per ns; default 1e-3), or an iteration that improved -ln L by less than ``ftol``
@@ -113,6 +152,10 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         near_ns: float = _CXX.near_ns,
         gtol: float = _CXX.gtol,
         ftol: float = _CXX.ftol,
+        minimizer: str = str(_CXX.minimizer),
+        seed_minimizer: str = str(_CXX.seed_minimizer),
+        initial_step: float = _CXX.initial_step,
+        level_seeds: Mapping[Any, Sequence[int]] | None = None,
     ) -> None:
         if not isinstance(event, Event):
             raise InputError(f"argument 'event': expected an Event, got {type(event).__name__}", "event")
@@ -132,6 +175,13 @@ class TrackLikelihood(_core.likelihood.PandelTrackLikelihood):
         opts.n_ring_near = _ring_count(n_ring_near, "n_ring_near")
         opts.near_m = check_positive(near_m, "near_m", allow_zero=True)
         opts.near_ns = check_positive(near_ns, "near_ns", allow_zero=True)
+        for name, value in (("minimizer", minimizer), ("seed_minimizer", seed_minimizer)):
+            if value not in MINIMIZERS:
+                raise InputError(f"argument '{name}': expected one of {MINIMIZERS}, got {value!r}", name)
+        opts.minimizer = minimizer
+        opts.seed_minimizer = seed_minimizer
+        opts.initial_step = check_positive(initial_step, "initial_step")
+        opts.level_seeds = _level_seeds(level_seeds)
         if likelihood not in LIKELIHOOD_KINDS:
             raise InputError(f"argument 'likelihood': expected one of {LIKELIHOOD_KINDS}, got {likelihood!r}",
                              "likelihood")

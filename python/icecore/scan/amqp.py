@@ -468,7 +468,7 @@ class _Worker:
             log.info("dropping a task of scan %s: %s", task.scan_id, exc)
             return
         try:
-            res = fitter.fit_batch(task.zenith, task.azimuth, task.seeds, threads=self.nthreads)
+            res = fitter.fit_batch(task.zenith, task.azimuth, task.seeds, threads=self.nthreads, nside=task.nside)
         except Exception as exc:  # the fitter refused this input: it costs this task only
             self._refuse(body, props, f"fit failed: {type(exc).__name__}: {exc}")
             return

@@ -8,7 +8,8 @@ so a worker or a scan can never die of a message.
 Messages (JSON objects, protocol version ``v`` = 2)
 ---------------------------------------------------
 - task (scan -> work queue): ``type="task"``, ``scan_id``, ``round`` (>= 1), ``chunk`` (>= 0),
-  ``nonce`` (a fresh random hex string per publish), ``nside``, ``pixel`` (NESTED ids),
+  ``nonce`` (a fresh random hex string per publish), ``nside`` (the worker passes it to
+  ``fit_batch``, which may choose per-level settings from it), ``pixel`` (NESTED ids),
   ``zenith``, ``azimuth`` (radians), ``seeds`` ((n, 4): x, y, z in m, t in ns).
 - result (worker -> scan): ``type="result"``, the task's ``scan_id``, ``round``, ``chunk``,
   ``nonce`` and ``pixel`` echoed, ``neg_llh``, ``vertex`` (n, 4), ``n_eval``, ``status``,

@@ -3,9 +3,11 @@
 Kept in one module so that the scan loop itself only knows ``DirectionFitter``. The scan's
 fitter for an :class:`icecore.likelihood.Event` is ``TrackLikelihood(event, mode="mpe")``:
 the Pandel MPE likelihood whose ``fit_batch`` fits the vertex for each fixed direction from the
-seed the scan passes (the parent pixel's best vertex) plus ``n_ring`` = 6 ring seeds, i.e. 7
-seeds per pixel as IceCube's realtime scans, reduced to 1 + 2 where the given seed is already
-good (see :data:`DEFAULT_FITTER_OPTIONS`). The first level is seeded with the LineFit vertex.
+seed the scan passes (the parent pixel's best vertex) plus ring seeds: at nside 8 (the all-sky
+first level, seeded with the LineFit vertex) 1 + 2, at the refinement levels 1 + 6 as IceCube's
+realtime scans, reduced to 1 + 2 where the given seed is already good (see
+:data:`DEFAULT_FITTER_OPTIONS`). The scan passes each batch's nside to ``fit_batch`` (in-process
+and, through the task message, in AMQP workers), so the per-level choice is the same everywhere.
 
 :class:`LikelihoodScannable` adapts an Event to :class:`icecore.scan.adapt.Scannable`; the
 fitter travels to remote workers as ``{"kind": "likelihood", "event": json, "options": {...}}``.
@@ -39,9 +41,10 @@ __all__ = [
 #: - ``likelihood="fast"``: tabulated ln cp / ln S (no ln S for single-photon hits); in one
 #:   same-process run 3.8x less CPU than ``"exact"`` (89 vs 24 s, shared machine), the same best
 #:   pixel, best -lnL off by 2e-6, Wilks 50/90 % areas identical, calibrated areas -0.3 % / +0.1 %.
-#:   On 20 simulated events (tools/results/scan_fast_vs_exact.md, coarse 4/16/64 schedule) 17
-#:   have the same best pixel; the others differ because single vertex fits land in different
-#:   local minima (tools/results/scan_fit_basins.json), not because of the tables (~3e-6).
+#:   On 20 simulated events (tools/results/scan_fast_vs_exact.md, full 8/64/512 schedule) 14 have
+#:   the same best pixel and 11 all four areas within 2 %; in 5 of the 6 others the fast scan found
+#:   the lower -lnL (by 3-257): the exact scan's vertex fits ended in worse local minima
+#:   (tools/results/scan_fit_basins.json), not an error of the tables (~3e-6 per term).
 #: - seeds where they matter: 1 + ``n_ring`` = 7 seeds (the given seed plus a 150 m ring) unless
 #:   the fit from the given seed stays within ``near_m`` = 20 m / ``near_ns`` = 60 ns of it (the
 #:   parent pixel's vertex was already good: mostly at nside 64/512), then only ``n_ring_near``
@@ -58,9 +61,31 @@ __all__ = [
 #:   parent's vertex count as converged near it), the same best pixel, best -lnL +1e-6, identical
 #:   Wilks areas, calibrated 50 % area -0.7 %.
 #:
+#: - seeds per level (``level_seeds`` = {8: (2, 2)}: the fitter gets each batch's nside): at the
+#:   first level (nside 8, every direction of the sky from the LineFit vertex) the 768 fits used
+#:   415 evaluations each with 1 + 6 seeds, 62 % of the scan. Those values only choose where the
+#:   scan refines (an nside-8 pixel is ~54 deg², far larger than any contour), and with 1 + 2
+#:   seeds the bench event's scan keeps the same best pixel, the same best -lnL and identical
+#:   Wilks and calibrated areas (to all digits), with 178 instead of 415 evaluations per nside-8
+#:   fit and 327 k instead of 510 k evaluations per scan (-36 %); the same on a second simulated
+#:   muon (seed 3: identical best pixel and areas, 295 k instead of 482 k). Fewer seeds at the
+#:   fine levels are not free: ``n_ring_near`` = 1 at nside 512 changes the Wilks 50 % area by
+#:   -8 % (0 ring seeds: -8 %, calibrated 90 % -1.7 %), so the refinement levels keep 1 + 6 / 1 + 2.
+#:   Tried and dropped: a trust-region Newton vertex fit (``minimizer="newton"``, the tables'
+#:   Hessian model): for wrong directions the -ln L surface is rugged on the scale of the 4 ns
+#:   jitter (Hessian eigenvalues change sign from step to step), Newton steps need more
+#:   evaluations than BFGS (511 vs 419 per 7-seed fit of 60 random directions; 566 vs 342 near
+#:   the truth from the LineFit seed) and end in worse local minima (median +840 in -ln L).
+#:   Newton only for the given seed at nside 64/512 (``seed_minimizer="newton"``: from the parent's
+#:   vertex it converges in ~3 instead of ~12 evaluations, same minimum to 1e-4) saves 5.6 % of
+#:   the scan's evaluations (327 k -> 309 k; per fit 74 -> 68.5 at nside 64, 69.6 -> 62.1 at 512)
+#:   but each evaluation with the Hessian costs more, the CPU did not drop measurably, and the
+#:   calibrated areas move by +0.7 % / +0.4 %: not used (the option stays, default "bfgs").
+#:
 #: ``likelihood="exact"`` (the closed form) stays available as the reference.
 DEFAULT_FITTER_OPTIONS: dict[str, Any] = {"mode": "mpe", "n_ring": 6, "n_ring_near": 2, "likelihood": "fast",
-                                          "max_iter": 400, "gtol": 1e-2, "ftol": 1e-4}
+                                          "max_iter": 400, "gtol": 1e-2, "ftol": 1e-4,
+                                          "level_seeds": {"8": [2, 2]}}
 
 
 def _options(fitter_options: dict[str, Any] | None) -> dict[str, Any]:

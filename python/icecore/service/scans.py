@@ -160,7 +160,7 @@ class _CheckpointSession:
             worker = "amqp"
         else:
             res = self.problem.fitter.fit_batch(batch["zenith"], batch["azimuth"], batch["seeds"],
-                                                threads=self.o.threads or 0)
+                                                threads=self.o.threads or 0, nside=int(batch["nside"][0]))
             worker = OWNER
         seconds = time.perf_counter() - t0
         level = int(batch["level"][0])
