@@ -141,6 +141,8 @@ def test_kafka_to_plans_and_scan_with_kills_equals_uninterrupted(cluster, make_s
     row = svc.scans.wait(sid, 60)
     assert row["status"] == "done" and svc.scans.manifest(sid)["progress"]["replayed_batches"] == 2
     wait_for(lambda: len(svc.orchestrator.list_alerts()) == 3 + 1 + bool(msgs["gw"]), timeout=30)
+    # the poison message is the topic's last: it may be consumed after the last alert is stored
+    wait_for(lambda: len(svc.orchestrator.store.dead_letters()) >= 1, timeout=30)
     settle(svc)
     killed, killed_scan = _state(svc), _scan_result(svc, key)
     assert len(svc.orchestrator.store.dead_letters()) == 1

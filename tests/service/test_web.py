@@ -106,7 +106,10 @@ def _dashboard(served, browser, gcn_dir, catalogues_dir, tmp_path, real, lvk_set
                       catalogues={"4FGL-DR4": catalogues_dir / "fermi" / "gll_psc_v35_4FGL-DR4.fit",
                                   "ICECAT-1": catalogues_dir / "icecat" / "IceCube_Gold_Bronze_Tracks_2011-2023.csv"})
     browser.get(url + "/")
-    wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    # the alert table is re-rendered on every poll: an element found a moment ago can go stale
+    wait = WebDriverWait(browser, 60, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,))
     wait.until(EC.text_to_be_present_in_element((By.ID, "health"), "ok"))
     assert browser.find_elements(By.CSS_SELECTOR, "#alerts tbody tr") == []
     browser.save_screenshot(str(tmp_path / "dashboard-empty.png"))
@@ -114,12 +117,13 @@ def _dashboard(served, browser, gcn_dir, catalogues_dir, tmp_path, real, lvk_set
     prod.produce(topic, value=(gcn_dir / GOLD_BRONZE).read_bytes(), partition=0)  # published now
     assert prod.flush(10) == 0
     key = "bronze_137840_57034692"
-    row = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, f'#alerts tr[data-key="{key}"]')))
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, f'#alerts tr[data-key="{key}"]')))
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'#alerts tr[data-key="{key}"] [data-field="status"]'
                                         ).text == "done")
-    row = browser.find_element(By.CSS_SELECTOR, f'#alerts tr[data-key="{key}"]')
-    assert row.find_element(By.CSS_SELECTOR, '[data-field="name"]').text == "IceCube-230416A"
-    row.click()
+    name = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'#alerts tr[data-key="{key}"] [data-field="name"]'
+                                               ).text)
+    assert name == "IceCube-230416A"
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'#alerts tr[data-key="{key}"]').click() or True)
     stored = svc.orchestrator.alert(key)
     sig = stored["products"]["significance"]["summary"]["significance"]
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '#detail [data-field="sigma_post"]'),
@@ -146,7 +150,7 @@ def _dashboard(served, browser, gcn_dir, catalogues_dir, tmp_path, real, lvk_set
     gw = "gw_MS260605l"
     wait.until(lambda d: [e.text for e in d.find_elements(
         By.CSS_SELECTOR, f'#alerts tr[data-key="{gw}"] [data-field="status"]')] == ["done"])
-    browser.find_element(By.CSS_SELECTOR, f'#alerts tr[data-key="{gw}"]').click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'#alerts tr[data-key="{gw}"]').click() or True)
     s = svc.orchestrator.alert(gw)["products"]["lvk_followup"]["summary"]
     lvk = wait.until(EC.visibility_of_element_located((By.ID, "lvk")))
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '#lvk [data-field="lvk_n_events"]'),
