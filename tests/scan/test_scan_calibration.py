@@ -187,8 +187,7 @@ def test_committed_coverage_study_backs_the_default_model():
     # mismatch on) on events it was not tuned on, and its coverage there must be on target; the old plain
     # bootstrap failed this (45.8 +- 2.2 % / 84.6 +- 1.6 % on 500 events)
     path = Path(__file__).resolve().parents[2] / "tools" / "results" / "per_event_coverage_validation_seed2030.json"
-    if not path.exists():
-        pytest.skip("coverage study result not in this checkout")
+    assert path.exists(), f"{path}: the committed validation study is missing (tools/per_event_coverage.py)"
     d = json.loads(path.read_text())
     m = d["resimulation_model"]
     default = cal.ResimulationModel()
