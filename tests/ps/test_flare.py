@@ -192,6 +192,13 @@ def test_ten_season_search_and_simulated_flare(tmp_path):
     ra_t = one.trials(3, "box", seed=2, scramble="time+ra", threads=1)
     np.testing.assert_array_equal(ra_t, one.trials(3, "box", seed=2, scramble="time+ra", threads=2))
     assert np.max(ra_t["ts"]) < np.min(one.trials(3, "box", seed=2)["ts"])
+    # another event list for the same search: bad times or ratios are refused, naming the argument
+    t_ok, x_ok = one.sample.t_mjd.copy(), one.sample.x.copy()
+    assert one.on_events(t_ok, x_ok).fit("box").ts == pytest.approx(one.fit("box").ts, rel=1e-12, abs=1e-12)
+    with pytest.raises(InputError, match="t_mjd"):
+        one.on_events(np.where(np.arange(t_ok.size) == 0, np.nan, t_ok), x_ok)
+    with pytest.raises(InputError, match="'x'"):
+        one.on_events(t_ok, -x_ok - 1.0)
     with pytest.raises(InputError, match="rates"):
         simulate_public_data(tmp_path / "b", seasons=("IC86_II", "IC86_III"), n_events=[2000, 4000], seed=3)
         FlareSearch(load_public_data(tmp_path / "b"), 150.0, 20.0, season="all")

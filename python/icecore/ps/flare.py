@@ -615,6 +615,10 @@ class FlareSearch:
             raise InputError(f"argument 'x': expected shape ({n_g}, {t.size}) for {t.size} times, got {xx.shape}", "x")
         if t.size > self.sample.n_total:
             raise InputError(f"argument 't_mjd': {t.size} events > the sample's {self.sample.n_total}", "t_mjd")
+        if not np.all(np.isfinite(t)):
+            raise InputError("argument 't_mjd': must be finite (MJD)", "t_mjd")
+        if not np.all(np.isfinite(xx)) or np.any(xx < 0):
+            raise InputError("argument 'x': must be finite and >= 0 (signal over background ratios)", "x")
         new = copy.copy(self)
         new.sample = FlareSample(self.sample.season, t, xx, self.sample.gamma_grid, self.sample.n_total,
                                  self.sample.runs, None)
