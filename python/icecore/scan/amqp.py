@@ -413,6 +413,14 @@ class _FitterCache:
         raise self._forget(scan_id, f"no answer to the event request within {self.timeout:g} s")
 
 
+def _is_resimulation(body: Any) -> bool:
+    """True if ``body`` is a JSON object of type ``resimulation`` (:mod:`.amqp_resim_protocol`)."""
+    try:
+        return decode(body).get("type") == "resimulation"
+    except ProtocolError:
+        return False
+
+
 class _Worker:
     """Handles one task message at a time; never raises because of the message's content."""
 
@@ -434,9 +442,13 @@ class _Worker:
 
     def _reply(self, reply_to: str, msg: dict[str, Any]) -> bool:
         """Publish to the scan; False if its reply queue is gone."""
+        return self._reply_text(reply_to, str(msg.get("scan_id")), json.dumps(msg))
+
+    def _reply_text(self, reply_to: str, scan_id: str, body: str) -> bool:
+        """Publish a JSON text to a scan's (or calibration's) reply queue; False if it is gone."""
         try:
-            self.ch.basic_publish(exchange="", routing_key=reply_to, body=json.dumps(msg), mandatory=True,
-                                  properties=self.pika.BasicProperties(correlation_id=str(msg.get("scan_id"))))
+            self.ch.basic_publish(exchange="", routing_key=reply_to, body=body, mandatory=True,
+                                  properties=self.pika.BasicProperties(correlation_id=scan_id))
         except self.pika.exceptions.UnroutableError:
             return False
         return True
@@ -454,6 +466,11 @@ class _Worker:
                                    "nonce": head[3], "error": reason[:300], "worker": self.id})
 
     def _process(self, props: Any, body: Any, redelivered: bool) -> None:
+        if _is_resimulation(body):  # a calibration's resimulation job (icecore.scan.amqp_resim)
+            from .amqp_resim import handle_resimulation
+
+            handle_resimulation(self, props, body, redelivered)
+            return
         try:
             task = parse_task(body)
             reply_to = getattr(props, "reply_to", None)
