@@ -154,8 +154,12 @@ class _Session:
         self.ch.basic_publish(exchange="", routing_key=self.ex.queue, body=json.dumps(body), properties=props)
         self.stats["tasks"] += 1
 
-    def _requeue(self, batch: np.ndarray, k: int, chunk: _Chunk, why: str) -> None:
-        if chunk.attempts >= self.ex.max_attempts:
+    def _requeue(self, batch: np.ndarray, k: int, chunk: _Chunk, why: str, *, refused: bool = True) -> None:
+        """Publish chunk ``k`` again: after a refusal/rejection at most ``max_attempts`` publications in
+        all; a missing chunk (lost to a consumer) always, until the scan's timeout."""
+        if refused and chunk.attempts >= self.ex.max_attempts:
+            log.warning("chunk %d of round %d: not re-queued, %d attempts used (%s)", k, self.round,
+                        chunk.attempts, why)
             return
         log.info("re-queueing chunk %d of round %d (%s)", k, self.round, why)
         self.stats["requeued"] += 1
@@ -268,12 +272,17 @@ class _Session:
         out = np.empty(n, dtype=_core.scan.FIT_RESULT_DTYPE)
         pending = set(range(len(chunks)))
         last = checked = time.monotonic()
-        for method, _props, body in self.ch.consume(self.reply_q, auto_ack=True, inactivity_timeout=0.25):
+        # auto_ack=False: on cancel() pika hands the messages it has received but not yet yielded back to the
+        # queue (with auto_ack it drops them): an event request behind a round's last result is answered next round
+        for method, _props, body in self.ch.consume(self.reply_q, auto_ack=False, inactivity_timeout=0.25):
             now = time.monotonic()
-            if method is not None and self._handle_reply(body, batch, chunks, pending, out):
-                last = now
-                if not pending:
-                    break
+            if method is not None:
+                done = self._handle_reply(body, batch, chunks, pending, out)
+                self.ch.basic_ack(method.delivery_tag)
+                if done:
+                    last = now
+                    if not pending:
+                        break
             if now - last > self.ex.timeout:
                 self.ch.cancel()
                 raise ServiceUnavailable(
@@ -285,7 +294,8 @@ class _Session:
                 if self._work_queue_drained():  # all taken, nothing back: lost to a consumer
                     for k in sorted(pending):
                         if now - chunks[k].published > self.ex.requeue_after:
-                            self._requeue(batch, k, chunks[k], f"missing for {self.ex.requeue_after:g} s")
+                            self._requeue(batch, k, chunks[k], f"missing for {self.ex.requeue_after:g} s",
+                                          refused=False)
         self.ch.cancel()
         return out
 
@@ -349,6 +359,10 @@ class _ScanGone(Exception):
     """The scan of a task is unknown, finished or aborted: drop the task at once."""
 
 
+class _ScanSilent(Exception):
+    """The scan's reply queue exists but no event came within ``event_timeout``: requeue the task."""
+
+
 class _FitterCache:
     """The fitters of the last ``size`` scans; a new scan's spec is asked for once on its reply queue.
 
@@ -410,7 +424,9 @@ class _FitterCache:
             while len(self.cache) > self.size:
                 self.cache.popitem(last=False)
             return fitter
-        raise self._forget(scan_id, f"no answer to the event request within {self.timeout:g} s")
+        # the scan is alive (its reply queue exists) but slow, or the request was lost: not a reason to drop
+        # its tasks (each would be lost to this consumer); hand this one back to the broker
+        raise _ScanSilent(f"no answer to the event request within {self.timeout:g} s")
 
 
 def _is_resimulation(body: Any) -> bool:
@@ -430,7 +446,7 @@ class _Worker:
         self.id = uuid.uuid4().hex[:8]
         self.dead_queue = dead_letter_queue(queue)
         ch.queue_declare(queue=self.dead_queue, durable=True)
-        self.counts = {"done": 0, "dead_lettered": 0, "gone": 0}
+        self.counts = {"done": 0, "dead_lettered": 0, "gone": 0, "requeued": 0}
 
     def _dead_letter(self, body: Any, props: Any, reason: str) -> None:
         headers = {"x-icecore-error": reason[:1000], "x-icecore-worker": self.id,
@@ -484,6 +500,10 @@ class _Worker:
             self.counts["gone"] += 1
             log.info("dropping a task of scan %s: %s", task.scan_id, exc)
             return
+        except _ScanSilent as exc:
+            self.counts["requeued"] += 1
+            log.warning("handing a task of scan %s back to the queue: %s", task.scan_id, exc)
+            raise
         try:
             res = fitter.fit_batch(task.zenith, task.azimuth, task.seeds, threads=self.nthreads, nside=task.nside)
         except Exception as exc:  # the fitter refused this input: it costs this task only
@@ -503,6 +523,9 @@ class _Worker:
         """
         try:
             self._process(props, body, bool(method.redelivered))
+        except _ScanSilent:
+            self.ch.basic_nack(method.delivery_tag, requeue=True)
+            return
         except self.pika.exceptions.AMQPError:
             raise
         except Exception as exc:  # pragma: no cover - a bug; still never a reason to die
