@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .amqp_protocol import ProtocolError, clean_worker_id, decode, task_header
+from .amqp_protocol import _INT32_MAX, ProtocolError, _ident, _int, clean_worker_id, decode
 from .calibration import BestFit, ResimulationModel
 
 __all__ = [
@@ -115,7 +115,9 @@ def best_to_json(best: BestFit) -> dict[str, Any]:
 
 
 def seed_to_json(seed: np.random.SeedSequence) -> dict[str, Any]:
-    ent = seed.entropy
+    ent: Any = seed.entropy
+    if ent is None:
+        raise ProtocolError("seed without entropy")
     return {"entropy": [int(e) for e in ent] if isinstance(ent, (list, tuple, np.ndarray)) else int(ent),
             "spawn_key": [int(k) for k in seed.spawn_key], "pool_size": int(seed.pool_size)}
 
@@ -216,9 +218,8 @@ def parse_job(body: Any) -> ResimulationJob:
     if msg.get("v") != RESIM_PROTOCOL_VERSION:
         raise ProtocolError(f"resimulation protocol version {str(msg.get('v'))[:16]!r}, "
                             f"expected {RESIM_PROTOCOL_VERSION}")
-    head = task_header(msg)
-    if head is None:
-        raise ProtocolError("bad header: 'scan_id', 'round', 'chunk' and 'nonce' must be valid")
+    head = (_ident(msg, "scan_id"), _int(msg, "round", 1, _INT32_MAX), _int(msg, "chunk", 0, _INT32_MAX),
+            _ident(msg, "nonce"))
     kind = msg.get("kind")
     if kind not in RESIM_KINDS:
         raise ProtocolError(f"'kind' {str(kind)[:32]!r} is not one of {RESIM_KINDS}")

@@ -116,9 +116,15 @@ def register(subparsers: Any) -> None:
     k.add_argument("--no-level-factor", action="store_true",
                    help="plain order statistics, without the tuned global factors")
     k.add_argument("--threads", type=int, default=None, help="resimulations at once (default: all cores)")
+    k.add_argument("--amqp", default=None, metavar="URL",
+                   help="run each resimulation as one job on the RabbitMQ scan workers at this AMQP URL "
+                        "('icecore scan worker --amqp URL'; default: in-process threads)")
+    k.add_argument("--queue", default=None, help="AMQP work queue with --amqp (default icecore.scan.tasks)")
+    k.add_argument("--timeout", type=float, default=300.0,
+                   help="with --amqp: seconds without any result before the calibration fails (default 300)")
     k.add_argument("--out", default=None, type=output_file, help="write the calibration JSON here")
     k.add_argument("--json", action="store_true", help="print JSON")
-    k.set_defaults(func=_cmd_calibrate)
+    k.set_defaults(func=_cmd_calibrate, flag_names={"url": "--amqp", "queue": "--queue", "timeout": "--timeout"})
 
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -291,6 +297,21 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resimulation_executor(args: argparse.Namespace) -> Any:
+    """The AMQP executor of ``calibrate --amqp``, connected once so that an unreachable broker fails first."""
+    from ..errors import ServiceUnavailable
+    from .amqp import DEFAULT_QUEUE
+    from .amqp_resim import AmqpResimulationExecutor
+
+    ex = AmqpResimulationExecutor(args.amqp, queue=args.queue or DEFAULT_QUEUE, timeout=args.timeout)
+    try:
+        ex.check()
+    except ServiceUnavailable as exc:
+        raise ServiceUnavailable(f"--amqp: RabbitMQ unreachable ({exc}); start it, or drop --amqp to run the "
+                                 "resimulations in threads") from None
+    return ex
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from .calibration import ResimulationModel, calibrate_event
     from .events import load_event
@@ -302,10 +323,12 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
         check_input_file(args.result, "RESULT")
         result = read(Path(args.result))
+    executor = _resimulation_executor(args) if args.amqp else None  # before any work: fail fast
     event = load_event(args.event)
     model = ResimulationModel(mismatch=not args.no_mismatch, energy_tev=args.energy_tev, truth=args.truth,
                               level_factor=None if args.no_level_factor else "tuned")
-    cal = calibrate_event(event, result=result, n=args.n, model=model, seed=args.seed, threads=args.threads)
+    cal = calibrate_event(event, result=result, n=args.n, model=model, seed=args.seed, threads=args.threads,
+                          executor=executor)
     payload: dict[str, Any] = {"calibration": cal.as_dict()}
     if result is not None:
         payload["summary"] = result.summary([cal, "wilks", "icecube-calibrated"])
