@@ -23,6 +23,17 @@ Protocol (all bodies JSON; the messages and their checks are in :mod:`.amqp_prot
   missing for ``requeue_after`` seconds while nothing arrives are published again. It records
   which worker answered each chunk (``last_stats["answers"]``).
 - ``basic_qos(prefetch_count)`` bounds what a worker holds unacknowledged.
+- The scan acknowledges each reply-queue message after handling it: messages received but not yet
+  handled when a round ends (a new worker's event request behind the round's last result) go back
+  to the reply queue on ``cancel()`` and are answered in the next round (with ``auto_ack`` pika
+  drops them, and that worker used to wait ``event_timeout`` and then drop the scan's tasks).
+- A worker whose event request gets no answer within ``event_timeout`` hands the task back to the
+  broker (``nack``, requeue) and does not mark the scan gone; only an unroutable request (the reply
+  queue is gone) or ``event_unknown`` does.
+- Chunks missing for ``requeue_after`` s are published again however many attempts they used
+  (bounded by ``timeout``); ``max_attempts`` bounds the publications after refusals/rejections.
+- The same queue and workers also run the resimulation jobs of a per-event calibration
+  (``type="resimulation"``, :mod:`.amqp_resim`, :mod:`.amqp_resim_protocol`).
 
 Floats travel as JSON numbers (Python's shortest round-trip repr), so results are bit-identical
 to an in-process scan.
@@ -107,7 +118,7 @@ def _chunk_indices(nside: np.ndarray, size: int) -> list[np.ndarray]:
 class _Chunk:
     """One chunk of a round: its batch indices, pixel ids, the nonces published for it, attempts."""
 
-    __slots__ = ("idx", "pixel", "nonces", "attempts", "published")
+    __slots__ = ("idx", "pixel", "nonces", "attempts", "published", "lost")
 
     def __init__(self, idx: np.ndarray, pixel: np.ndarray) -> None:
         self.idx = idx
@@ -115,6 +126,7 @@ class _Chunk:
         self.nonces: set[str] = set()
         self.attempts = 0
         self.published = 0.0
+        self.lost = 0  # publications after the chunk went missing (not counted against max_attempts)
 
 
 class _Session:
@@ -157,10 +169,11 @@ class _Session:
     def _requeue(self, batch: np.ndarray, k: int, chunk: _Chunk, why: str, *, refused: bool = True) -> None:
         """Publish chunk ``k`` again: after a refusal/rejection at most ``max_attempts`` publications in
         all; a missing chunk (lost to a consumer) always, until the scan's timeout."""
-        if refused and chunk.attempts >= self.ex.max_attempts:
+        if refused and chunk.attempts - chunk.lost >= self.ex.max_attempts:
             log.warning("chunk %d of round %d: not re-queued, %d attempts used (%s)", k, self.round,
-                        chunk.attempts, why)
+                        chunk.attempts - chunk.lost, why)
             return
+        chunk.lost += not refused
         log.info("re-queueing chunk %d of round %d (%s)", k, self.round, why)
         self.stats["requeued"] += 1
         self._publish(batch, k, chunk)
@@ -229,9 +242,9 @@ class _Session:
             err = str(msg.get("error"))[:300]
             log.warning("worker %s refused chunk %d of round %d: %s", clean_worker_id(msg.get("worker")), k,
                         self.round, err)
-            if chunk.attempts >= self.ex.max_attempts:
+            if chunk.attempts - chunk.lost >= self.ex.max_attempts:
                 raise ServiceUnavailable(f"chunk {k} of round {self.round} was refused by workers "
-                                         f"{chunk.attempts} times (last error: {err})")
+                                         f"{chunk.attempts - chunk.lost} times (last error: {err})")
             self._requeue(batch, k, chunk, "a worker refused it")
             return False
         try:
@@ -549,7 +562,9 @@ def run_worker(url: str, *, queue: str = DEFAULT_QUEUE, prefetch: int = 2, threa
     lengths, NaN, bad header, the fitter refuses it) is acknowledged and copied to the
     dead-letter queue ``<queue>.dead`` with the reason in its ``x-icecore-error`` header, and
     its scan is told (``task_error``); a task of an unknown, finished or aborted scan is dropped
-    at once. No message can stop the worker.
+    at once; a task whose scan does not answer the event request within ``event_timeout`` s is
+    handed back to the broker. Resimulation jobs (:mod:`.amqp_resim`) are run too. No message
+    can stop the worker.
     """
     prefetch = int(check_positive(prefetch, "prefetch", integer=True))
     nthreads = check_threads(threads)

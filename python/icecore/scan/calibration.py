@@ -79,8 +79,9 @@ Parallelism: each resimulation is one job (:func:`calibrate_event`'s ``executor`
 ``concurrent.futures.Executor``; the default is a thread pool, where the C++ vertex fits release
 the GIL). BLAS is limited to one thread during the jobs when ``threadpoolctl`` is installed:
 scipy's L-BFGS-B calls BLAS on 5-vectors, and a multi-threaded OpenBLAS spinning on every call
-was half of the CPU time on a loaded machine. Remote RabbitMQ workers are not wired in (a job is
-small: one simulation and ~15 vertex fits).
+was half of the CPU time on a loaded machine. On RabbitMQ workers:
+:class:`icecore.scan.amqp_resim.AmqpResimulationExecutor` (each resimulation one job on the scan
+workers' queue; identical results).
 
 Cost (measured on a shared, heavily loaded 2-core machine, so only indicative; 1000 simulated
 events of ``tools/per_event_coverage.py``): ~0.035 CPU s per resimulation with
@@ -803,7 +804,8 @@ def calibrate_event(event: Any, *, result: Any = None, n: int = 99, model: Resim
         Resimulations run at once in threads (default: all cores); each fits with one C++
         thread, which releases the GIL. Ignored when ``executor`` is given.
     executor : concurrent.futures.Executor, optional
-        Where each resimulation runs as one job (e.g. a ``ProcessPoolExecutor``); jobs are
+        Where each resimulation runs as one job (e.g. a ``ProcessPoolExecutor``, or
+        :class:`~.amqp_resim.AmqpResimulationExecutor` for the RabbitMQ scan workers); jobs are
         picklable. Results are identical to the threaded run.
     progress : bool, optional
         Progress of the resimulations (:func:`icecore._progress.progress_bar`).
