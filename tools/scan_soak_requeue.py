@@ -34,10 +34,12 @@ event = {"ra_deg": 250.0, "dec_deg": 30.0, "mjd": 60100.0, "kappa": 3000.0, "ver
 t0 = time.monotonic()
 try:
     fig = h.run_soak(sys.argv[2], workers=4, kills=12, poison_rounds=6, garbage_results=42, kill_interval=1.0,
-                     event=event, seed=int(sys.argv[3]), scan_kwargs={"nsides": (8, 64, 512), "extensions": (12.0, 24.0)})
+                     event=event, seed=int(sys.argv[3]),
+                     scan_kwargs={"nsides": (8, 64, 512), "extensions": (12.0, 24.0)})
     out = {"passed": True, **{k: fig[k] for k in ("wall_s", "requeued", "redeliveries", "tasks", "results", "kills")}}
 except BaseException as exc:
-    out = {"passed": False, "error": f"{type(exc).__name__}: {str(exc)[:400]}", "wall_s": round(time.monotonic() - t0, 1)}
+    out = {"passed": False, "error": f"{type(exc).__name__}: {str(exc)[:400]}",
+           "wall_s": round(time.monotonic() - t0, 1)}
 print("RESULT " + json.dumps(out))
 """
 
