@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from icecore import _core
+from icecore.errors import InputError
 from icecore.scan import ScanSettings
 from icecore.scan.calibration import closest_approach
-from icecore.errors import InputError
 
 NSIDE = 4
 GOOD_VERTEX = np.array([100.0, 50.0, -20.0, 10.0])
