@@ -7,8 +7,11 @@ Events: ``simulate_event(seed=1000 + k)`` with isotropic directions and energies
 [30, 1000] TeV (a spread in energy and declination). Usage (long: exact scans; run with nice)::
 
     nice -n 10 python tools/scan_fast_vs_exact.py [--events 20] [--nsides 8,64,512] [--extensions 12,24]
+        [--no-polish] [--tag NAME]
 
-Writes tools/results/scan_fast_vs_exact.json and tools/results/scan_fast_vs_exact.md.
+Writes tools/results/scan_fast_vs_exact[_NAME].json and .md. The scans use the default
+``ScanSettings`` (polishing on) unless ``--no-polish``; the session-4 table (before polishing
+existed) is the untagged file.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ def _one(ev, kind: str, settings: ScanSettings, truth) -> dict:
     out = {"cpu_s": round(cpu, 3), "evaluations": int(res.n_eval.sum()), "fits": int(len(res.nside)),
            "best": [best["nside"], best["pixel"]], "best_neg_llh": best["neg_llh"],
            "offset_deg": float(angular_distance_deg(best["ra_deg"], best["dec_deg"], *truth)),
+           "polish_evaluations": int(res.info.get("polish_evaluations", 0)),
+           "polish_fits": int(sum(res.info.get("polish_fits_per_level", []))),
+           "polish_improved": int(sum(res.info.get("polish_improved_per_level", []))),
            "failed_per_nside": {str(ns): int(np.count_nonzero(res.status[res.nside == ns])) for ns in settings.nsides},
            "fits_per_nside": {str(ns): int(np.count_nonzero(res.nside == ns)) for ns in settings.nsides}}
     for conv in CONVENTIONS:
@@ -59,17 +65,21 @@ def main() -> None:
     ap.add_argument("--extensions", default="12,24")
     ap.add_argument("--start", type=int, default=0, help="first event index (to split a run over processes)")
     ap.add_argument("--merge", nargs="*", help="merge these partial JSON files into the result instead")
+    ap.add_argument("--no-polish", action="store_true", help="scan without the polishing pass")
+    ap.add_argument("--tag", default="", help="output file suffix (e.g. 'polish')")
     args = ap.parse_args()
     settings = ScanSettings(nsides=tuple(int(x) for x in args.nsides.split(",")),
-                            extensions=tuple(float(x) for x in args.extensions.split(",")))
+                            extensions=tuple(float(x) for x in args.extensions.split(",")),
+                            polish=not args.no_polish)
+    tag = f"_{args.tag}" if args.tag else ""
     if args.merge:
         rows = list({r["seed"]: r for f in args.merge for r in json.loads(Path(f).read_text())["events"]}.values())
-        _write(sorted(rows, key=lambda r: r["seed"]), settings)
+        _write(sorted(rows, key=lambda r: r["seed"]), settings, tag)
         return
     rng = np.random.default_rng(2024)
     energies = np.exp(rng.uniform(np.log(30.0), np.log(1000.0), args.start + args.events))
     rows = []
-    suffix = f"_from{args.start}" if args.start else ""
+    suffix = tag + (f"_from{args.start}" if args.start else "")
     for k in range(args.start, args.start + args.events):
         energy = float(energies[k])
         ev = simulate_event(seed=1000 + k, energy_tev=energy, mjd=60000.0)
@@ -105,18 +115,25 @@ def _write(rows: list[dict], settings: ScanSettings, suffix: str = "") -> None:
                                        for r in rows),
         "cpu_s_exact": round(sum(r["exact"]["cpu_s"] for r in rows), 2),
         "cpu_s_fast": round(sum(r["fast"]["cpu_s"] for r in rows), 2),
+        "evaluations_exact": sum(r["exact"]["evaluations"] for r in rows),
+        "evaluations_fast": sum(r["fast"]["evaluations"] for r in rows),
+        "polish_evaluations_exact": sum(r["exact"].get("polish_evaluations", 0) for r in rows),
+        "polish_evaluations_fast": sum(r["fast"].get("polish_evaluations", 0) for r in rows),
         "max_failed_fraction_per_level": max(
             r[kind]["failed_per_nside"][ns] / max(r[kind]["fits_per_nside"][ns], 1)
             for r in rows for kind in ("exact", "fast") for ns in r[kind]["failed_per_nside"]),
     }
     doc = {"settings": {"nsides": list(settings.nsides), "extensions": list(settings.extensions), "threads": 2,
+                        "polish": settings.polish, "polish_threshold": settings.polish_threshold,
+                        "polish_window": settings.polish_window, "max_polish_rounds": settings.max_polish_rounds,
                         "fitter_options": "DEFAULT_FITTER_OPTIONS (likelihood exact vs fast)"},
            "note": "simulated events (icecore.likelihood.simulate_track); CPU seconds on a shared, loaded machine",
            "summary": summary, "events": rows}
     OUT.mkdir(exist_ok=True)
     (OUT / f"scan_fast_vs_exact{suffix}.json").write_text(json.dumps(doc, indent=1) + "\n")
     lines = [f"Fast vs exact likelihood, {len(rows)} simulated events, scan {'/'.join(map(str, settings.nsides))} "
-             f"(extensions {'/'.join(str(e) for e in settings.extensions)}), 2 threads. Areas in deg²; "
+             f"(extensions {'/'.join(str(e) for e in settings.extensions)}), 2 threads, "
+             f"polishing {'on' if settings.polish else 'off'}. Areas in deg²; "
              "W = Wilks, C = IceCube-calibrated; 'in' = truth inside 50/90 % (W, C).", "",
              "| seed | E (TeV) | dec | same best | offset exact / fast (deg) | W50 ex / fa | W90 ex / fa | "
              "C50 ex / fa | C90 ex / fa | in ex | in fa | failed ex / fa | CPU ex / fa (s) |",

@@ -81,7 +81,8 @@ py::array to_numpy(const std::vector<T>& v, const py::dtype& dt) {
 
 ScanSettings make_settings(const std::vector<std::int64_t>& nsides, const std::vector<double>& extensions,
                            const carray<double>& rotation, const carray<double>& initial_seed,
-                           double llh_diff_threshold, double max_refine_radius, int max_rounds_per_level) {
+                           double llh_diff_threshold, double max_refine_radius, int max_rounds_per_level,
+                           double polish_threshold, int max_polish_rounds, double polish_window) {
     require_ndim(rotation, 2, "rotation");
     if (rotation.shape(0) != 3 || rotation.shape(1) != 3) fail("rotation", "expected a 3x3 matrix");
     require_ndim(initial_seed, 1, "initial_seed");
@@ -95,6 +96,9 @@ ScanSettings make_settings(const std::vector<std::int64_t>& nsides, const std::v
     s.llh_diff_threshold = llh_diff_threshold;
     s.max_refine_radius = max_refine_radius;
     s.max_rounds_per_level = max_rounds_per_level;
+    s.polish_threshold = polish_threshold;
+    s.max_polish_rounds = max_polish_rounds;
+    s.polish_window = polish_window;
     return s;
 }
 
@@ -131,17 +135,23 @@ Not thread-safe: drive one instance from one Python thread.
 )doc")
         .def(py::init([](const std::vector<std::int64_t>& nsides, const std::vector<double>& extensions,
                          const carray<double>& rotation, const carray<double>& initial_seed,
-                         double llh_diff_threshold, double max_refine_radius, int max_rounds_per_level) {
+                         double llh_diff_threshold, double max_refine_radius, int max_rounds_per_level,
+                         double polish_threshold, int max_polish_rounds, double polish_window) {
                  return ScanDriver(make_settings(nsides, extensions, rotation, initial_seed, llh_diff_threshold,
-                                                 max_refine_radius, max_rounds_per_level));
+                                                 max_refine_radius, max_rounds_per_level, polish_threshold,
+                                                 max_polish_rounds, polish_window));
              }),
              py::arg("nsides"), py::arg("extensions"), py::arg("rotation"), py::arg("initial_seed"),
              py::arg("llh_diff_threshold") = 0.0, py::arg("max_refine_radius") = 0.0,
-             py::arg("max_rounds_per_level") = 64,
+             py::arg("max_rounds_per_level") = 64, py::arg("polish_threshold") = 0.0,
+             py::arg("max_polish_rounds") = 3, py::arg("polish_window") = 1e300,
              "nsides: increasing powers of two; extensions: one disc area (in parent pixel areas) "
              "per refinement level; rotation: 3x3 equatorial->local; initial_seed: (4,) vertex for "
              "the first level; llh_diff_threshold > 0 with max_refine_radius (radians) > 0 also "
-             "refines neighbours whose -lnL differ by more than the threshold.")
+             "refines neighbours whose -lnL differ by more than the threshold; polish_threshold > 0 "
+             "re-fits pixels that stick out of their neighbours' surface by more than it, seeded "
+             "from the lowest neighbour's vertex, up to max_polish_rounds rounds after each round, "
+             "only from neighbours within polish_window of the level's best -lnL (scan.hpp).")
         .def("next_batch", [](ScanDriver& d) { return to_numpy(d.next_batch(), task_dtype()); },
              "Next tasks as an (n,) structured array of SCAN_TASK_DTYPE: level, nside, pixel "
              "(NESTED), zenith, azimuth (radians, local), seeds (4,). Empty when the scan is finished.")
@@ -164,6 +174,14 @@ Not thread-safe: drive one instance from one Python thread.
         .def_property_readonly("has_pending", &ScanDriver::has_pending)
         .def_property_readonly("level", &ScanDriver::current_level)
         .def_property_readonly("rounds", &ScanDriver::rounds)
+        .def_property_readonly("pending_is_polish", &ScanDriver::pending_is_polish,
+                               "True if the pending batch re-fits evaluated pixels (polishing).")
+        .def_property_readonly("polish_rounds", &ScanDriver::polish_rounds, "Polishing rounds per level.")
+        .def_property_readonly("polish_fits", &ScanDriver::polish_fits, "Polishing re-fits per level.")
+        .def_property_readonly("polish_improved", &ScanDriver::polish_improved,
+                               "Re-fits per level that found a lower minimum (and replaced the fit).")
+        .def_property_readonly("polish_evaluations", &ScanDriver::polish_evaluations,
+                               "Likelihood evaluations of the re-fits per level (included in records' n_eval).")
         .def_property_readonly("best_index", &ScanDriver::best_index);
 }
 

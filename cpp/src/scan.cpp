@@ -14,6 +14,16 @@ namespace icecore {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+constexpr double kC = 0.299792458;  // m/ns: the muon's speed along the track
+
+/// The point of the track through `f` (direction of origin zenith/azimuth, radians) closest to
+/// the detector centre, and the time the muon passes it.
+VertexSeed closest_approach(const DirectionFitResult& f, double zenith, double azimuth) {
+    const double d[3] = {-std::sin(zenith) * std::cos(azimuth), -std::sin(zenith) * std::sin(azimuth),
+                         -std::cos(zenith)};  // direction of travel
+    const double s = f.x * d[0] + f.y * d[1] + f.z * d[2];
+    return {f.x - s * d[0], f.y - s * d[1], f.z - s * d[2], f.t - s / kC};
+}
 
 int ilog2(std::int64_t v) {
     int k = 0;
@@ -48,10 +58,19 @@ ScanDriver::ScanDriver(const ScanSettings& settings) : settings_(settings) {
         throw std::invalid_argument("llh_diff_threshold must be finite");
     if (!std::isfinite(settings_.max_refine_radius) || settings_.max_refine_radius < 0.0)
         throw std::invalid_argument("max_refine_radius must be finite and >= 0");
+    if (!std::isfinite(settings_.polish_threshold))
+        throw std::invalid_argument("polish_threshold must be finite");
+    if (!(settings_.polish_window > 0.0)) throw std::invalid_argument("polish_window must be > 0");
+    if (settings_.max_polish_rounds < 1) throw std::invalid_argument("max_polish_rounds must be >= 1");
     const int l0 = ilog2(ns[0]);
     for (auto n : ns) shifts_.push_back(2 * (ilog2(n) - l0));
     evaluated_.resize(ns.size());
     rounds_.assign(ns.size(), 0);
+    tried_.resize(ns.size());
+    polish_rounds_.assign(ns.size(), 0);
+    polish_fits_.assign(ns.size(), 0);
+    polish_improved_.assign(ns.size(), 0);
+    polish_evals_.assign(ns.size(), 0);
 }
 
 void ScanDriver::local_direction(std::int64_t nside, std::int64_t pix, double& zenith,
@@ -169,10 +188,99 @@ void ScanDriver::make_refinement() {
     }
 }
 
+void ScanDriver::make_polish(int level) {
+    const auto k = static_cast<std::size_t>(level);
+    const std::int64_t nside = settings_.nsides[k];
+    const double spacing = std::sqrt(healpix::pixel_area(nside));
+    const auto& done = evaluated_[k];
+    auto& tried = tried_[k];
+    double level_best = INFINITY;
+    for (const auto& [p, ip] : done) {
+        const double v = records_[ip].fit.neg_llh;
+        if (std::isfinite(v) && v < level_best) level_best = v;
+    }
+    if (!std::isfinite(level_best)) return;
+    for (const auto& [p, ip] : done) {
+        const ScanRecord& rp = records_[ip];
+        const double v = rp.fit.neg_llh;
+        double pc[3];
+        healpix::pix2vec_nest(nside, p, pc);
+        // evaluated neighbours with finite -lnL and their tangent directions at p
+        struct Nb {
+            std::int64_t pix;
+            std::size_t rec;
+            double value, dir[3], dist;  // dist: angle p-q (radians)
+        };
+        std::vector<Nb> nbs;
+        for (std::int64_t q : healpix::query_disc_nest(nside, pc, 1.5 * spacing)) {
+            if (q == p) continue;
+            const auto it = done.find(q);
+            if (it == done.end()) continue;
+            const double w = records_[it->second].fit.neg_llh;
+            if (!std::isfinite(w)) continue;
+            Nb nb{q, it->second, w, {0, 0, 0}, 0.0};
+            double qc[3];
+            healpix::pix2vec_nest(nside, q, qc);
+            const double dot = qc[0] * pc[0] + qc[1] * pc[1] + qc[2] * pc[2];
+            nb.dist = std::acos(std::clamp(dot, -1.0, 1.0));
+            double norm = 0.0;
+            for (int i = 0; i < 3; ++i) {
+                nb.dir[i] = qc[i] - dot * pc[i];
+                norm += nb.dir[i] * nb.dir[i];
+            }
+            norm = std::sqrt(norm);
+            if (!(norm > 0.0)) continue;
+            for (double& c : nb.dir) c /= norm;
+            nbs.push_back(nb);
+        }
+        if (nbs.empty()) continue;
+        const Nb* q = &nbs[0];
+        for (const Nb& nb : nbs)
+            if (nb.value < q->value) q = &nb;
+        if (!(q->value - level_best <= settings_.polish_window)) continue;
+        if (std::isfinite(v)) {
+            if (!(v - q->value > settings_.polish_threshold)) continue;
+            const Nb* r = nullptr;
+            double best_cos = -0.5;  // opposite: angle > 120 deg
+            for (const Nb& nb : nbs) {
+                const double c = nb.dir[0] * q->dir[0] + nb.dir[1] * q->dir[1] + nb.dir[2] * q->dir[2];
+                if (c < best_cos) {
+                    best_cos = c;
+                    r = &nb;
+                }
+            }
+            if (r == nullptr) continue;  // no neighbour on the other side: cannot tell a slope
+            // a plane through p falling toward q rises toward r by (v - v(q)) (-cos) d_r / d_q
+            const double rise = (r->value - v) * q->dist / (r->dist * -best_cos);
+            if (!((v - q->value) - rise > settings_.polish_threshold)) continue;
+        }
+        const auto t = tried.find(p);
+        if (t != tried.end() && t->second.from == q->pix && t->second.value == q->value) continue;
+        tried[p] = {q->pix, q->value};
+        const ScanRecord& rq = records_[q->rec];
+        ScanTask task{level, nside, p, rp.zenith, rp.azimuth, closest_approach(rq.fit, rq.zenith, rq.azimuth)};
+        if (!(std::isfinite(task.seed.x) && std::isfinite(task.seed.y) && std::isfinite(task.seed.z) &&
+              std::isfinite(task.seed.t)))
+            continue;
+        pending_.push_back(task);
+    }
+}
+
 const std::vector<ScanTask>& ScanDriver::next_batch() {
     if (!pending_.empty())
         throw std::invalid_argument("the pending batch must be submitted before asking for the next");
     if (finished_) return pending_;
+    pending_polish_ = false;
+    if (settings_.polish_threshold > 0.0 && last_level_ >= 0 && !polish_pass_done_) {
+        if (polish_pass_rounds_ < settings_.max_polish_rounds) make_polish(last_level_);
+        if (!pending_.empty()) {
+            pending_polish_ = true;
+            ++polish_pass_rounds_;
+            ++polish_rounds_[static_cast<std::size_t>(last_level_)];
+            return pending_;
+        }
+        polish_pass_done_ = true;
+    }
     if (level_ == 0 && rounds_[0] == 0) {
         make_level0();
     } else {
@@ -189,12 +297,38 @@ void ScanDriver::submit(const DirectionFitResult* results, std::size_t n) {
         throw std::invalid_argument("expected " + std::to_string(pending_.size()) +
                                     " results (neg_llh values) for the pending batch, got " +
                                     std::to_string(n));
+    const int level = pending_.front().level;
+    const auto k = static_cast<std::size_t>(level);
+    if (pending_polish_) {
+        int improved = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            ScanRecord& rec = records_[evaluated_[k].at(pending_[i].pixel)];
+            const DirectionFitResult& r = results[i];
+            const int total = rec.fit.n_eval + r.n_eval;
+            polish_evals_[k] += r.n_eval;
+            // keep the lower minimum (a finite value beats a failed fit)
+            if (std::isfinite(r.neg_llh) && !(rec.fit.neg_llh <= r.neg_llh)) {
+                rec.fit = r;
+                ++improved;
+            }
+            rec.fit.n_eval = total;
+        }
+        polish_fits_[k] += static_cast<int>(n);
+        polish_improved_[k] += improved;
+        if (improved == 0) polish_pass_done_ = true;  // nothing moved: the pass has converged
+        pending_polish_ = false;
+        pending_.clear();
+        return;
+    }
     for (std::size_t i = 0; i < n; ++i) {
         const ScanTask& t = pending_[i];
         records_.push_back({t.level, t.nside, t.pixel, t.zenith, t.azimuth, results[i]});
         evaluated_[static_cast<std::size_t>(t.level)][t.pixel] = records_.size() - 1;
     }
-    ++rounds_[static_cast<std::size_t>(pending_.front().level)];
+    ++rounds_[k];
+    last_level_ = level;
+    polish_pass_rounds_ = 0;
+    polish_pass_done_ = false;
     pending_.clear();
 }
 

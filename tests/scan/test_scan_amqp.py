@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 
+import numpy as np
 import pytest
 
 from helpers.amqp_workers import amqp_url_or_skip, delete_queue, start_worker, stop_workers
@@ -130,6 +131,11 @@ def test_likelihood_event_over_amqp_matches_in_process(amqp_url):
         ref = scan(ev, threads=2, **kw)
         assert got.equal_pixels(ref)
         assert 1 <= ex.last_stats["event_requests"] <= 2
+        # the polishing re-fits travel as ordinary tasks: the same ones, with the same outcome
+        assert sum(ref.info["polish_improved_per_level"]) > 0
+        for key in ("polish_fits_per_level", "polish_improved_per_level", "polish_evaluations"):
+            assert got.info[key] == ref.info[key]
+        np.testing.assert_array_equal(got.n_eval, ref.n_eval)
     finally:
         _stop(procs)
         _delete_queue(amqp_url, queue)

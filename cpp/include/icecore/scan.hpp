@@ -11,6 +11,27 @@
 // -lnL differs by more than the threshold; it is applied only within the disc of
 // max_refine_radius around the best pixel.
 //
+// Polishing (polish_threshold > 0): a pixel's vertex fit can end in a worse local minimum than
+// the one its neighbours found (the -lnL of a fixed direction is multimodal in the vertex).
+// After every round of a level (level 0 included) the driver looks, among that level's
+// evaluated pixels, for those that stick out of a smooth surface: p with lowest evaluated
+// neighbour q (same nside, centre within 1.5 pixel spacings) and the evaluated neighbour r most
+// opposite to q seen from p (tangent directions at an angle theta > 120 deg), such that
+//   (v(p) - v(q)) - (v(r) - v(p)) d_q / (d_r (-cos theta)) > polish_threshold   (v = -lnL)
+// (d_q, d_r the angles p-q, p-r), i.e. p lies above the plane through its neighbours by more
+// than the threshold: on a plane falling toward q the two differences balance, a convex
+// minimum has p below them; a trapped fit sticks out. (Where the surface is concave across the
+// line q-p-r, far from the minimum, pixels qualify too and are re-fitted in vain.)
+// A pixel whose own fit failed (non-finite -lnL) qualifies whenever q is finite. Only seeds
+// q with v(q) <= (the level's best -lnL) + polish_window are used (pixels far outside every
+// contour are left as they are: that bounds the cost). Each such p is
+// re-fitted as an ordinary task seeded from q's fitted vertex moved along q's track to its
+// closest approach to the detector centre (x, y, z = 0), and the lower of the two minima is
+// kept (n_eval adds up). A (p, q, v(q)) combination is tried once. Polishing rounds repeat
+// while a round improves something, at most max_polish_rounds after each regular round; they
+// do not count in rounds(). Polishing tasks are ordinary tasks of the level's nside, so remote
+// workers need nothing special.
+//
 // The driver never calls a likelihood itself: next_batch() hands out (nside, pixel, local
 // direction, seed vertex) tasks and submit() takes their results in the same order. run_step()
 // does one next_batch / fit_batch / submit round with an in-process DirectionFitter (no Python
@@ -39,6 +60,9 @@ struct ScanSettings {
     double llh_diff_threshold = 0.0;             // finite; <= 0: no neighbour-difference refinement
     double max_refine_radius = 0.0;              // radians, finite >= 0; neighbour refinement only within it
     int max_rounds_per_level = 64;               // safety stop
+    double polish_threshold = 0.0;               // finite; <= 0: no polishing (-lnL units)
+    int max_polish_rounds = 3;                   // >= 1: polishing rounds after each regular round
+    double polish_window = 1e300;                // > 0: only seeds within this of the level's best -lnL
     double rotation[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};  // v_local = R v_equatorial (row-major)
     VertexSeed initial_seed{0.0, 0.0, 0.0, 0.0};
 };
@@ -83,8 +107,16 @@ public:
     const ScanSettings& settings() const { return settings_; }
     /// Index into records() of the best (smallest finite -lnL) pixel, or -1 if none.
     long best_index() const;
-    /// Rounds (batches) made so far at each level.
+    /// Rounds (batches) made so far at each level (polishing rounds not included).
     const std::vector<int>& rounds() const { return rounds_; }
+    /// True if the pending batch is a polishing batch (re-fits of evaluated pixels).
+    bool pending_is_polish() const { return pending_polish_; }
+    /// Per level: polishing rounds, re-fits, re-fits that found a lower minimum, and the
+    /// likelihood evaluations the re-fits used.
+    const std::vector<int>& polish_rounds() const { return polish_rounds_; }
+    const std::vector<int>& polish_fits() const { return polish_fits_; }
+    const std::vector<int>& polish_improved() const { return polish_improved_; }
+    const std::vector<long long>& polish_evaluations() const { return polish_evals_; }
 
 private:
     /// (zenith, azimuth) in radians of the centre of NESTED pixel `pix` at `nside`.
@@ -92,6 +124,8 @@ private:
     void make_level0();
     void make_refinement();
     bool seed_for(int level, std::int64_t pixel, VertexSeed& seed) const;
+    /// Fill pending_ with the polishing re-fits of level k (may leave it empty).
+    void make_polish(int k);
 
     ScanSettings settings_;
     std::vector<int> shifts_;  // 2 * log2(nsides[k] / nsides[0])
@@ -101,6 +135,18 @@ private:
     std::vector<int> rounds_;
     int level_ = 0;
     bool finished_ = false;
+    // polishing state
+    int last_level_ = -1;          // level of the last submitted batch
+    bool pending_polish_ = false;  // the pending batch is a polishing batch
+    int polish_pass_rounds_ = 0;   // polishing rounds since the last regular round
+    bool polish_pass_done_ = true; // no more polishing until the next regular round
+    struct Tried {
+        std::int64_t from;
+        double value;
+    };
+    std::vector<std::map<std::int64_t, Tried>> tried_;  // per level: pixel -> last seed neighbour
+    std::vector<int> polish_rounds_, polish_fits_, polish_improved_;
+    std::vector<long long> polish_evals_;
 };
 
 }  // namespace icecore

@@ -58,6 +58,9 @@ def register(subparsers: Any) -> None:
     r.add_argument("--likelihood", choices=("exact", "fast"), default=None,
                    help="photon-likelihood evaluation of a likelihood event: 'exact' closed form or 'fast' "
                         "tables (default: the scan's default; travels to AMQP workers in the fitter spec)")
+    r.add_argument("--no-polish", action="store_true",
+                   help="skip the polishing pass (re-fits of pixels stuck in worse vertex minima than "
+                        "their neighbours)")
     r.set_defaults(func=_cmd_run, flag_names={"time": "--mjd"})
 
     w = sub.add_parser("worker", help="consume scan pixels from RabbitMQ and fit them")
@@ -200,7 +203,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     log.info("scanning %s on nsides %s (extensions %s), %s", args.event, nsides, extensions,
              f"workers at {args.amqp}" if args.amqp else "in process")
     result = scan(event, time=args.mjd, nsides=nsides, extensions=extensions, executor=executor, threads=args.threads,
-                  likelihood=args.likelihood)
+                  likelihood=args.likelihood, polish=not args.no_polish)
     summary = write_products(result, args.out, catalog=args.catalog, plots=not args.no_plots,
                              overwrite=args.overwrite, truth=true_direction(event))
     log.info("scan done: %d fits in %.1f s; products in %s", summary.get("info", {}).get("fits", 0),

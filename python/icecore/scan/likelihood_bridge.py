@@ -44,7 +44,9 @@ __all__ = [
 #:   On 20 simulated events (tools/results/scan_fast_vs_exact.md, full 8/64/512 schedule) 14 have
 #:   the same best pixel and 11 all four areas within 2 %; in 5 of the 6 others the fast scan found
 #:   the lower -lnL (by 3-257): the exact scan's vertex fits ended in worse local minima
-#:   (tools/results/scan_fit_basins.json), not an error of the tables (~3e-6 per term).
+#:   (tools/results/scan_fit_basins.json), not an error of the tables (~3e-6 per term). With the
+#:   scan's polishing pass (``ScanSettings.polish``, default on) 18 / 20 and 18 / 20
+#:   (tools/results/scan_fast_vs_exact_polish.md).
 #: - seeds where they matter: 1 + ``n_ring`` = 7 seeds (the given seed plus a 150 m ring) unless
 #:   the fit from the given seed stays within ``near_m`` = 20 m / ``near_ns`` = 60 ns of it (the
 #:   parent pixel's vertex was already good: mostly at nside 64/512), then only ``n_ring_near``

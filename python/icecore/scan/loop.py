@@ -5,6 +5,15 @@ each round in C++ threads. With an :class:`Executor`, each round's tasks (a stru
 ``_core.scan.SCAN_TASK_DTYPE``: level, nside, pixel, zenith, azimuth, seeds) go to
 ``session.evaluate``, whose results (fields neg_llh, vertex, n_eval, status, as
 ``_core.scan.FIT_RESULT_DTYPE``) are submitted back in the same order.
+
+Polishing: the −ln L of a fixed direction is multimodal in the vertex, so a pixel's fit can end
+in a worse local minimum than its neighbours'. With ``ScanSettings.polish`` (default on) the
+driver follows every round with polishing rounds: pixels of that level that lie above the line
+through their lowest evaluated neighbour and the one opposite it by more than
+``polish_threshold`` (−ln L), with that neighbour within ``polish_window`` of the level's best,
+are re-fitted from the neighbour's vertex (moved along its track to the closest approach to the
+detector centre) and keep the lower minimum (``cpp/include/icecore/scan.hpp``). The re-fits are
+ordinary tasks, so workers need nothing new and give the in-process result.
 """
 
 from __future__ import annotations
@@ -45,6 +54,14 @@ class ScanSettings:
         neighbour's by more than this (None: off)
     max_refine_radius_deg : region (degrees) around the best pixel where the threshold rule applies
     max_rounds_per_level : safety stop for the "repeat until no new pixel" rule
+    polish : re-fit, after every round, pixels whose vertex fit ended in a worse local minimum
+        than their neighbours' (see :mod:`icecore.scan.loop`, "Polishing"); False turns it off
+    polish_threshold : a pixel is re-fitted when it lies above the line through its lowest
+        neighbour and the neighbour opposite to it by more than this (−ln L units)
+    max_polish_rounds : polishing rounds after each regular round (each ends the pass if it
+        improves nothing)
+    polish_window : only neighbours whose −ln L is within this of the level's best seed a re-fit
+        (−ln L units; pixels far outside every contour are left alone, which bounds the cost)
     """
 
     nsides: Sequence[int] = (8, 64, 512)
@@ -52,6 +69,10 @@ class ScanSettings:
     llh_diff_threshold: float | None = None
     max_refine_radius_deg: float = 10.0
     max_rounds_per_level: int = 64
+    polish: bool = True
+    polish_threshold: float = 1.0
+    max_polish_rounds: int = 3
+    polish_window: float = 100.0
 
     def __post_init__(self) -> None:
         ns = [check_nside(n, "nsides") for n in self.nsides]
@@ -66,6 +87,11 @@ class ScanSettings:
             check_positive(self.llh_diff_threshold, "llh_diff_threshold")
         check_positive(self.max_refine_radius_deg, "max_refine_radius_deg")
         check_positive(self.max_rounds_per_level, "max_rounds_per_level", integer=True)
+        if not isinstance(self.polish, (bool, np.bool_)):
+            raise InputError("argument 'polish': must be True or False", "polish")
+        check_positive(self.polish_threshold, "polish_threshold")
+        check_positive(self.max_polish_rounds, "max_polish_rounds", integer=True)
+        check_positive(self.polish_window, "polish_window")
 
 
 class ExecutorSession(Protocol):
@@ -90,7 +116,9 @@ def _driver(problem: ScanProblem, settings: ScanSettings) -> _core.scan.ScanDriv
         np.ascontiguousarray(problem.rotation, float), np.asarray(problem.initial_seed, float),
         float(settings.llh_diff_threshold or 0.0),
         float(np.radians(settings.max_refine_radius_deg)) if settings.llh_diff_threshold else 0.0,
-        int(settings.max_rounds_per_level))
+        int(settings.max_rounds_per_level),
+        float(settings.polish_threshold) if settings.polish else 0.0, int(settings.max_polish_rounds),
+        float(settings.polish_window))
 
 
 def _cpu_seconds() -> float:
@@ -125,6 +153,7 @@ def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, e
     try:
         while True:
             tb = time.perf_counter()
+            polish_before = sum(driver.polish_fits)
             if session is None:
                 n = driver.step(problem.fitter, nthreads)
                 if n == 0:
@@ -138,8 +167,12 @@ def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, e
                 level = int(batch["level"][0])
                 res = session.evaluate(batch)
                 driver.submit(res["neg_llh"], res["vertex"], res["n_eval"], res["status"])
+            polished = sum(driver.polish_fits) > polish_before  # that batch re-fitted evaluated pixels
             per_batch.append({"level": level, "nside": int(settings.nsides[level]), "pixels": int(n),
-                              "seconds": round(time.perf_counter() - tb, 4)})
+                              "polish": polished, "seconds": round(time.perf_counter() - tb, 4)})
+            if polished:
+                log.debug("scan level %d: polished %d pixels in %.3f s", level, n, per_batch[-1]["seconds"])
+                continue
             if bars[level].total is not None and bars[level].n + n > bars[level].total:
                 bars[level].total = bars[level].n + n  # the best pixel moved: the level grew
             bars[level].update(n)
@@ -162,6 +195,13 @@ def run_problem(problem: ScanProblem, settings: ScanSettings | None = None, *, e
         "fits": len(rec),
         "likelihood_evaluations": int(np.sum(rec["n_eval"])),
         "failed_fits": int(np.count_nonzero(rec["status"] != 0)),
+        "polish": bool(settings.polish),
+        "polish_threshold": float(settings.polish_threshold) if settings.polish else None,
+        "polish_window": float(settings.polish_window) if settings.polish else None,
+        "polish_rounds_per_level": [int(r) for r in driver.polish_rounds],
+        "polish_fits_per_level": [int(r) for r in driver.polish_fits],
+        "polish_improved_per_level": [int(r) for r in driver.polish_improved],
+        "polish_evaluations": int(sum(driver.polish_evaluations)),
         "wall_s": round(wall, 4),
         "cpu_s_this_process": round(cpu, 4),
         "executor": "in-process" if executor is None else type(executor).__name__,
@@ -176,7 +216,8 @@ def scan(event: Any, *, time: Any = None, nsides: Sequence[int] = (8, 64, 512),
          extensions: Sequence[float] = (12.0, 24.0), llh_diff_threshold: float | None = None,
          max_refine_radius_deg: float = 10.0, executor: Executor | None = None, threads: int | None = None,
          progress: bool | None = None, initial_seed: Any = None,
-         fitter_options: dict[str, Any] | None = None, likelihood: str | None = None) -> ScanResult:
+         fitter_options: dict[str, Any] | None = None, likelihood: str | None = None,
+         polish: bool = True) -> ScanResult:
     """Scan the sky for the best direction of a track event.
 
     Parameters
@@ -202,13 +243,17 @@ def scan(event: Any, *, time: Any = None, nsides: Sequence[int] = (8, 64, 512),
         ``fitter_options={"likelihood": ...}``; default
         :data:`icecore.scan.likelihood_bridge.DEFAULT_FITTER_OPTIONS`). It is part of the fitter
         spec, so remote workers use the same setting and give identical results.
+    polish : re-fit pixels whose vertex fit ended in a worse local minimum than their
+        neighbours' (:class:`ScanSettings` ``polish``; default on). The re-fits are ordinary
+        tasks, so remote workers give the same result.
 
     Returns
     -------
     ScanResult
         All evaluated pixels (NESTED, equatorial), with best fit, maps and contours.
     """
-    settings = ScanSettings(tuple(nsides), tuple(extensions), llh_diff_threshold, max_refine_radius_deg)
+    settings = ScanSettings(tuple(nsides), tuple(extensions), llh_diff_threshold, max_refine_radius_deg,
+                            polish=polish)
     if likelihood is not None:
         fitter_options = {**(fitter_options or {}), "likelihood": likelihood}
     problem = make_problem(event, time=time, initial_seed=initial_seed, fitter_options=fitter_options)
