@@ -81,8 +81,10 @@ private:
     template <bool WithSf, bool WithHess = false>
     bool interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf, double* hess_pdf = nullptr,
                      double* hess_sf = nullptr) const;
+    /// ln cp + m ln S with its partials (corners mixed, one bicubic); false outside the domain.
+    bool interpolate_mix(double t, double nu, double m, LogGrad& out) const;
     LogHess exact_hess(double t, double nu, double m) const;
-    struct Node {
+    struct alignas(64) Node {  ///< one cache line
         double f[4];  ///< ln cp: f, f_x, f_y, f_xy (derivatives in grid units)
         double s[4];  ///< ln S: the same
     };
