@@ -1,6 +1,7 @@
 // Bicubic Hermite tables of ln cp and ln S (see pandel_table.hpp for the grid and error bound).
 #include "icecore/pandel_table.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -240,8 +241,69 @@ bool PandelTable::interpolate_mix(double t, double nu, double m, LogGrad& out) c
     const Basis2 ba(fx - i), bb(fy - j);
     double v, va, vb;
     hermite2(g[0], g[1], g[2], g[3], ba, bb, v, va, vb);
-    out = {v, vb / (kStepY * nu), va * inv_sigma_ / (kStepX * r)};
+    const double dadt = inv_sigma_ / (kStepX * r), dbdnu = 1.0 / (kStepY * nu);
+    out = {v, vb * dbdnu, va * dadt};
     return true;
+}
+
+void PandelTable::log_pdf_sf_batch(std::size_t n, const double* t, const double* nu, const double* m,
+                                   LogGrad* out) const {
+    constexpr std::size_t kBlock = 32;  // 32 x 4 cache lines = 8 kB: stays in L1 until used
+    std::size_t cell[kBlock];
+    double fa[kBlock], fb[kBlock], rr[kBlock];
+    bool in[kBlock];
+    const double tlo = -kTMinSigma * sigma_;
+    const std::size_t ny = static_cast<std::size_t>(ny_);
+    for (std::size_t k0 = 0; k0 < n; k0 += kBlock) {
+        const std::size_t nb = std::min(kBlock, n - k0);
+        for (std::size_t q = 0; q < nb; ++q) {  // locate (the same arithmetic as interpolate_mix)
+            const double tt = t[k0 + q], nn = nu[k0 + q];
+            in[q] = tt >= tlo && tt <= kTMax && nn >= kNuMin && nn <= kNuMax;
+            if (!in[q]) continue;
+            const double u = tt * inv_sigma_;
+            const double r = std::sqrt(u * u + 1.0);
+            const double x = std::copysign(std::log(std::fabs(u) + r), u);
+            const double y = std::log(nn);
+            const double fx = (x - x0_) * (1.0 / kStepX), fy = (y - y0_) * (1.0 / kStepY);
+            int i = static_cast<int>(fx), j = static_cast<int>(fy);
+            if (i > nx_ - 2) i = nx_ - 2;
+            if (j > ny_ - 2) j = ny_ - 2;
+            if (i < 0) i = 0;
+            if (j < 0) j = 0;
+            cell[q] = static_cast<std::size_t>(i) * ny + static_cast<std::size_t>(j);
+            fa[q] = fx - i;
+            fb[q] = fy - j;
+            rr[q] = r;
+            const Node* n0 = &nodes_[cell[q]];
+            __builtin_prefetch(n0);
+            __builtin_prefetch(n0 + 1);
+            __builtin_prefetch(n0 + ny);
+            __builtin_prefetch(n0 + ny + 1);
+        }
+        for (std::size_t q = 0; q < nb; ++q) {
+            const std::size_t k = k0 + q;
+            const double mk = m[k];
+            if (!in[q]) {
+                out[k] = log_pdf_sf(t[k], nu[k], mk);  // exact fallback
+                continue;
+            }
+            const Node* n0 = &nodes_[cell[q]];
+            const Node* n1 = n0 + ny;
+            const Basis2 ba(fa[q]), bb(fb[q]);
+            double v, va, vb;
+            if (mk > 0.0) {
+                double g[4][4];
+                const Node* corner[4] = {n0, n0 + 1, n1, n1 + 1};
+                for (int c = 0; c < 4; ++c)
+                    for (int h = 0; h < 4; ++h) g[c][h] = corner[c]->f[h] + mk * corner[c]->s[h];
+                hermite2(g[0], g[1], g[2], g[3], ba, bb, v, va, vb);
+            } else {
+                hermite2(n0[0].f, n0[1].f, n1[0].f, n1[1].f, ba, bb, v, va, vb);
+            }
+            const double dadt = inv_sigma_ / (kStepX * rr[q]), dbdnu = 1.0 / (kStepY * nu[k]);
+            out[k] = {v, vb * dbdnu, va * dadt};
+        }
+    }
 }
 
 LogHess PandelTable::exact_hess(double t, double nu, double m) const {

@@ -67,6 +67,11 @@ public:
     /// outside the domain. Without the ln n term (the likelihood adds it once per DOM).
     LogGrad log_pdf_sf(double t, double nu, double m) const;
 
+    /// log_pdf_sf(t[k], nu[k], m[k]) for k < n into out[k], the same values as n calls: the cells
+    /// of a block of terms are located (and prefetched) before they are interpolated, so the
+    /// table's memory latency overlaps with the arithmetic.
+    void log_pdf_sf_batch(std::size_t n, const double* t, const double* nu, const double* m, LogGrad* out) const;
+
     /// log_pdf_sf with the second partials (d2/dnu2, d2/dnu dt, d2/dt2) of the interpolant: the
     /// Hessian model of the Newton vertex fit. The bicubic's second derivatives are piecewise
     /// continuous (exact to O(grid step) relative); outside the domain the exact values and
