@@ -116,6 +116,22 @@ PandelTable::PandelTable(double rho, double sigma) : rho_(rho), sigma_(sigma), i
                 throw std::runtime_error("PandelTable: non-finite exact value at a node");
 }
 
+SoftplusTable::SoftplusTable() {
+    const int nk = static_cast<int>(kZMax) * kPerUnit;  // last node at z = kZMax
+    node_.assign(2 * static_cast<std::size_t>(nk + 2), 0.0);  // (and a zero node after it)
+    const double h = 1.0 / kPerUnit;
+    for (int k = 0; k < nk; ++k) {
+        const double z = k * h;
+        node_[2 * static_cast<std::size_t>(k)] = std::log1p(std::exp(-z));
+        node_[2 * static_cast<std::size_t>(k) + 1] = -h / (1.0 + std::exp(z));  // h sp'(z)
+    }
+}
+
+const SoftplusTable& SoftplusTable::instance() {
+    static const SoftplusTable table;
+    return table;
+}
+
 std::shared_ptr<const PandelTable> PandelTable::shared(double rho, double sigma) {
     static std::mutex mu;
     static std::map<std::pair<double, double>, std::shared_ptr<const PandelTable>> cache;
@@ -327,13 +343,16 @@ LogHess PandelTable::exact_hess(double t, double nu, double m) const {
 LogHess PandelTable::log_pdf_sf_hess(double t, double nu, double m) const {
     LogGrad p{}, s{};
     double hp[3], hs[3];
+    // value and gradient from log_pdf_sf (bit-identical to the gradient-only path), the second
+    // partials from the tensor-product evaluation
     if (m > 0.0) {
         if (!interpolate<true, true>(t, nu, p, s, hp, hs)) return exact_hess(t, nu, m);
-        return {p.value + m * s.value, p.d_nu + m * s.d_nu, p.d_t + m * s.d_t,
-                hp[0] + m * hs[0], hp[1] + m * hs[1], hp[2] + m * hs[2]};
+        const LogGrad v = log_pdf_sf(t, nu, m);
+        return {v.value, v.d_nu, v.d_t, hp[0] + m * hs[0], hp[1] + m * hs[1], hp[2] + m * hs[2]};
     }
     if (!interpolate<false, true>(t, nu, p, s, hp, hs)) return exact_hess(t, nu, m);
-    return {p.value, p.d_nu, p.d_t, hp[0], hp[1], hp[2]};
+    const LogGrad v = log_pdf_sf(t, nu, m);
+    return {v.value, v.d_nu, v.d_t, hp[0], hp[1], hp[2]};
 }
 
 bool PandelTable::lookup(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf) const {

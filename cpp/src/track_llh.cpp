@@ -145,6 +145,10 @@ inline double log_add(double a, double b, double& wa) {
     wa = diff >= 0.0 ? inv : e * inv;
     return (diff >= 0.0 ? a : b) + l1p;
 }
+// The noise mixing: the softplus table with the fast likelihood, the libm log_add with the exact.
+inline double mix(const SoftplusTable* spt, double a, double b, double& wa) {
+    return spt ? spt->log_add(a, b, wa) : log_add(a, b, wa);
+}
 }  // namespace
 
 LogGrad PandelTrackLikelihood::photon_term(std::size_t i, double tres, double nu) const {
@@ -235,7 +239,8 @@ double PandelTrackLikelihood::eval_transverse_table(const TrackFrame& fr, const 
     }
     // 2: the table terms
     table_->log_pdf_sf_batch(nl, st, snu, sm, tr.s_out.data());
-    // 3: noise mixing and the sums, in DOM order
+    // 3: noise mixing (SoftplusTable) and the sums, in DOM order
+    const SoftplusTable& spt = SoftplusTable::instance();
     double f = 0.0, ga = 0.0, gb = 0.0, gt = 0.0;
     std::size_t q = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -245,7 +250,7 @@ double PandelTrackLikelihood::eval_transverse_table(const TrackFrame& fr, const 
         }
         const LogGrad& lp = tr.s_out[q];
         double wsig;
-        f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
+        f -= spt.log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
         const double dl_dt = wsig * lp.d_t, dl_dnu = wsig * lp.d_nu;
         ga -= dl_dnu * snua[q] + dl_dt * stra[q];
         gb -= dl_dnu * snub[q] + dl_dt * strb[q];
@@ -262,6 +267,7 @@ template <bool WithHess>
 double PandelTrackLikelihood::eval_transverse(const TrackFrame& fr, const Transverse& tr, double alpha,
                                               double beta, double t0, double* grad, double* hess) const {
     if (!WithHess && opt_.fast) return eval_transverse_table(fr, tr, alpha, beta, t0, grad);
+    const SoftplusTable* spt = opt_.fast ? &SoftplusTable::instance() : nullptr;
     const double lam_inv = 1.0 / ice_.scattering_m;
     const double a1s = ice_.deff_a1 / fr.sin_c;
     const double dnu_dd = a1s * lam_inv;
@@ -296,7 +302,7 @@ double PandelTrackLikelihood::eval_transverse(const TrackFrame& fr, const Transv
         double wsig;
         if (!WithHess) {
             const LogGrad lp = photon_term(i, tres, nu);
-            f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
+            f -= mix(spt, log_signal_n_[i] + lp.value, log_noise_, wsig);
             const double dl_dt = wsig * lp.d_t, dl_dnu = wsig * lp.d_nu;
             ga -= dl_dnu * nu_a + dl_dt * tr_a;
             gb -= dl_dnu * nu_b + dl_dt * tr_b;
@@ -304,7 +310,7 @@ double PandelTrackLikelihood::eval_transverse(const TrackFrame& fr, const Transv
             continue;
         }
         const LogHess lp = photon_term_hess(i, tres, nu);
-        f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
+        f -= mix(spt, log_signal_n_[i] + lp.value, log_noise_, wsig);
         // l = ln p of the hit; L_i = -ln(e^(A + l) + e^N): grad -w l', Hessian -w l'' - w (1 - w) l' l'^T
         const double la = lp.d_t * tr_a + lp.d_nu * nu_a, lb = lp.d_t * tr_b + lp.d_nu * nu_b, lt = -lp.d_t;
         ga -= wsig * la;
@@ -357,6 +363,7 @@ double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double
     const double a1s = ice_.deff_a1 / fr.sin_c;
     double f = 0.0;
     double g[3] = {0.0, 0.0, 0.0}, gtime = 0.0, gd[2] = {0.0, 0.0};
+    const SoftplusTable* spt = opt_.fast ? &SoftplusTable::instance() : nullptr;
     const std::size_t n = t_.size();
     for (std::size_t i = 0; i < n; ++i) {
         const double* r = &pos_[3 * i];
@@ -377,7 +384,7 @@ double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double
         }
         const LogGrad lp = photon_term(i, tres, nu);
         double wsig;
-        f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
+        f -= mix(spt, log_signal_n_[i] + lp.value, log_noise_, wsig);
         if (!gq && !gt && !gdir) continue;
         const double dl_dt = wsig * lp.d_t;    // dL_i / d t_res
         const double dl_dnu = wsig * lp.d_nu;  // dL_i / d nu

@@ -26,6 +26,7 @@
 // (PandelTable::shared, thread-safe); they are immutable after construction.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -38,6 +39,48 @@ namespace icecore {
 struct LogHess {
     double value, d_nu, d_t;
     double d_nunu, d_nut, d_tt;
+};
+
+/// The noise mixing of the fast likelihood: ln(e^a + e^b) = max(a, b) + sp(|a - b|) with the
+/// softplus sp(z) = ln(1 + e^-z) from a cubic Hermite table (nodes every 1/32 in z on [0, 40],
+/// exact sp and sp' at the nodes, sp = sp' = 0 from z = 40 on: e^-40 = 4e-18 is below the
+/// rounding of max(a, b)). The weight wa = d/da ln(e^a + e^b) is the exact derivative of the
+/// interpolated value (C1, 1/2 at a = b), so the gradient stays consistent with the value.
+/// Error bound (tests/likelihood/test_pandel_table.py, dense grid): |sp error| <= 5e-10 (measured
+/// max 3.1e-10), |wa error| <= 5e-8 (measured 3.1e-8); per hit DOM of -ln L the same 5e-10.
+/// The exact likelihood keeps the libm exp / log1p (track_llh.cpp log_add).
+class SoftplusTable {
+public:
+    static constexpr int kPerUnit = 32;  ///< nodes per unit of z
+    static constexpr double kZMax = 40.0;
+
+    /// The process-wide table (built on first use, ~1300 nodes, 20 kB).
+    static const SoftplusTable& instance();
+
+    /// ln(e^a + e^b) with wa = its derivative in a (the weight of a); NaN in, NaN out.
+    double log_add(double a, double b, double& wa) const {
+        const double diff = a - b;
+        const double z = std::fabs(diff);
+        double sp = 0.0, dsp = 0.0;
+        if (z < kZMax) {
+            const double q = z * kPerUnit;
+            const int k = static_cast<int>(q);
+            const double t = q - k, u = 1.0 - t;
+            const double* n = &node_[2 * static_cast<std::size_t>(k)];
+            // cubic Hermite on [z_k, z_k+1]: n = (sp_k, h sp'_k, sp_k+1, h sp'_k+1)
+            sp = (1.0 + 2.0 * t) * u * u * n[0] + t * u * u * n[1] + t * t * (3.0 - 2.0 * t) * n[2] - t * t * u * n[3];
+            dsp = (6.0 * t * u * (n[2] - n[0]) + u * (1.0 - 3.0 * t) * n[1] + t * (3.0 * t - 2.0) * n[3]) * kPerUnit;
+        } else if (!(z >= kZMax)) {  // NaN
+            wa = z;
+            return z;
+        }
+        wa = diff >= 0.0 ? 1.0 + dsp : -dsp;
+        return (diff >= 0.0 ? a : b) + sp;
+    }
+
+private:
+    SoftplusTable();
+    std::vector<double> node_;  ///< (sp(z_k), h sp'(z_k)) for z_k = k h, h = 1 / kPerUnit
 };
 
 class PandelTable {
