@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -72,68 +70,6 @@ inline void hermite2(const double* q00, const double* q01, const double* q10, co
     vb = ba.h0[0] * b00 + ba.h1[0] * b01 + ba.h0[1] * b10 + ba.h1[1] * b11;
 }
 
-// The grid maps (no libm call): g(w) = e + p(s) for w = 2^e (1 + s), s in [0, 1), with the
-// quintic p(s) = s (A + s (-A/2 + s (C3 + s (C4 + s C5)))), A = 1 / ln 2, matching log2(1 + s) in
-// value, first and second derivative at s = 0 and 1: a C2 monotone approximation of log2
-// (|g - log2| < 4.4e-4, g' / log2' within 0.17 %) whose jumps of the third derivative sit at the
-// powers of two, i.e. on grid nodes. glog2 returns g(w) and g'(w), glog2_dd g''(w).
-constexpr double kGA = 1.4426950408889634;  // 1 / ln 2
-constexpr double kGC3 = 0.44214535411061745, kGC4 = -0.2123758308881251, kGC5 = 0.04888295633302594;
-
-inline double gpoly(double s) { return s * (kGA + s * (-0.5 * kGA + s * (kGC3 + s * (kGC4 + s * kGC5)))); }
-inline double gpoly_d(double s) { return kGA + s * (-kGA + s * (3.0 * kGC3 + s * (4.0 * kGC4 + s * 5.0 * kGC5))); }
-inline double gpoly_dd(double s) { return -kGA + s * (6.0 * kGC3 + s * (12.0 * kGC4 + s * 20.0 * kGC5)); }
-
-inline double glog2(double w, double& dg) {
-    std::uint64_t b;
-    std::memcpy(&b, &w, sizeof b);
-    const int e = static_cast<int>((b >> 52) & 0x7ffu) - 1023;
-    const std::uint64_t mb = (b & 0xfffffffffffffull) | 0x3ff0000000000000ull;
-    double m;
-    std::memcpy(&m, &mb, sizeof m);
-    const double s = m - 1.0;
-    const std::uint64_t ib = static_cast<std::uint64_t>(1023 - e) << 52;  // 2^-e
-    double inv2e;
-    std::memcpy(&inv2e, &ib, sizeof inv2e);
-    dg = gpoly_d(s) * inv2e;
-    return e + gpoly(s);
-}
-
-inline double glog2_dd(double w) {  // g''(w)
-    int e;
-    const double m2 = std::frexp(w, &e);  // w = m2 2^e, m2 in [0.5, 1)
-    const double s = 2.0 * m2 - 1.0;
-    const double inv2e = std::ldexp(1.0, 1 - e);
-    return gpoly_dd(s) * inv2e * inv2e;
-}
-
-inline double glog2_inv(double y) {  // w with g(w) = y (Newton on the monotone cubic)
-    const double e = std::floor(y), f = y - e;
-    double s = f;
-    for (int it = 0; it < 60; ++it) {
-        const double p = gpoly(s) - f;
-        const double dp = gpoly_d(s);
-        double sn = s - p / dp;
-        if (sn < 0.0) sn = 0.0;
-        if (sn > 1.0) sn = 1.0;
-        const bool done = std::fabs(sn - s) <= 1e-17;
-        s = sn;
-        if (done) break;
-    }
-    return std::ldexp(1.0 + s, static_cast<int>(e));
-}
-
-// The time coordinate X(t) = sign(u) g(|u| + sqrt(u^2 + 1)), u = t / sigma (a C1 odd map like
-// asinh(u) / ln 2: linear in the Gaussian core, logarithmic for late hits; kinks on nodes).
-inline double xmap(double u, double& dxdu, double& r, double& w) {
-    r = std::sqrt(u * u + 1.0);
-    w = std::fabs(u) + r;
-    double dg;
-    const double g = glog2(w, dg);
-    dxdu = dg * w / r;
-    return std::copysign(g, u);
-}
-
 constexpr double kCrossStep = 1e-4;  // central-difference step in y for f_xy
 
 }  // namespace
@@ -141,58 +77,37 @@ constexpr double kCrossStep = 1e-4;  // central-difference step in y for f_xy
 PandelTable::PandelTable(double rho, double sigma) : rho_(rho), sigma_(sigma), inv_sigma_(1.0 / sigma) {
     if (!(rho > 0.0) || !std::isfinite(rho) || !(sigma > 0.0) || !std::isfinite(sigma))
         throw std::invalid_argument("PandelTable: rho and sigma must be finite and > 0");
-    double dxdu, r, w;
-    const double x_lo = xmap(-kTMinSigma, dxdu, r, w), x_hi = xmap(kTMax / sigma, dxdu, r, w);
-    double dg;
-    const double y_lo = glog2(kNuMin, dg), y_hi = glog2(kNuMax, dg);
-    // first nodes on multiples of the steps, so that every kink of the maps is a node
-    x0_ = std::floor(x_lo * kNx) / kNx;
-    y0_ = std::floor(y_lo * kNy) / kNy;
-    const int ix0 = static_cast<int>(std::lround(x0_ * kNx)), iy0 = static_cast<int>(std::lround(y0_ * kNy));
-    nx_ = static_cast<int>(std::ceil((x_hi - x0_) * kNx)) + 1;
-    ny_ = static_cast<int>(std::ceil((y_hi - y0_) * kNy)) + 1;
+    x0_ = std::asinh(-kTMinSigma);
+    const double x1 = std::asinh(kTMax / sigma);
+    y0_ = std::log(kNuMin);
+    const double y1 = std::log(kNuMax);
+    nx_ = static_cast<int>(std::ceil((x1 - x0_) / kStepX)) + 1;
+    ny_ = static_cast<int>(std::ceil((y1 - y0_) / kStepY)) + 1;
     nodes_.resize(static_cast<std::size_t>(nx_) * static_cast<std::size_t>(ny_));
     const std::size_t total = nodes_.size();
     parallel_for(total, 2, [&](std::size_t lo, std::size_t hi) {
         for (std::size_t k = lo; k < hi; ++k) {
             const int i = static_cast<int>(k / static_cast<std::size_t>(ny_));
             const int j = static_cast<int>(k % static_cast<std::size_t>(ny_));
-            const double x = static_cast<double>(ix0 + i) / kNx, y = static_cast<double>(iy0 + j) / kNy;
-            const double wx = glog2_inv(std::fabs(x));
-            const double t = std::copysign(sigma_ * 0.5 * (wx - 1.0 / wx), x);
-            double xdu, xr, xw, ydnu;
-            xmap(t * inv_sigma_, xdu, xr, xw);
-            const double dtdx = sigma_ / xdu;
-            const double nu = glog2_inv(y);
-            glog2(nu, ydnu);
-            const double dnudy = 1.0 / ydnu;
-            const double nup = nu * std::exp(kCrossStep), num = nu * std::exp(-kCrossStep);
-            // cross derivative: d(d_t)/d(ln nu) by a central difference, times d ln nu / dy
-            const double cross = dtdx * dnudy / nu / (2.0 * kCrossStep) * kStepX * kStepY;
+            const double x = x0_ + kStepX * i, y = y0_ + kStepY * j;
+            const double t = sigma_ * std::sinh(x), dtdx = sigma_ * std::cosh(x);
+            const double nu = std::exp(y);
+            const double nup = std::exp(y + kCrossStep), num = std::exp(y - kCrossStep);
             Node& nd = nodes_[k];
-            // The powers of two are nodes (integer y), among them the integers nu = 1, 2, 4, ...,
-            // where the closed form's d ln S / d nu is off (0.7 % within ~1e-10 of nu = 1, less at
-            // 2): at every power-of-two node the nu-partials are the mean of nu (1 +- 1e-7).
-            const bool pow2 = (iy0 + j) % kNy == 0;
-            auto d_nu_fix = [&](LogGrad v, LogGrad (*fn)(double, double, double, double)) {
-                if (pow2)
-                    v.d_nu = 0.5 * (fn(t, nu * (1.0 + 1e-7), rho_, sigma_).d_nu + fn(t, nu * (1.0 - 1e-7), rho_, sigma_).d_nu);
-                return v;
-            };
-            const LogGrad p = d_nu_fix(icecore::cpandel_log_pdf(t, nu, rho_, sigma_), &icecore::cpandel_log_pdf);
+            const LogGrad p = icecore::cpandel_log_pdf(t, nu, rho_, sigma_);
             const LogGrad pp = icecore::cpandel_log_pdf(t, nup, rho_, sigma_);
             const LogGrad pm = icecore::cpandel_log_pdf(t, num, rho_, sigma_);
             nd.f[0] = p.value;
             nd.f[1] = p.d_t * dtdx * kStepX;
-            nd.f[2] = p.d_nu * dnudy * kStepY;
-            nd.f[3] = (pp.d_t - pm.d_t) * cross;
-            const LogGrad s = d_nu_fix(icecore::cpandel_log_sf(t, nu, rho_, sigma_), &icecore::cpandel_log_sf);
+            nd.f[2] = p.d_nu * nu * kStepY;
+            nd.f[3] = (pp.d_t - pm.d_t) * dtdx / (2.0 * kCrossStep) * kStepX * kStepY;
+            const LogGrad s = icecore::cpandel_log_sf(t, nu, rho_, sigma_);
             const LogGrad sp = icecore::cpandel_log_sf(t, nup, rho_, sigma_);
             const LogGrad sm = icecore::cpandel_log_sf(t, num, rho_, sigma_);
             nd.s[0] = s.value;
             nd.s[1] = s.d_t * dtdx * kStepX;
-            nd.s[2] = s.d_nu * dnudy * kStepY;
-            nd.s[3] = (sp.d_t - sm.d_t) * cross;
+            nd.s[2] = s.d_nu * nu * kStepY;
+            nd.s[3] = (sp.d_t - sm.d_t) * dtdx / (2.0 * kCrossStep) * kStepX * kStepY;
         }
     });
     for (const Node& nd : nodes_)
@@ -230,36 +145,26 @@ std::shared_ptr<const PandelTable> PandelTable::shared(double rho, double sigma)
     return table;
 }
 
-PandelTable::Where PandelTable::locate(double t, double nu) const {
-    Where wh;
-    double dxdu, r, w, dydnu;
-    const double x = xmap(t * inv_sigma_, dxdu, r, w);
-    const double y = glog2(nu, dydnu);
-    wh.fx = (x - x0_) * kNx;
-    wh.fy = (y - y0_) * kNy;
-    int i = static_cast<int>(wh.fx), j = static_cast<int>(wh.fy);
-    if (i > nx_ - 2) i = nx_ - 2;
-    if (j > ny_ - 2) j = ny_ - 2;
-    if (i < 0) i = 0;
-    if (j < 0) j = 0;
-    wh.i = i;
-    wh.j = j;
-    wh.dadt = dxdu * inv_sigma_ * kNx;
-    wh.dbdnu = dydnu * kNy;
-    return wh;
-}
-
 template <bool WithSf, bool WithHess>
 bool PandelTable::interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf, double* hess_pdf,
                               double* hess_sf) const {
     if (!(t >= -kTMinSigma * sigma_ && t <= kTMax && nu >= kNuMin && nu <= kNuMax)) return false;
-    const Where wh = locate(t, nu);
-    const int i = wh.i, j = wh.j;
-    const double fx = wh.fx, fy = wh.fy, dadt = wh.dadt, dbdnu = wh.dbdnu;
+    const double u = t * inv_sigma_;
+    const double r = std::sqrt(u * u + 1.0);
+    const double x = std::copysign(std::log(std::fabs(u) + r), u);  // asinh(u), reusing r
+    const double y = std::log(nu);
+    const double fx = (x - x0_) * (1.0 / kStepX), fy = (y - y0_) * (1.0 / kStepY);
+    int i = static_cast<int>(fx), j = static_cast<int>(fy);
+    if (i > nx_ - 2) i = nx_ - 2;
+    if (j > ny_ - 2) j = ny_ - 2;
+    if (i < 0) i = 0;
+    if (j < 0) j = 0;
     if constexpr (!WithHess) {
         const Node* n0 = &nodes_[static_cast<std::size_t>(i) * static_cast<std::size_t>(ny_) + static_cast<std::size_t>(j)];
         const Node* n1 = n0 + ny_;
         const Basis2 ba(fx - i), bb(fy - j);
+        const double dadt = inv_sigma_ / (kStepX * r);
+        const double dbdnu = 1.0 / (kStepY * nu);
         double v, va, vb;
         hermite2(n0[0].f, n0[1].f, n1[0].f, n1[1].f, ba, bb, v, va, vb);
         log_pdf = {v, vb * dbdnu, va * dadt};
@@ -309,18 +214,15 @@ bool PandelTable::interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& lo
             }
         }
     }
+    const double dadt = inv_sigma_ / (kStepX * r);
+    const double dbdnu = 1.0 / (kStepY * nu);
     log_pdf = {pv, pb * dbdnu, pa * dadt};
     if (WithSf) log_sf = {sv, sb * dbdnu, sa * dadt};
     if (WithHess) {
-        // a = (X(t) - x0) / hx, X = sign(u) g(w), w = |u| + r: d2X/du2 = sign(u) (g''(w) (w / r)^2
-        // + g'(w) / r^3); b = (g(nu) - y0) / hy: d2b/dnu2 = g''(nu) / hy. Order (nu nu, nu t, t t).
-        const double u = t * inv_sigma_;
-        const double r = std::sqrt(u * u + 1.0), w = std::fabs(u) + r;
-        double dgw;
-        glog2(w, dgw);
-        const double d2xdu2 = (u < 0.0 ? -1.0 : 1.0) * (glog2_dd(w) * (w / r) * (w / r) + dgw / (r * r * r));
-        const double d2adt2 = d2xdu2 * inv_sigma_ * inv_sigma_ / kStepX;
-        const double d2bdnu2 = glog2_dd(nu) / kStepY;
+        // a = (asinh(t / sigma) - x0) / hx: d2a/dt2 = -u / (sigma^2 hx r^3); b = (ln nu - y0) / hy:
+        // d2b/dnu2 = -1 / (hy nu^2). Order (nu nu, nu t, t t).
+        const double d2adt2 = -u * dadt * inv_sigma_ / (r * r);
+        const double d2bdnu2 = -dbdnu / nu;
         hess_pdf[0] = pbb * dbdnu * dbdnu + pb * d2bdnu2;
         hess_pdf[1] = pab * dadt * dbdnu;
         hess_pdf[2] = paa * dadt * dadt + pa * d2adt2;
@@ -335,9 +237,16 @@ bool PandelTable::interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& lo
 
 bool PandelTable::interpolate_mix(double t, double nu, double m, LogGrad& out) const {
     if (!(t >= -kTMinSigma * sigma_ && t <= kTMax && nu >= kNuMin && nu <= kNuMax)) return false;
-    const Where wh = locate(t, nu);
-    const int i = wh.i, j = wh.j;
-    const double fx = wh.fx, fy = wh.fy, dadt = wh.dadt, dbdnu = wh.dbdnu;
+    const double u = t * inv_sigma_;
+    const double r = std::sqrt(u * u + 1.0);
+    const double x = std::copysign(std::log(std::fabs(u) + r), u);  // asinh(u), reusing r
+    const double y = std::log(nu);
+    const double fx = (x - x0_) * (1.0 / kStepX), fy = (y - y0_) * (1.0 / kStepY);
+    int i = static_cast<int>(fx), j = static_cast<int>(fy);
+    if (i > nx_ - 2) i = nx_ - 2;
+    if (j > ny_ - 2) j = ny_ - 2;
+    if (i < 0) i = 0;
+    if (j < 0) j = 0;
     const Node* n0 = &nodes_[static_cast<std::size_t>(i) * static_cast<std::size_t>(ny_) + static_cast<std::size_t>(j)];
     const Node* n1 = n0 + ny_;
     // ln cp + m ln S is linear in the node data: mix the corners first, interpolate once
@@ -348,6 +257,7 @@ bool PandelTable::interpolate_mix(double t, double nu, double m, LogGrad& out) c
     const Basis2 ba(fx - i), bb(fy - j);
     double v, va, vb;
     hermite2(g[0], g[1], g[2], g[3], ba, bb, v, va, vb);
+    const double dadt = inv_sigma_ / (kStepX * r), dbdnu = 1.0 / (kStepY * nu);
     out = {v, vb * dbdnu, va * dadt};
     return true;
 }
@@ -356,7 +266,7 @@ void PandelTable::log_pdf_sf_batch(std::size_t n, const double* t, const double*
                                    LogGrad* out) const {
     constexpr std::size_t kBlock = 32;  // 32 x 4 cache lines = 8 kB: stays in L1 until used
     std::size_t cell[kBlock];
-    double fa[kBlock], fb[kBlock], rr[kBlock], rb[kBlock];  // rr, rb: da/dt, db/dnu
+    double fa[kBlock], fb[kBlock], rr[kBlock];
     bool in[kBlock];
     const double tlo = -kTMinSigma * sigma_;
     const std::size_t ny = static_cast<std::size_t>(ny_);
@@ -366,12 +276,20 @@ void PandelTable::log_pdf_sf_batch(std::size_t n, const double* t, const double*
             const double tt = t[k0 + q], nn = nu[k0 + q];
             in[q] = tt >= tlo && tt <= kTMax && nn >= kNuMin && nn <= kNuMax;
             if (!in[q]) continue;
-            const Where wh = locate(tt, nn);
-            cell[q] = static_cast<std::size_t>(wh.i) * ny + static_cast<std::size_t>(wh.j);
-            fa[q] = wh.fx - wh.i;
-            fb[q] = wh.fy - wh.j;
-            rr[q] = wh.dadt;
-            rb[q] = wh.dbdnu;
+            const double u = tt * inv_sigma_;
+            const double r = std::sqrt(u * u + 1.0);
+            const double x = std::copysign(std::log(std::fabs(u) + r), u);
+            const double y = std::log(nn);
+            const double fx = (x - x0_) * (1.0 / kStepX), fy = (y - y0_) * (1.0 / kStepY);
+            int i = static_cast<int>(fx), j = static_cast<int>(fy);
+            if (i > nx_ - 2) i = nx_ - 2;
+            if (j > ny_ - 2) j = ny_ - 2;
+            if (i < 0) i = 0;
+            if (j < 0) j = 0;
+            cell[q] = static_cast<std::size_t>(i) * ny + static_cast<std::size_t>(j);
+            fa[q] = fx - i;
+            fb[q] = fy - j;
+            rr[q] = r;
             const Node* n0 = &nodes_[cell[q]];
             __builtin_prefetch(n0);
             __builtin_prefetch(n0 + 1);
@@ -398,7 +316,8 @@ void PandelTable::log_pdf_sf_batch(std::size_t n, const double* t, const double*
             } else {
                 hermite2(n0[0].f, n0[1].f, n1[0].f, n1[1].f, ba, bb, v, va, vb);
             }
-            out[k] = {v, vb * rb[q], va * rr[q]};
+            const double dadt = inv_sigma_ / (kStepX * rr[q]), dbdnu = 1.0 / (kStepY * nu[k]);
+            out[k] = {v, vb * dbdnu, va * dadt};
         }
     }
 }

@@ -89,10 +89,8 @@ public:
     static constexpr double kTMax = 50000.0;    ///< ns (wrong directions: vertex ~1 km away)
     static constexpr double kNuMin = 0.04;
     static constexpr double kNuMax = 250.0;
-    static constexpr int kNx = 35;              ///< nodes per unit of X(t) (~ log2 units)
-    static constexpr int kNy = 18;              ///< nodes per unit of g(nu) (~ log2 nu)
-    static constexpr double kStepX = 1.0 / kNx;  ///< grid step in X(t)
-    static constexpr double kStepY = 1.0 / kNy;  ///< grid step in g(nu)
+    static constexpr double kStepX = 0.02;      ///< grid step in asinh(t / sigma)
+    static constexpr double kStepY = 0.04;      ///< grid step in ln nu
 
     PandelTable(double rho, double sigma);
 
@@ -134,12 +132,6 @@ private:
     /// ln cp + m ln S with its partials (corners mixed, one bicubic); false outside the domain.
     bool interpolate_mix(double t, double nu, double m, LogGrad& out) const;
     LogHess exact_hess(double t, double nu, double m) const;
-    /// Cell (i, j), grid coordinates (fx, fy) and da/dt, db/dnu of (t, nu) (inside the domain).
-    struct Where {
-        int i, j;
-        double fx, fy, dadt, dbdnu;
-    };
-    Where locate(double t, double nu) const;
     struct alignas(64) Node {  ///< one cache line
         double f[4];  ///< ln cp: f, f_x, f_y, f_xy (derivatives in grid units)
         double s[4];  ///< ln S: the same
