@@ -103,6 +103,51 @@ py::tuple pandel_table_eval(const carray<double>& t, const carray<double>& nu, d
     return py::make_tuple(out[0], out[1], out[2], out[3], out[4], out[5], inside);
 }
 
+py::tuple pandel_table_mix(const carray<double>& t, const carray<double>& nu, const carray<double>& m, double rho,
+                           double sigma) {
+    require_ndim(t, 1, "t");
+    require_ndim(nu, 1, "nu");
+    require_ndim(m, 1, "m");
+    const auto size = static_cast<std::size_t>(t.shape(0));
+    if (static_cast<std::size_t>(nu.shape(0)) != size) fail("nu", "length differs from t");
+    if (static_cast<std::size_t>(m.shape(0)) != size) fail("m", "length differs from t");
+    if (!(rho > 0.0) || !std::isfinite(rho)) fail("rho", "must be finite and > 0");
+    if (!(sigma > 0.0) || !std::isfinite(sigma)) fail("sigma", "must be finite and > 0");
+    const double* pm = m.data();
+    for (std::size_t i = 0; i < size; ++i)
+        if (!(pm[i] >= 0.0) || !std::isfinite(pm[i])) fail("m", "must be finite and >= 0");
+    std::vector<py::array_t<double>> out;
+    for (int k = 0; k < 3; ++k) out.emplace_back(static_cast<py::ssize_t>(size));
+    std::vector<LogGrad> r(size);
+    const double *pt = t.data(), *pnu = nu.data();
+    {
+        py::gil_scoped_release release;
+        PandelTable::shared(rho, sigma)->log_pdf_sf_batch(size, pt, pnu, pm, r.data());
+    }
+    for (std::size_t i = 0; i < size; ++i) {
+        out[0].mutable_data()[i] = r[i].value;
+        out[1].mutable_data()[i] = r[i].d_nu;
+        out[2].mutable_data()[i] = r[i].d_t;
+    }
+    return py::make_tuple(out[0], out[1], out[2]);
+}
+
+py::tuple softplus_log_add(const carray<double>& a, const carray<double>& b) {
+    require_ndim(a, 1, "a");
+    require_ndim(b, 1, "b");
+    const auto size = static_cast<std::size_t>(a.shape(0));
+    if (static_cast<std::size_t>(b.shape(0)) != size) fail("b", "length differs from a");
+    py::array_t<double> value(static_cast<py::ssize_t>(size)), weight(static_cast<py::ssize_t>(size));
+    double *pv = value.mutable_data(), *pw = weight.mutable_data();
+    const double *pa = a.data(), *pb = b.data();
+    {
+        py::gil_scoped_release release;
+        const SoftplusTable& sp = SoftplusTable::instance();
+        for (std::size_t i = 0; i < size; ++i) pv[i] = sp.log_add(pa[i], pb[i], pw[i]);
+    }
+    return py::make_tuple(value, weight);
+}
+
 std::string minimizer_name(VertexMinimizer m) { return m == VertexMinimizer::newton ? "newton" : "bfgs"; }
 
 VertexMinimizer parse_minimizer(const std::string& name) {
@@ -280,6 +325,17 @@ Returns (ln f, d ln f / d nu, d ln f / d t). Invalid inputs give NaN.
 Returns (ln cp, d/dnu, d/dt, ln S, d/dnu, d/dt, inside): inside is False where (t, nu) lies
 outside the table's domain (there the exact values are returned). The table is built on first
 use and cached per (rho, sigma).
+)doc");
+
+    m.def("pandel_table_mix", &pandel_table_mix, py::arg("t"), py::arg("nu"), py::arg("m"), py::arg("rho"),
+          py::arg("sigma"),
+          R"doc(The fast likelihood's photon term ln cp + m ln S of (rho, sigma) at (t ns, nu, m = n - 1 >= 0)
+(1-d float64 arrays), as the vertex fit evaluates it (PandelTable::log_pdf_sf_batch: corners mixed,
+one bicubic; exact code outside the table's domain). Returns (value, d/dnu, d/dt).
+)doc");
+    m.def("softplus_log_add", &softplus_log_add, py::arg("a"), py::arg("b"),
+          R"doc(The fast likelihood's noise mixing ln(e^a + e^b) and its weight d/da (1-d float64 arrays) from
+the softplus table (SoftplusTable, error bound in pandel_table.hpp). Returns (value, weight).
 )doc");
 
     m.def("track_geometry", &track_geometry, py::arg("positions"), py::arg("x"), py::arg("y"), py::arg("z"),

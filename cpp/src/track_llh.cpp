@@ -145,6 +145,10 @@ inline double log_add(double a, double b, double& wa) {
     wa = diff >= 0.0 ? inv : e * inv;
     return (diff >= 0.0 ? a : b) + l1p;
 }
+// The noise mixing: the softplus table with the fast likelihood, the libm log_add with the exact.
+inline double mix(const SoftplusTable* spt, double a, double b, double& wa) {
+    return spt ? spt->log_add(a, b, wa) : log_add(a, b, wa);
+}
 }  // namespace
 
 LogGrad PandelTrackLikelihood::photon_term(std::size_t i, double tres, double nu) const {
@@ -183,9 +187,87 @@ void PandelTrackLikelihood::make_transverse(const TrackFrame& fr, const double* 
     tr.vz = fr.v[2];
 }
 
+double PandelTrackLikelihood::eval_transverse_table(const TrackFrame& fr, const Transverse& tr, double alpha,
+                                                    double beta, double t0, double* grad) const {
+    const double lam_inv = 1.0 / ice_.scattering_m;
+    const double a1s = ice_.deff_a1 / fr.sin_c;
+    const double dnu_dd = a1s * lam_inv;
+    const double c0 = fr.cos_c * tr.vz;
+    const double k = fr.k_perp;
+    const double sez = fr.sin_c * tr.e1z;
+    const std::size_t n = t_.size();
+    if (tr.s_t.size() != n) {
+        for (auto* v : {&tr.s_t, &tr.s_nu, &tr.s_m, &tr.s_nua, &tr.s_nub, &tr.s_tra, &tr.s_trb}) v->resize(n);
+        tr.s_out.resize(n);
+        tr.s_live.resize(n);
+    }
+    double* st = tr.s_t.data();
+    double* snu = tr.s_nu.data();
+    double* sm = tr.s_m.data();
+    double* snua = tr.s_nua.data();
+    double* snub = tr.s_nub.data();
+    double* stra = tr.s_tra.data();
+    double* strb = tr.s_trb.data();
+    unsigned char* live = tr.s_live.data();
+    // 1: geometry (as eval_transverse<false>)
+    std::size_t nl = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double u1 = tr.p1[i] - alpha, u2 = tr.p2[i] - beta;
+        const double d2 = u1 * u1 + u2 * u2 + kD0 * kD0;
+        const double d = std::sqrt(d2);
+        const double tres = tr.tt[i] - t0 - k * d;
+        live[i] = !(tres < skip_before_[i]);
+        if (!live[i]) continue;
+        const double id = 1.0 / d;
+        const double pz = u1 * tr.e1z;
+        const double rz = pz * id;
+        const double ce = fr.sin_c * rz + c0;
+        const double nu = (ice_.deff_a0 + a1s * d + ce * (ice_.deff_a2 + ice_.deff_a3 * ce)) * lam_inv;
+        const double dnu_dce = (ice_.deff_a2 + 2.0 * ice_.deff_a3 * ce) * lam_inv;
+        const double dd_a = -u1 * id, dd_b = -u2 * id;
+        const double id3 = id * id * id;
+        const double d_aa = (d2 - u1 * u1) * id3, d_ab = -u1 * u2 * id3;
+        const double ce_a = -sez * d_aa, ce_b = -sez * d_ab;
+        st[nl] = tres;
+        snu[nl] = nu;
+        sm[nl] = opt_.mpe ? nphot_[i] - 1.0 : 0.0;
+        snua[nl] = dnu_dd * dd_a + dnu_dce * ce_a;
+        snub[nl] = dnu_dd * dd_b + dnu_dce * ce_b;
+        stra[nl] = -k * dd_a;
+        strb[nl] = -k * dd_b;
+        ++nl;
+    }
+    // 2: the table terms
+    table_->log_pdf_sf_batch(nl, st, snu, sm, tr.s_out.data());
+    // 3: noise mixing (SoftplusTable) and the sums, in DOM order
+    const SoftplusTable& spt = SoftplusTable::instance();
+    double f = 0.0, ga = 0.0, gb = 0.0, gt = 0.0;
+    std::size_t q = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!live[i]) {
+            f -= log_noise_;
+            continue;
+        }
+        const LogGrad& lp = tr.s_out[q];
+        double wsig;
+        f -= spt.log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
+        const double dl_dt = wsig * lp.d_t, dl_dnu = wsig * lp.d_nu;
+        ga -= dl_dnu * snua[q] + dl_dt * stra[q];
+        gb -= dl_dnu * snub[q] + dl_dt * strb[q];
+        gt += dl_dt;
+        ++q;
+    }
+    grad[0] = ga;
+    grad[1] = gb;
+    grad[2] = gt;
+    return f;
+}
+
 template <bool WithHess>
 double PandelTrackLikelihood::eval_transverse(const TrackFrame& fr, const Transverse& tr, double alpha,
                                               double beta, double t0, double* grad, double* hess) const {
+    if (!WithHess && opt_.fast) return eval_transverse_table(fr, tr, alpha, beta, t0, grad);
+    const SoftplusTable* spt = opt_.fast ? &SoftplusTable::instance() : nullptr;
     const double lam_inv = 1.0 / ice_.scattering_m;
     const double a1s = ice_.deff_a1 / fr.sin_c;
     const double dnu_dd = a1s * lam_inv;
@@ -220,7 +302,7 @@ double PandelTrackLikelihood::eval_transverse(const TrackFrame& fr, const Transv
         double wsig;
         if (!WithHess) {
             const LogGrad lp = photon_term(i, tres, nu);
-            f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
+            f -= mix(spt, log_signal_n_[i] + lp.value, log_noise_, wsig);
             const double dl_dt = wsig * lp.d_t, dl_dnu = wsig * lp.d_nu;
             ga -= dl_dnu * nu_a + dl_dt * tr_a;
             gb -= dl_dnu * nu_b + dl_dt * tr_b;
@@ -228,7 +310,7 @@ double PandelTrackLikelihood::eval_transverse(const TrackFrame& fr, const Transv
             continue;
         }
         const LogHess lp = photon_term_hess(i, tres, nu);
-        f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
+        f -= mix(spt, log_signal_n_[i] + lp.value, log_noise_, wsig);
         // l = ln p of the hit; L_i = -ln(e^(A + l) + e^N): grad -w l', Hessian -w l'' - w (1 - w) l' l'^T
         const double la = lp.d_t * tr_a + lp.d_nu * nu_a, lb = lp.d_t * tr_b + lp.d_nu * nu_b, lt = -lp.d_t;
         ga -= wsig * la;
@@ -281,6 +363,7 @@ double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double
     const double a1s = ice_.deff_a1 / fr.sin_c;
     double f = 0.0;
     double g[3] = {0.0, 0.0, 0.0}, gtime = 0.0, gd[2] = {0.0, 0.0};
+    const SoftplusTable* spt = opt_.fast ? &SoftplusTable::instance() : nullptr;
     const std::size_t n = t_.size();
     for (std::size_t i = 0; i < n; ++i) {
         const double* r = &pos_[3 * i];
@@ -301,7 +384,7 @@ double PandelTrackLikelihood::eval(const TrackFrame& fr, const double* q, double
         }
         const LogGrad lp = photon_term(i, tres, nu);
         double wsig;
-        f -= log_add(log_signal_n_[i] + lp.value, log_noise_, wsig);
+        f -= mix(spt, log_signal_n_[i] + lp.value, log_noise_, wsig);
         if (!gq && !gt && !gdir) continue;
         const double dl_dt = wsig * lp.d_t;    // dL_i / d t_res
         const double dl_dnu = wsig * lp.d_nu;  // dL_i / d nu

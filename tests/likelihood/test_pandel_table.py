@@ -157,3 +157,58 @@ def test_likelihood_option_is_checked(event):
     assert o.likelihood == "fast"
     with pytest.raises(ValueError):
         o.likelihood = "bogus"
+
+
+def test_softplus_table_bound_and_consistent_weight():
+    """The fast likelihood's noise mixing (SoftplusTable, pandel_table.hpp): ln(e^a + e^b) within
+    5e-10 and its weight within 5e-8 on node mid-points and random points, the weight the
+    derivative of the value, ln 2 and 1/2 at a == b, e^-z below rounding beyond z = 40, NaN kept."""
+    rng = np.random.default_rng(7)
+    h = 1.0 / 32
+    z = np.concatenate([(np.arange(40 * 32) + 0.5) * h, rng.uniform(0.0, 45.0, 20000), [39.99, 40.0, 41.0, 1e3]])
+    b = rng.uniform(-30.0, 5.0, z.size)  # the noise level
+    for sign in (1.0, -1.0):
+        a = b + sign * z
+        v, w = L.softplus_log_add(a, b)
+        ref = np.logaddexp(a, b)
+        assert np.all(np.abs(v - ref) <= 5e-10 + 4e-16 * np.abs(ref))
+        assert np.all(np.abs(w - np.exp(a - ref)) <= 5e-8)
+    a = b[:4000] + rng.uniform(-39.0, 39.0, 4000)
+    eps = 1e-6
+    fd = (L.softplus_log_add(a + eps, b[:4000])[0] - L.softplus_log_add(a - eps, b[:4000])[0]) / (2 * eps)
+    assert np.all(np.abs(fd - L.softplus_log_add(a, b[:4000])[1]) <= 1e-7)
+    v, w = L.softplus_log_add(np.array([-3.0, 2.0, np.nan, -np.inf]), np.array([-3.0, -50.0, 0.0, -1.0]))
+    assert v[0] == pytest.approx(-3.0 + np.log(2.0), abs=1e-15) and w[0] == 0.5
+    assert v[1] == 2.0 and w[1] == 1.0  # z = 52: exactly the larger argument
+    assert np.isnan(v[2]) and np.isnan(w[2])
+    assert v[3] == -1.0 and w[3] == 0.0
+
+
+@pytest.mark.parametrize("sigma", [4.0, 15.0])
+def test_batch_photon_term_is_the_table_mix(sigma):
+    """The vertex fit's photon term (PandelTable::log_pdf_sf_batch: corners mixed, one bicubic)
+    equals ln cp + m ln S of the tables' own interpolation (same polynomial, up to rounding: 1e-11
+    relative in the partials, where the corners cancel)
+    inside the domain, and the exact code outside it."""
+    rng = np.random.default_rng(11)
+    k = 3000
+    t = np.concatenate([rng.uniform(-20 * sigma, 300.0, k), np.exp(rng.uniform(0.0, np.log(5e4), k)),
+                        [-500.0, 6e4, 10.0, 10.0]])
+    nu = np.concatenate([np.exp(rng.uniform(np.log(0.04), np.log(250.0), 2 * k)), [1.0, 1.0, 0.01, 300.0]])
+    m = np.floor(rng.exponential(4.0, t.size))
+    m[-4:] = [3.0, 0.0, 5.0, 0.0]
+    v, v_nu, v_t = L.pandel_table_mix(t, nu, m, RHO, sigma)
+    cp, cp_nu, cp_t, sf, sf_nu, sf_t, inside = L.pandel_table_eval(t, nu, RHO, sigma)
+    assert inside[:-4].all() and not inside[-4:].any()
+    i = inside
+    for got, p, s in ((v, cp, sf), (v_nu, cp_nu, sf_nu), (v_t, cp_t, sf_t)):
+        ref = p[i] + m[i] * s[i]
+        scale = np.abs(p[i]) + m[i] * np.abs(s[i])
+        assert np.all(np.abs(got[i] - ref) <= 1e-11 * scale + 1e-13)  # rounding: partials cancel
+    o = ~inside
+    n = m[o] + 1.0
+    ex_mpe = L.pandel_eval(4, t[o], nu[o], RHO, sigma, n, 1)
+    ex_cp = L.pandel_eval(2, t[o], nu[o], RHO, sigma, n, 1)
+    for q in range(3):
+        ref = np.where(m[o] > 0, ex_mpe[q] - (np.log(n) if q == 0 else 0.0), ex_cp[q])
+        np.testing.assert_allclose((v, v_nu, v_t)[q][o], ref, rtol=1e-14, atol=0)

@@ -171,7 +171,17 @@ private:
     struct Transverse {
         std::vector<double> p1, p2, tt;
         double e1z = 0.0, vz = 0.0;
+        /// Scratch of the table path of eval_transverse (per fit, one thread): the live terms'
+        /// t_res, nu, m = n - 1, d nu / d(alpha, beta), d t_res / d(alpha, beta) and results.
+        mutable std::vector<double> s_t, s_nu, s_m, s_nua, s_nub, s_tra, s_trb;
+        mutable std::vector<LogGrad> s_out;
+        mutable std::vector<unsigned char> s_live;
     };
+    /// eval_transverse<false> with the fast likelihood: geometry of all DOMs first, then the
+    /// table terms in one batch (PandelTable::log_pdf_sf_batch), then the noise mixing; the same
+    /// per-term arithmetic and summation order as the one-pass loop.
+    double eval_transverse_table(const TrackFrame& fr, const Transverse& tr, double alpha, double beta, double t0,
+                                 double* grad) const;
     void make_transverse(const TrackFrame& fr, const double* base, Transverse& tr) const;
     /// -ln L at q = base + alpha e1 + beta e2, time t0, and its gradient (alpha, beta, t0).
     /// With WithHess also the Hessian (row-major 3 x 3) for the Newton fit.

@@ -69,6 +69,17 @@ def pandel_table_eval(
     npt.NDArray[np.float64],
     npt.NDArray[np.bool_],
 ]: ...
+def pandel_table_mix(
+    t: npt.ArrayLike,
+    nu: npt.ArrayLike,
+    m: npt.ArrayLike,
+    rho: float,
+    sigma: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def softplus_log_add(
+    a: npt.ArrayLike,
+    b: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def track_geometry(
     positions: npt.ArrayLike,
     x: float,
