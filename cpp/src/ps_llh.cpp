@@ -375,16 +375,13 @@ void PsModel::collect_terms(const GammaNodes& gn, const std::int32_t* cls, doubl
     const double* n0 = on_node ? nullptr : node_values(static_cast<std::size_t>(i1 - 1), cls, work);
     const double* n1 = node_values(static_cast<std::size_t>(i1), cls, work);
     const double* n2 = on_node ? nullptr : node_values(static_cast<std::size_t>(i1 + 1), cls, work);
-    // signal energy PDF of every selected event at this gamma
+    // S/B of every selected event at this gamma goes to work.x (the signal energy PDF interpolated
+    // in gamma from the node values in the same pass)
     std::size_t ntot = 0;
     for (std::size_t j = 0; j < nseason; ++j) ntot += work.sel[j].w.size();
     work.x.resize(ntot);
     double* xs = work.x.data();
-    if (on_node) {
-        for (std::size_t i = 0; i < ntot; ++i) xs[i] = n1[i];
-    } else {
-        for (std::size_t i = 0; i < ntot; ++i) xs[i] = gn.w0 * n0[i] + gn.w1 * n1[i] + gn.w2 * n2[i];
-    }
+    const double w0 = gn.w0, w1 = gn.w1, w2 = gn.w2;
     std::size_t off = 0;
     for (std::size_t j = 0; j < nseason; ++j) {
         const auto& sel = work.sel[j];
@@ -396,8 +393,12 @@ void PsModel::collect_terms(const GammaNodes& gn, const std::int32_t* cls, doubl
         double* xj = xs + off;
         double q1 = 0.0, q2 = 0.0, q3 = 0.0, q4 = 0.0;
         std::size_t n_exact = 0;
+        const double* m1 = n1 + off;
+        const double* m0 = on_node ? m1 : n0 + off;
+        const double* m2 = on_node ? m1 : n2 + off;
         for (std::size_t i = 0; i < n; ++i) {
-            const double se = xj[i] < 0 ? 0 : xj[i];
+            const double sg = on_node ? m1[i] : w0 * m0[i] + w1 * m1[i] + w2 * m2[i];
+            const double se = sg < 0 ? 0 : sg;
             double x = w[i] * se;
             x = x < 3.0e38 ? x : 3.0e38;  // S/B capped (float max), never inf/NaN
             xj[i] = x;
