@@ -205,7 +205,8 @@ def ours_sim(sim_flare):
     from icecore.ps import load_public_data
     from icecore.ps.flare import FlareSearch
 
-    return FlareSearch(load_public_data(sim_flare[0]), SIM_RA, SIM_DEC, threads=1)
+    # SkyLLH smooths every bin of the background energy histogram: compare like with like
+    return FlareSearch(load_public_data(sim_flare[0]), SIM_RA, SIM_DEC, threads=1, energy_smoothing="all")
 
 
 def _skyllh_fit(ana):

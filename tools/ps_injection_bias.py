@@ -23,6 +23,8 @@ Parts (``--part``):
 ``contamination`` files with exactly k signal events fitted with background PDFs built from the file
               and from its background events alone (the same seed without the source): the effect
               of the signal events on the data-built background PDFs;
+``sens_stops`` SkyLLH's P(TS > background median) as released and with the trials where its minimiser
+              stopped at ns = 0 despite a positive log-likelihood ratio refitted (background and signal);
 ``sens``      P(TS > background median) at a few mean injected counts for icecore (SkyLLH-compatible
               likelihood) and SkyLLH, with SkyLLH's true-energy sampler as released or with its
               inverse-CDF knots moved from the bin centres to the bin upper edges (``--fixed-sampler``);
@@ -260,6 +262,69 @@ def part_stops(args: argparse.Namespace) -> dict:
                 "positive_max_log_lambda_median": float(np.median(best_vals)) if best_vals else None,
                 "icecore_compat_ts0_fraction": float(np.mean(bg.ts <= 0)),
                 "grid_ns": grid_ns.tolist(), "grid_gamma": grid_g.tolist()}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _skyllh_refit_if_stopped(sk, ts: float, ns: float) -> tuple[float, bool]:
+    """SkyLLH's TS of its last trial, refitted when its minimiser stopped at ns = 0 although its own
+    log-likelihood ratio is positive on an (ns, gamma) grid: bounded L-BFGS-B on that same
+    log-likelihood ratio from the best grid point. Returns (TS, was_refitted)."""
+    if ns > 1e-6:
+        return ts, False
+    grid = [(n, g) for n in (0.25, 0.5, 1, 2, 4, 8, 16) for g in np.arange(1.0, 4.01, 0.25)]
+    vals = [float(sk.llhratio.evaluate(np.array([n, g]))[0]) for n, g in grid]
+    best = int(np.argmax(vals))
+    if vals[best] <= 0:
+        return ts, False
+    r = optimize.minimize(lambda p: -float(sk.llhratio.evaluate(np.asarray(p, dtype=float))[0]), grid[best],
+                          method="L-BFGS-B", bounds=[(0.0, 1000.0), (1.0, 4.0)])
+    return 2.0 * max(-float(r.fun), vals[best]), True
+
+
+def part_sens_stops(args: argparse.Namespace) -> dict:
+    """P(TS > background median) of SkyLLH as released, and with its ns = 0 stops refitted (background
+    and signal trials alike), on the files of ``sens`` (seed 4244)."""
+    from skyllh.core.random import RandomStateService
+
+    from icecore.ps.skyllh_ref import skyllh_analysis
+
+    tmp = Path(tempfile.mkdtemp(prefix="ps_sens_stops_"))
+    out: dict = {"dec": args.dec, "trials": args.trials, "k": {}}
+    try:
+        path = tmp / "bkg"
+        simulate_public_data(path, seasons=SEASONS, n_events=args.n_bkg, seed=4244)
+        sk, _ = skyllh_analysis(str(path), SEASONS, RA, args.dec, construct_sig_generator=True)
+        rss = RandomStateService(seed=7)
+
+        def run(k: float) -> tuple[np.ndarray, np.ndarray, int, int]:
+            ts0, ts1, n_stop, n_ref = [], [], 0, 0
+            for _ in range(args.trials):
+                r = sk.do_trial(rss=rss, mean_n_sig=k, minimizer_rss=rss)
+                ts, ns = float(r["ts"][0]), float(r["ns"][0])
+                fixed, refit = _skyllh_refit_if_stopped(sk, ts, ns)
+                n_stop += ns <= 1e-6
+                n_ref += refit
+                ts0.append(ts)
+                ts1.append(fixed)
+            return np.array(ts0), np.array(ts1), n_stop, n_ref
+
+        bg0, bg1, s0, r0 = run(0.0)
+        med0, med1 = float(np.median(bg0)), float(np.median(bg1))
+        out.update(bg_median_released=med0, bg_median_refitted=med1, bg_ns0_fraction=s0 / args.trials,
+                   bg_refitted_fraction=r0 / args.trials)
+        print(json.dumps(out), flush=True)
+        for k in args.k:
+            if k == 0:
+                continue
+            t0, t1, s1, r1 = run(float(k))
+            f0, f1 = float(np.mean(t0 > med0)), float(np.mean(t1 > med1))
+            out["k"][str(k)] = {"frac_above_median_released": f0, "frac_above_median_refitted": f1,
+                                "frac_err": float(np.sqrt(max(f0 * (1 - f0), 1e-4) / args.trials)),
+                                "ns0_fraction": s1 / args.trials, "refitted_fraction": r1 / args.trials}
+            print(json.dumps({k: out["k"][str(k)]}), flush=True)
+            Path(args.json).write_text(json.dumps({**out, "partial": True}, indent=1))
+        return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -520,8 +585,8 @@ def part_report(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("bias", "injectors", "stops", "sens", "sens_same_llh", "contamination",
-                                              "report"),
+    ap.add_argument("--part", choices=("bias", "injectors", "stops", "sens", "sens_same_llh", "sens_stops",
+                                       "contamination", "report"),
                     required=True)
     ap.add_argument("--dec", type=float, default=5.7)
     ap.add_argument("--k", type=int, nargs="+", default=[0, 5, 10, 20, 30, 50])
@@ -540,7 +605,8 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     parts = {"bias": part_bias, "injectors": part_injectors, "stops": part_stops, "sens": part_sens,
-             "contamination": part_contamination, "sens_same_llh": part_sens_same_llh, "report": part_report}
+             "contamination": part_contamination, "sens_same_llh": part_sens_same_llh, "sens_stops": part_sens_stops,
+             "report": part_report}
     res = parts[args.part](args)
     res["args"] = vars(args)
     res["seconds"] = time.perf_counter() - t0

@@ -95,7 +95,69 @@ PsModel::PsModel(std::vector<PsSeason> seasons, PsSettings settings)
             s.uy[i] = s.cos_dec[i] * std::sin(s.ra[i]);
             s.uz[i] = s.sin_dec[i];
         }
+        build_strips(s);
     }
+}
+
+namespace {
+constexpr std::size_t kStripEvents = 128;  // events per selection strip (a multiple of 64: bit masks)
+constexpr double kWindowMargin = 1e-9;     // [rad] added to every RA window (the exact checks follow)
+constexpr double kWideWindow = 0.5 * kPi;  // RA half-width above which a strip is looped over whole
+
+// index of the lowest set bit of m (m != 0)
+inline std::size_t lowest_bit(std::uint64_t m) {
+#if defined(__GNUC__) || defined(__clang__)
+    return static_cast<std::size_t>(__builtin_ctzll(m));
+#else
+    std::size_t k = 0;
+    while (!(m & 1u)) {
+        m >>= 1;
+        ++k;
+    }
+    return k;
+#endif
+}
+
+inline double ra_0_2pi(double ra) {
+    double r = std::fmod(ra, 2.0 * kPi);
+    if (r < 0) r += 2.0 * kPi;
+    return r < 2.0 * kPi ? r : 0.0;
+}
+}  // namespace
+
+// Strips of kStripEvents consecutive (dec-sorted) events, each sorted by RA, and the largest
+// selection radius of each strip (cos_r > 1: never selected; cos_r <= -1 or NaN: always).
+void PsModel::build_strips(PsSeason& s) const {
+    const std::size_t n = s.dec.size();
+    if (n > static_cast<std::size_t>(std::numeric_limits<std::uint32_t>::max()))
+        throw std::invalid_argument("PsSeason: too many events");
+    s.strip_begin.clear();
+    s.strip_radius.clear();
+    s.strip_ra.resize(n);
+    s.strip_event.resize(n);
+    std::vector<double> ra_n(n);
+    for (std::size_t i = 0; i < n; ++i) ra_n[i] = ra_0_2pi(s.ra[i]);
+    for (std::size_t b = 0; b < n; b += kStripEvents) {
+        const std::size_t e = std::min(n, b + kStripEvents);
+        s.strip_begin.push_back(b);
+        double rmax = -1.0;
+        for (std::size_t i = b; i < e; ++i) {
+            s.strip_event[i] = static_cast<std::uint32_t>(i);
+            const double cr = s.cos_r[i];
+            if (!(cr > -1.0)) {
+                rmax = kPi;
+            } else if (cr <= 1.0 + 1e-12) {
+                rmax = std::max(rmax, std::acos(std::min(cr, 1.0)));
+            }
+        }
+        std::sort(s.strip_event.begin() + static_cast<std::ptrdiff_t>(b),
+                  s.strip_event.begin() + static_cast<std::ptrdiff_t>(e), [&](std::uint32_t x, std::uint32_t y) {
+                      return ra_n[x] < ra_n[y] || (ra_n[x] == ra_n[y] && x < y);
+                  });
+        for (std::size_t t = b; t < e; ++t) s.strip_ra[t] = ra_n[s.strip_event[t]];
+        s.strip_radius.push_back(rmax);
+    }
+    s.strip_begin.push_back(n);
 }
 
 void PsModel::season_shares(double gamma, const std::int32_t* cls, std::vector<double>& f) const {
@@ -126,11 +188,17 @@ double PsModel::ra_half_width(double dec) const {
     return std::min(2.0 * kPi, c / cosfact);
 }
 
+// Events of every season that contribute at (ra, dec): in the declination band, within their own
+// selection radius (cos_r) and, with ra_box, inside the RA box. Only the RA window of each strip
+// of the band is visited (see build_strips); the result is the same set as a loop over the whole
+// band, in strip order (fit() and scan() both select here, so they sum in the same order).
 void PsModel::select_fixed(double ra, double dec, Work& work) const {
     const double cone = settings_.cone_rad;
     const double ss = std::sin(dec), cs = std::cos(dec);
     const double hw = ra_half_width(dec);
     const double sx = cs * std::cos(ra), sy = cs * std::sin(ra), sz = ss;
+    const double r0 = ra_0_2pi(ra);
+    const double pole_gap = 0.5 * kPi - std::fabs(dec);  // a cap of radius >= this contains a pole
     work.sel.resize(seasons_.size());
     for (std::size_t j = 0; j < seasons_.size(); ++j) {
         const auto& s = seasons_[j];
@@ -138,13 +206,60 @@ void PsModel::select_fixed(double ra, double dec, Work& work) const {
         out.clear();
         out.n_total = s.n_total;
         const auto [b, e] = band(s.dec, dec - cone, dec + cone);
-        for (std::size_t i = b; i < e; ++i) {
-            const double cpsi = sx * s.ux[i] + sy * s.uy[i] + sz * s.uz[i];
-            if (cpsi < s.cos_r[i]) continue;
-            if (hw < kPi && !(wrap_abs_dra(s.ra[i], ra) < hw)) continue;
-            out.w.push_back(spatial_pdf_cos(cpsi, s.sigma[i]) * s.inv_b[i]);
-            out.ebin.push_back(s.ebin[i]);
-            out.efrac.push_back(s.efrac[i]);
+        if (b >= e) continue;
+        const std::size_t k0 = b / kStripEvents, k1 = (e - 1) / kStripEvents;
+        for (std::size_t k = k0; k <= k1; ++k) {
+            const double rad = s.strip_radius[k];
+            if (rad < 0) continue;  // no event of the strip can be selected
+            // half-width in RA of the cap of radius rad around the position, and of the box
+            double w = (rad >= pole_gap || !(cs > 0)) ? kPi : std::asin(std::min(1.0, std::sin(rad) / cs));
+            if (hw < kPi) w = std::min(w, hw);
+            w += kWindowMargin;
+            const std::size_t sb = s.strip_begin[k], se = s.strip_begin[k + 1];
+            auto take = [&](std::size_t i) {
+                const double cpsi = sx * s.ux[i] + sy * s.uy[i] + sz * s.uz[i];
+                if (cpsi < s.cos_r[i]) return;
+                if (hw < kPi && !(wrap_abs_dra(s.ra[i], ra) < hw)) return;
+                out.w.push_back(spatial_pdf_cos(cpsi, s.sigma[i]) * s.inv_b[i]);
+                out.ebin.push_back(s.ebin[i]);
+                out.efrac.push_back(s.efrac[i]);
+            };
+            const std::size_t ib = std::max(sb, b), ie = std::min(se, e);  // the strip's band events
+            if (w >= kWideWindow) {  // most of the strip: a plain loop is cheaper than gather + sort
+                for (std::size_t i = ib; i < ie; ++i) take(i);
+                continue;
+            }
+            // the window's events, marked in a bit mask of the strip and visited in declination
+            // order (the order of a loop over the band, so that the sums, and the fit, are exactly
+            // those of that loop)
+            std::uint64_t mask[kStripEvents / 64] = {};
+            const auto first = s.strip_ra.begin() + static_cast<std::ptrdiff_t>(sb);
+            const auto last = s.strip_ra.begin() + static_cast<std::ptrdiff_t>(se);
+            auto pos = [&](double x) {
+                return static_cast<std::size_t>(std::lower_bound(first, last, x) - s.strip_ra.begin());
+            };
+            auto mark = [&](std::size_t tb, std::size_t te) {
+                for (std::size_t t = tb; t < te; ++t) {
+                    const std::size_t u = s.strip_event[t] - sb;
+                    mask[u >> 6] |= std::uint64_t{1} << (u & 63u);
+                }
+            };
+            const double lo = r0 - w, hi = r0 + w;
+            if (lo < 0) {  // the window wraps through RA 0
+                mark(sb, pos(hi));
+                mark(pos(lo + 2.0 * kPi), se);
+            } else if (hi >= 2.0 * kPi) {
+                mark(sb, pos(hi - 2.0 * kPi));
+                mark(pos(lo), se);
+            } else {
+                mark(pos(lo), pos(hi));
+            }
+            for (std::size_t q = 0; q < kStripEvents / 64; ++q) {
+                for (std::uint64_t m = mask[q]; m != 0; m &= m - 1) {
+                    const std::size_t i = sb + 64 * q + lowest_bit(m);
+                    if (i >= ib && i < ie) take(i);
+                }
+            }
         }
     }
 }
@@ -260,16 +375,13 @@ void PsModel::collect_terms(const GammaNodes& gn, const std::int32_t* cls, doubl
     const double* n0 = on_node ? nullptr : node_values(static_cast<std::size_t>(i1 - 1), cls, work);
     const double* n1 = node_values(static_cast<std::size_t>(i1), cls, work);
     const double* n2 = on_node ? nullptr : node_values(static_cast<std::size_t>(i1 + 1), cls, work);
-    // signal energy PDF of every selected event at this gamma
+    // S/B of every selected event at this gamma goes to work.x (the signal energy PDF interpolated
+    // in gamma from the node values in the same pass)
     std::size_t ntot = 0;
     for (std::size_t j = 0; j < nseason; ++j) ntot += work.sel[j].w.size();
     work.x.resize(ntot);
     double* xs = work.x.data();
-    if (on_node) {
-        for (std::size_t i = 0; i < ntot; ++i) xs[i] = n1[i];
-    } else {
-        for (std::size_t i = 0; i < ntot; ++i) xs[i] = gn.w0 * n0[i] + gn.w1 * n1[i] + gn.w2 * n2[i];
-    }
+    const double w0 = gn.w0, w1 = gn.w1, w2 = gn.w2;
     std::size_t off = 0;
     for (std::size_t j = 0; j < nseason; ++j) {
         const auto& sel = work.sel[j];
@@ -281,8 +393,12 @@ void PsModel::collect_terms(const GammaNodes& gn, const std::int32_t* cls, doubl
         double* xj = xs + off;
         double q1 = 0.0, q2 = 0.0, q3 = 0.0, q4 = 0.0;
         std::size_t n_exact = 0;
+        const double* m1 = n1 + off;
+        const double* m0 = on_node ? m1 : n0 + off;
+        const double* m2 = on_node ? m1 : n2 + off;
         for (std::size_t i = 0; i < n; ++i) {
-            const double se = xj[i] < 0 ? 0 : xj[i];
+            const double sg = on_node ? m1[i] : w0 * m0[i] + w1 * m1[i] + w2 * m2[i];
+            const double se = sg < 0 ? 0 : sg;
             double x = w[i] * se;
             x = x < 3.0e38 ? x : 3.0e38;  // S/B capped (float max), never inf/NaN
             xj[i] = x;
@@ -611,7 +727,10 @@ void PsModel::trials(double ra, double dec, const std::int32_t* cls, const std::
 void PsModel::scan(const double* ra, const double* dec, const std::int32_t* cls, std::size_t n, PsFitResult* out,
                    int threads) const {
     const std::size_t ns = seasons_.size();
-    parallel_for(n, threads, [&](std::size_t begin, std::size_t end) {
+    // dynamic chunks: the cost per position varies ~4x over the sky (more events in the north),
+    // so contiguous halves of a RING-ordered map would leave one thread idle; results do not
+    // depend on the chunking (each position is fitted from scratch)
+    parallel_for_dynamic(n, threads, 16, [&](std::size_t begin, std::size_t end) {
         Work work;
         for (std::size_t p = begin; p < end; ++p) {
             select_fixed(ra[p], dec[p], work);

@@ -114,3 +114,35 @@ def test_sampled_signal_follows_the_irfs(small_data):
     want = np.sum(p[:, None, None] * frac_psi * centres)
     assert psi.mean() == pytest.approx(want, rel=0.02)
     assert np.all((ev["log10_e"] >= 2.0) & (ev["log10_e"] <= 9.0))
+
+
+def test_time_integrated_flare_and_stacking_share_the_background_energy_pdf(small_data):
+    # issue #13 item 3: the default smooths only sparse background energy bins; the flare and
+    # stacking searches used to build theirs with SkyLLH's smoothing of every bin
+    from icecore.ps.flare import FlareSearch
+    from icecore.ps.sources import SourceList
+    from icecore.ps.stacking import StackingAnalysis
+
+    ana = PointSourceAnalysis(small_data, 77.35, 5.7)
+    fl = FlareSearch(small_data, 77.35, 5.7, season="IC86_I", threads=1)
+    one = small_data.select(["IC86_I"])
+    st = StackingAnalysis(one, SourceList.single(77.35, 5.7))
+    j = small_data.names.index("IC86_I")
+    x, sd = np.meshgrid(np.linspace(2.0, 6.0, 81), np.linspace(-0.9, 0.9, 19))
+    x, sd = x.ravel(), sd.ravel()
+    want = ana._eng.models[j].bkg_energy(x, sd)
+    assert fl.season_model is not None
+    np.testing.assert_array_equal(fl.season_model.bkg_energy(x, sd), want)
+    np.testing.assert_array_equal(st.seasons[0].m.bkg_energy(x, sd), want)
+    # ... and it is the sparse-bin one, which differs from SkyLLH's where the bins are dense
+    s = small_data["IC86_I"]
+    grid = ana._eng.gamma_grid
+    np.testing.assert_array_equal(SeasonModel(s, grid, energy_smoothing="sparse").bkg_energy(x, sd), want)
+    assert np.max(np.abs(SeasonModel(s, grid, energy_smoothing="all").bkg_energy(x, sd) / want - 1)) > 0.02
+    # the SkyLLH-compatible configuration keeps SkyLLH's smoothing, and every search takes it explicitly
+    sky = PointSourceAnalysis(small_data, 77.35, 5.7, energy_weighting="skyllh")._eng.models[j].bkg_energy(x, sd)
+    fl_all = FlareSearch(small_data, 77.35, 5.7, season="IC86_I", threads=1, energy_smoothing="all")
+    assert fl_all.season_model is not None
+    np.testing.assert_array_equal(fl_all.season_model.bkg_energy(x, sd), sky)
+    st_all = StackingAnalysis(one, SourceList.single(77.35, 5.7), energy_smoothing="all")
+    np.testing.assert_array_equal(st_all.seasons[0].m.bkg_energy(x, sd), sky)

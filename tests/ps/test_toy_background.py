@@ -61,14 +61,14 @@ def test_soft_fixed_gamma_background_score_has_no_positive_bias(toy_defaults):
 
 
 def test_energy_smoothing_choice(toy_defaults):
-    from icecore.ps.analysis import default_energy_smoothing
+    from icecore.ps.model import default_energy_smoothing
 
     assert default_energy_smoothing("exact", None) == "sparse"
     assert default_energy_smoothing("skyllh", None) == "all"  # the SkyLLH-compatible model
     assert default_energy_smoothing("skyllh", "sparse") == "sparse"
     s = load_public_data(toy_defaults).seasons[1]
     grid = np.array([1.9, 2.0, 2.1])
-    a, b = SeasonModel(s, grid), SeasonModel(s, grid, energy_smoothing="sparse")
+    a, b = SeasonModel(s, grid, energy_smoothing="all"), SeasonModel(s, grid)  # b: the default, "sparse"
     x = np.r_[np.linspace(2.3, 2.6, 7), 7.0]  # dense bins at the threshold, a sparse one far up the tail
     sd = np.full(x.size, 0.1)
     r = a.bkg_energy(x, sd) / b.bkg_energy(x, sd)

@@ -36,6 +36,13 @@ struct PsSeason {
     std::vector<double> cos_r;       // cos of the event's selection radius (where S/B becomes negligible)
     std::vector<double> ux, uy, uz;  // unit vectors (filled by PsModel)
     std::vector<std::int32_t> ebin;  // index into the fine log-energy grid (row padded with zeros)
+    // selection index (filled by PsModel): the dec-sorted events cut into strips of consecutive
+    // events, each strip's entries sorted by RA, so that a fixed position visits only the events
+    // inside its RA window (the box, and the RA extent of the largest selection radius of the strip)
+    std::vector<std::size_t> strip_begin;  // n_strip + 1 offsets into the dec-sorted events
+    std::vector<double> strip_ra;          // RA in [0, 2 pi) of each entry, ascending within a strip
+    std::vector<std::uint32_t> strip_event;  // the event (index into the dec-sorted arrays) of each entry
+    std::vector<double> strip_radius;      // largest selection radius [rad] in each strip (-1: none)
     double n_total = 0.0;            // N_j: all events of the season (also those not stored)
     // signal energy tables: n_class x n_gamma x n_e (n_e includes the zero padding at both ends)
     std::vector<double> etable;
@@ -137,6 +144,7 @@ private:
     struct ScramblePlan;  // per-season band of a trial position and the largest |delta RA| per event
 
     // selection of the events that contribute at a position
+    void build_strips(PsSeason& s) const;
     void select_fixed(double ra, double dec, Work& work) const;
     void select_scrambled(const ScramblePlan& plan, std::uint64_t seed, Work& work) const;
     void add_injected(double ra, double dec, const PsInjected& inj, std::size_t t, Work& work) const;

@@ -30,13 +30,6 @@ __all__ = ["PointSourceAnalysis", "sky_scan"]
 log = logging.getLogger(__name__)
 
 
-def default_energy_smoothing(energy_weighting: str, energy_smoothing: str | None) -> str:
-    """The background energy smoothing: as given, else "all" for SkyLLH's weighting and "sparse" otherwise."""
-    if energy_smoothing is not None:
-        return energy_smoothing
-    return "all" if energy_weighting == "skyllh" else "sparse"
-
-
 def _as_data(data: PublicData | str, seasons: Sequence[str] | None) -> PublicData:
     if isinstance(data, PublicData):
         return data if seasons is None else data.select(list(seasons))
@@ -111,7 +104,7 @@ class PointSourceAnalysis:
         self._eng = KernelEngine(self.data, gamma_range=self.gamma_range, ns_max=self.ns_max,
                                  cone_deg=float(cone_deg), decs_deg=np.array([self.dec]), band_dec_deg=self.dec,
                                  energy_weighting=energy_weighting, selection=selection,
-                                 energy_smoothing=default_energy_smoothing(energy_weighting, energy_smoothing))
+                                 energy_smoothing=energy_smoothing)
         self._cls = np.zeros(len(self.data), dtype=np.int32)
         self._ra_rad, self._dec_rad = math.radians(self.ra), math.radians(self.dec)
 
@@ -351,7 +344,7 @@ def sky_scan(data: PublicData | str, nside: int = 64, *, seasons: Sequence[str] 
     sel = (dec >= dec_range[0]) & (dec <= dec_range[1])
     eng = KernelEngine(data, gamma_range=gamma_range, ns_max=ns_max, cone_deg=cone_deg, decs_deg=np.unique(dec[sel]),
                        band_dec_deg=None, energy_weighting=energy_weighting, selection=selection,
-                       energy_smoothing=default_energy_smoothing(energy_weighting, energy_smoothing))
+                       energy_smoothing=energy_smoothing)
     cls = eng.classes(dec[sel])
     t0 = time.perf_counter()
     r = eng.scan(np.radians(ra[sel]), np.radians(dec[sel]), cls, thr)

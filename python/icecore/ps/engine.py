@@ -154,8 +154,9 @@ class KernelEngine:
         The seasons.
     gamma_range, ns_max, cone_deg, selection, energy_weighting :
         As for :class:`icecore.ps.PointSourceAnalysis`.
-    energy_smoothing : {"all", "sparse"}
-        Smoothing of the background energy PDF (:class:`icecore.ps.model.SeasonModel`).
+    energy_smoothing : {"all", "sparse"} or None
+        Smoothing of the background energy PDF (:class:`icecore.ps.model.SeasonModel`; None: its
+        default for ``energy_weighting``, :func:`icecore.ps.model.default_energy_smoothing`).
     decs_deg : (k,) array
         Declinations [deg] that will be fitted: the signal tables are built for their energy
         classes.
@@ -172,7 +173,7 @@ class KernelEngine:
 
     def __init__(self, data: PublicData, *, gamma_range: tuple[float, float], ns_max: float, cone_deg: float,
                  decs_deg: np.ndarray, band_dec_deg: float | None, energy_weighting: str = "exact",
-                 selection: str = "band", energy_smoothing: str = "all") -> None:
+                 selection: str = "band", energy_smoothing: str | None = None) -> None:
         from .. import _core
 
         self.settings, self.gamma_grid = kernel_settings(gamma_range, ns_max, cone_deg, selection)

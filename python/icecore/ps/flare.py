@@ -37,7 +37,9 @@ How ``x_i`` is built depends on the sample:
   season's smearing table (:mod:`icecore.ps.proxy_irf` for that release), weighted by
   A_eff x E^-gamma (:func:`icecore.ps.model.true_energy_weights`), piecewise constant per proxy bin;
 * **full-sky sample**: the background and signal PDFs of :class:`icecore.ps.model.SeasonModel`
-  (the time-integrated likelihood's), for the events whose largest S/B exceeds 1e-3.
+  (the time-integrated likelihood's, with the same default background energy smoothing,
+  :func:`icecore.ps.model.default_energy_smoothing`; ``energy_smoothing="all"`` for SkyLLH's), for
+  the events whose largest S/B exceeds 1e-3.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ from .dataset import PublicData, Season
 from .model import SeasonModel, true_energy_weights
 
 __all__ = ["GAMMA_STEP", "SCRAMBLES", "FlareSample", "FlareResult", "FlareSearch", "background_energy_pdf",
-           "cone_ra_scramble", "cone_spatial", "cone_uniform", "flare_sample", "inject_flare_events", "merge_samples"]
+           "flare_gammas", "cone_ra_scramble", "cone_spatial", "cone_uniform", "flare_sample", "inject_flare_events",
+           "merge_samples"]
 
 GAMMA_STEP = 0.05
 """Step of the gamma grid of the per-event S/B tables."""
@@ -234,9 +237,8 @@ def cone_uniform(region: tuple[float, float, float], rng: np.random.Generator, n
     return ra, dec
 
 
-def _fullsky_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray, model: SeasonModel | None = None,
+def _fullsky_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray, m: SeasonModel,
                event_ra_deg: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    m = SeasonModel(season, gammas) if model is None else model
     sd = np.sin(np.radians(season.dec_deg))
     era = season.ra_deg if event_ra_deg is None else event_ra_deg
     psi = _angular_distance(np.radians(era), np.radians(season.dec_deg), math.radians(ra_deg),
@@ -255,20 +257,35 @@ def _fullsky_x(season: Season, ra_deg: float, dec_deg: float, gammas: np.ndarray
     return x[:, keep], idx[keep]
 
 
-def flare_sample(season: Season, ra_deg: float, dec_deg: float, gamma_range: tuple[float, float] = (1.0, 4.0), *,
-                 background_log10_e: np.ndarray | None = None, background_rounding: float = 0.0) -> FlareSample:
-    """Build the kernel input of one season for a source at (ra_deg, dec_deg) [deg] (see the module notes).
+def flare_gammas(gamma_range: tuple[float, float]) -> np.ndarray:
+    """The gamma grid of the S/B tables for a fit range: step :data:`GAMMA_STEP` from its low end.
 
-    ``background_log10_e`` (partial-sky samples only): the log10(E/GeV) values whose density is the
-    background energy PDF (default: the season's own events); ``background_rounding``: their
-    rounding step (0.1 for the IC86-2011 release).
+    Raises
+    ------
+    InputError
+        Unless ``gamma_range`` is (low, high) with low < high.
     """
     g0, g1 = float(gamma_range[0]), float(gamma_range[1])
     if not (g1 > g0):
         raise InputError(f"argument 'gamma_range': expected (low, high) with low < high, got {gamma_range}",
                          "gamma_range")
     n_g = int(math.ceil(round((g1 - g0) / GAMMA_STEP, 9))) + 1
-    gammas = g0 + GAMMA_STEP * np.arange(n_g)
+    return g0 + GAMMA_STEP * np.arange(n_g)
+
+
+def flare_sample(season: Season, ra_deg: float, dec_deg: float, gamma_range: tuple[float, float] = (1.0, 4.0), *,
+                 background_log10_e: np.ndarray | None = None, background_rounding: float = 0.0,
+                 energy_smoothing: str | None = None, model: SeasonModel | None = None) -> FlareSample:
+    """Build the kernel input of one season for a source at (ra_deg, dec_deg) [deg] (see the module notes).
+
+    ``background_log10_e`` (partial-sky samples only): the log10(E/GeV) values whose density is the
+    background energy PDF (default: the season's own events); ``background_rounding``: their
+    rounding step (0.1 for the IC86-2011 release). ``energy_smoothing`` (full-sky samples): the
+    background energy smoothing of :class:`icecore.ps.model.SeasonModel` (None: its default,
+    "sparse"); ``model``: a season model already built for this season on :func:`flare_gammas`
+    of ``gamma_range`` (then ``energy_smoothing`` is the model's).
+    """
+    gammas = flare_gammas(gamma_range)
     x_e = None
     if season.region is not None:
         x, x_e, _ = _region_x(season, ra_deg, dec_deg, gammas, background_log10_e, background_rounding)
@@ -277,7 +294,11 @@ def flare_sample(season: Season, ra_deg: float, dec_deg: float, gamma_range: tup
         if background_log10_e is not None:
             raise InputError("argument 'background_log10_e': only for partial-sky samples (full-sky samples "
                              "use their own background PDFs)", "background_log10_e")
-        x, idx = _fullsky_x(season, ra_deg, dec_deg, gammas)
+        if model is None:
+            model = SeasonModel(season, gammas, energy_smoothing=energy_smoothing)
+        elif model.season is not season or not np.array_equal(model.gamma_grid, gammas):
+            raise InputError("argument 'model': built for another season or gamma grid", "model")
+        x, idx = _fullsky_x(season, ra_deg, dec_deg, gammas, model)
         t = season.mjd[idx]
     return FlareSample(season.name, np.ascontiguousarray(t, dtype=np.float64), np.ascontiguousarray(x), gammas,
                        len(season), _merge_runs(season.uptime_mjd), x_e)
@@ -381,6 +402,10 @@ class FlareSearch:
     background_events : (log10_e, angerr_deg) arrays, optional
         Partial-sky releases: the wider sample's events for ``scramble="resample"`` trials (sets
         ``background_log10_e`` to its log10 E when that is not given).
+    energy_smoothing : {"sparse", "all"} or None
+        Full-sky samples: smoothing of the data-built background energy PDF, as for
+        :class:`icecore.ps.PointSourceAnalysis` (None: the shared default "sparse",
+        :func:`icecore.ps.model.default_energy_smoothing`; "all": SkyLLH's).
     """
 
     def __init__(self, data: PublicData | Season, ra: Any, dec: Any, *, season: str | None = None,
@@ -388,7 +413,7 @@ class FlareSearch:
                  sigma_range_days: tuple[float, float | None] = (1.0, None), box_min_days: float = 0.0,
                  n_seed: int = 60, n_sigma: int = 30, threads: int | None = None,
                  background_log10_e: Any = None, background_rounding: float = 0.0,
-                 background_events: tuple[Any, Any] | None = None) -> None:
+                 background_events: tuple[Any, Any] | None = None, energy_smoothing: str | None = None) -> None:
         from .. import _core
 
         self._pool: tuple[np.ndarray, np.ndarray] | None = None
@@ -425,15 +450,21 @@ class FlareSearch:
         self.season = s
         self.threads = check_threads(threads)
         bkg_e = None if background_log10_e is None else np.asarray(background_log10_e, dtype=np.float64)
+        if energy_smoothing is not None and s.region is not None:
+            raise InputError("argument 'energy_smoothing': only for full-sky samples (partial-sky samples use a "
+                             "kernel density estimate)", "energy_smoothing")
+        self._model: SeasonModel | None = None
         if merged:
             assert isinstance(data, PublicData)
-            self.sample = merge_samples([flare_sample(x, self.ra, self.dec, gamma_range) for x in data.seasons])
+            self.sample = merge_samples([flare_sample(x, self.ra, self.dec, gamma_range,
+                                                      energy_smoothing=energy_smoothing) for x in data.seasons])
         else:
+            if s.region is None:
+                self._model = SeasonModel(s, flare_gammas(gamma_range), energy_smoothing=energy_smoothing)
             self.sample = flare_sample(s, self.ra, self.dec, gamma_range, background_log10_e=bkg_e,
-                                       background_rounding=float(background_rounding))
+                                       background_rounding=float(background_rounding), model=self._model)
         self.name = self.sample.season
         self._merged = merged
-        self._model: SeasonModel | None = None
         self._cone = None if merged or s.region is None else _ConeRatio(s, self.ra, self.dec, self.sample.gamma_grid,
                                                                        bkg_e, float(background_rounding))
         smax = sigma_range_days[1]
@@ -444,6 +475,11 @@ class FlareSearch:
         self._settings = st
         self._kernel = self._make_kernel(self.sample.x)
         self._kernel_e: Any = None  # the energy-only table, for RA-scrambled trials (built when first used)
+
+    @property
+    def season_model(self) -> SeasonModel | None:
+        """The likelihood model (background and signal PDFs) of a full-sky single-season search, else None."""
+        return self._model
 
     def _make_kernel(self, x: np.ndarray, t: np.ndarray | None = None) -> Any:
         from .. import _core
@@ -542,12 +578,12 @@ class FlareSearch:
         from concurrent.futures import ThreadPoolExecutor
 
         s = self.season
-        if self._model is None:
-            self._model = SeasonModel(s, self.sample.gamma_grid)
+        model = self._model
+        assert model is not None  # built in __init__ for every full-sky single-season search
         ras = [rng.uniform(0.0, 360.0, len(s)) for _ in range(len(seeds))]
 
         def one(k: int) -> np.ndarray:
-            x, idx = _fullsky_x(s, self.ra, self.dec, self.sample.gamma_grid, self._model, ras[k])
+            x, idx = _fullsky_x(s, self.ra, self.dec, self.sample.gamma_grid, model, ras[k])
             m = self._make_kernel(np.ascontiguousarray(x), np.ascontiguousarray(s.mjd[idx]))
             return np.asarray(m.trials(kind, seeds[k:k + 1], 1, window))
 

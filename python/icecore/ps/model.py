@@ -52,6 +52,7 @@ __all__ = [
     "FINE_LOGE_STEP",
     "SPARSE_BIN_COUNT",
     "ENERGY_SMOOTHINGS",
+    "default_energy_smoothing",
     "SeasonModel",
     "true_energy_weights",
     "sample_signal",
@@ -67,6 +68,20 @@ FINE_LOGE_STEP = 0.005
 SPARSE_BIN_COUNT = 100
 """With ``energy_smoothing="sparse"``, background energy bins with fewer events are smoothed."""
 ENERGY_SMOOTHINGS = ("all", "sparse")
+
+
+def default_energy_smoothing(weighting: str, energy_smoothing: str | None = None) -> str:
+    """The background energy smoothing every search uses: as given, else "all" for SkyLLH's weighting and
+    "sparse" otherwise.
+
+    The one rule behind :class:`SeasonModel`'s default, and so behind the time-integrated
+    (:class:`icecore.ps.PointSourceAnalysis`, :func:`icecore.ps.sky_scan`), flare
+    (:class:`icecore.ps.flare.FlareSearch`) and stacking (:class:`icecore.ps.stacking.StackingAnalysis`)
+    searches alike.
+    """
+    if energy_smoothing is not None:
+        return energy_smoothing
+    return "all" if weighting == "skyllh" else "sparse"
 
 
 def _pchip(x: np.ndarray, y: np.ndarray) -> interpolate.PchipInterpolator:
@@ -86,15 +101,17 @@ class SeasonModel:
         Background histogram binnings (default: :func:`icecore.ps.binning.season_binning`).
     weighting : {"exact", "skyllh"}
         True-energy weighting of the signal energy PDF (:func:`true_energy_weights`).
-    energy_smoothing : {"all", "sparse"}
+    energy_smoothing : {"all", "sparse"} or None
         Which bins of the background energy histogram the 3-bin running mean smooths (module
-        docstring): every bin (default, SkyLLH) or those with fewer than
-        :data:`SPARSE_BIN_COUNT` events.
+        docstring): every bin (SkyLLH) or those with fewer than :data:`SPARSE_BIN_COUNT` events.
+        None (default): :func:`default_energy_smoothing` of ``weighting`` ("sparse", or "all" with
+        ``weighting="skyllh"``).
     """
 
     def __init__(self, season: Season, gamma_grid: np.ndarray, sin_dec_edges: np.ndarray | None = None,
                  log_e_edges: np.ndarray | None = None, weighting: str = "exact",
-                 energy_smoothing: str = "all") -> None:
+                 energy_smoothing: str | None = None) -> None:
+        energy_smoothing = default_energy_smoothing(weighting, energy_smoothing)
         if energy_smoothing not in ENERGY_SMOOTHINGS:
             raise InputError(f"argument 'energy_smoothing': must be one of {ENERGY_SMOOTHINGS}, got "
                              f"{energy_smoothing!r}", "energy_smoothing")

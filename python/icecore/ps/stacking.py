@@ -118,11 +118,15 @@ class StackingAnalysis:
         Events farther than this from every source enter only the normalisation term.
     band_deg : float
         ... and so do events farther than this in declination (the single-source kernel's band).
+    energy_smoothing : {"sparse", "all"} or None
+        Smoothing of the data-built background energy PDF, as for
+        :class:`icecore.ps.PointSourceAnalysis` (None: the shared default,
+        :func:`icecore.ps.model.default_energy_smoothing`, i.e. "sparse"; "all" is SkyLLH's).
     """
 
     def __init__(self, data: PublicData, sources: SourceList, *, weighting: str = "user",
                  gamma_range: tuple[float, float] = (1.0, 4.0), ns_max: float = 1000.0,
-                 radius_deg: float = 30.0, band_deg: float = 10.0) -> None:
+                 radius_deg: float = 30.0, band_deg: float = 10.0, energy_smoothing: str | None = None) -> None:
         if weighting not in ("user", "equal"):
             raise InputError(f"argument 'weighting': must be 'user' or 'equal', got {weighting!r}", "weighting")
         check_positive(radius_deg, "radius_deg")
@@ -136,7 +140,8 @@ class StackingAnalysis:
         self.grid = np.asarray(grid, dtype=np.float64)
         self.step = float(self.grid[1] - self.grid[0])
         self.radius = math.radians(radius_deg)
-        self.seasons = [_SeasonStack(SeasonModel(s, self.grid), sources, self.grid) for s in data]
+        self.seasons = [_SeasonStack(SeasonModel(s, self.grid, energy_smoothing=energy_smoothing), sources, self.grid)
+                        for s in data]
         self.src_u = _unit(np.radians(sources.ra_deg), np.radians(sources.dec_deg))
         self.src_dec = np.radians(sources.dec_deg)
         self.band = math.radians(band_deg)
