@@ -18,44 +18,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
+from tools_scan_common import CONVENTIONS, OUT, one_scan  # noqa: E402  (tools/ on sys.path)
 
-from icecore.coords import angular_distance_deg
-from icecore.scan import ScanSettings, make_problem, run_problem
+from icecore.scan import ScanSettings, make_problem
 from icecore.scan.events import simulate_event, true_direction
-
-CONVENTIONS = ("wilks", "icecube-calibrated")
-OUT = Path(__file__).resolve().parent / "results"
-
-
-def _cpu() -> float:
-    t = os.times()
-    return t.user + t.system
 
 
 def _one(ev, kind: str, settings: ScanSettings, truth) -> dict:
-    prob = make_problem(ev, fitter_options={"likelihood": kind})
-    c0 = _cpu()
-    res = run_problem(prob, settings, threads=2, progress=False)
-    cpu = _cpu() - c0
-    best = res.best_fit
-    out = {"cpu_s": round(cpu, 3), "evaluations": int(res.n_eval.sum()), "fits": int(len(res.nside)),
-           "best": [best["nside"], best["pixel"]], "best_neg_llh": best["neg_llh"],
-           "offset_deg": float(angular_distance_deg(best["ra_deg"], best["dec_deg"], *truth)),
-           "polish_evaluations": int(res.info.get("polish_evaluations", 0)),
-           "polish_fits": int(sum(res.info.get("polish_fits_per_level", []))),
-           "polish_improved": int(sum(res.info.get("polish_improved_per_level", []))),
-           "failed_per_nside": {str(ns): int(np.count_nonzero(res.status[res.nside == ns])) for ns in settings.nsides},
-           "fits_per_nside": {str(ns): int(np.count_nonzero(res.nside == ns)) for ns in settings.nsides}}
-    for conv in CONVENTIONS:
-        areas = res.areas_deg2(conv)
-        for lev in ("50", "90"):
-            out[f"area_{conv}_{lev}"] = float(areas[lev])
-            out[f"inside_{conv}_{lev}"] = bool(res.contains(truth[0], truth[1], lev, conv)[()])
-    return out
+    return one_scan(ev, {"likelihood": kind}, settings, truth)
 
 
 def main() -> None:
