@@ -45,7 +45,7 @@ def test_spec_carries_the_likelihood_and_workers_agree(muon, kind):
     np.testing.assert_array_equal(a, b)
     # the per-level seeds travel in the spec; a batch's nside (what the task message carries)
     # selects them in the worker as in-process
-    assert worker.options.level_seeds == prob.fitter.options.level_seeds == [(8, 1, 1)]
+    assert worker.options.level_seeds == prob.fitter.options.level_seeds == [(8, 2, 2)]
     a8 = prob.fitter.fit_batch(zen, azi, seeds, 2, nside=8)
     np.testing.assert_array_equal(a8, worker.fit_batch(zen, azi, seeds, 1, nside=8))
 

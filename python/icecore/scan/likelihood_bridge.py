@@ -63,7 +63,7 @@ __all__ = [
 #:   parent's vertex count as converged near it), the same best pixel, best -lnL +1e-6, identical
 #:   Wilks areas, calibrated 50 % area -0.7 %.
 #:
-#: - seeds per level (``level_seeds`` = {8: (1, 1)}: the fitter gets each batch's nside): at the
+#: - seeds per level (``level_seeds`` = {8: (2, 2)}: the fitter gets each batch's nside): at the
 #:   first level (nside 8, every direction of the sky from the LineFit vertex) the 768 fits used
 #:   415 evaluations each with 1 + 6 seeds, 62 % of the scan. Those values only choose where the
 #:   scan refines (an nside-8 pixel is ~54 deg², far larger than any contour), and with 1 + 2
@@ -71,12 +71,11 @@ __all__ = [
 #:   Wilks and calibrated areas (to all digits), with 178 instead of 415 evaluations per nside-8
 #:   fit and 327 k instead of 510 k evaluations per scan (-36 %); the same on a second simulated
 #:   muon (seed 3: identical best pixel and areas, 295 k instead of 482 k). Session 5, with the
-#:   polishing pass (which re-fits pixels that stick out of their neighbours' surface) and the
-#:   batched table: 1 + 1 seeds at nside 8 instead of 1 + 2 on the 20 simulated events of
-#:   ``tools/results/scan_seed_variant_*.json``: the same best pixel and truth-inside flags in 20/20,
-#:   every area within 1.0 %, 12 % fewer evaluations (6.62 M vs 7.51 M; bench event 291 k vs
-#:   338 k, identical areas); 1 + 0 lost the true minimum of one event (seed 1002, areas x10^3):
-#:   not used. Fewer seeds at the
+#:   polishing pass and the batched table: 1 + 1 seeds at nside 8 gave the same best pixel and
+#:   truth-inside flags as 1 + 2 on the 20 events of ``tools/results/scan_seed_variant_*.json``
+#:   (areas within 1.0 %, 12 % fewer evaluations), but on a 21st (the ``--seed 2027`` coverage
+#:   event 475) the nside-8 level lost the true minimum (best -lnL 792.9 vs 733.2 with 1 + 2);
+#:   1 + 0 lost event 1002's: both rejected. Fewer seeds at the
 #:   fine levels are not free: ``n_ring_near`` = 1 at nside 512 changes the Wilks 50 % area by
 #:   -8 % (0 ring seeds: -8 %, calibrated 90 % -1.7 %), so the refinement levels keep 1 + 6 / 1 + 2.
 #:   Tried and dropped: a trust-region Newton vertex fit (``minimizer="newton"``, the tables'
@@ -93,7 +92,7 @@ __all__ = [
 #: ``likelihood="exact"`` (the closed form) stays available as the reference.
 DEFAULT_FITTER_OPTIONS: dict[str, Any] = {"mode": "mpe", "n_ring": 6, "n_ring_near": 2, "likelihood": "fast",
                                           "max_iter": 400, "gtol": 1e-2, "ftol": 1e-4,
-                                          "level_seeds": {"8": [1, 1]}}
+                                          "level_seeds": {"8": [2, 2]}}
 
 
 def _options(fitter_options: dict[str, Any] | None) -> dict[str, Any]:
