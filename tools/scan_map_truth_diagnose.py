@@ -67,7 +67,8 @@ def main() -> None:
         "events_truth_not_refined": int(sum(x["finest_nside"] < 512 for x in rows))}
     print(json.dumps(summary, indent=1))
     with open(RESULTS + "scan_map_truth_diagnose.json", "w") as fh:
-        json.dump({"note": "SIMULATION", "summary": summary, "events": sorted(rows, key=lambda x: x["i"])}, fh, indent=1)
+        doc = {"note": "SIMULATION", "summary": summary, "events": sorted(rows, key=lambda x: x["i"])}
+        json.dump(doc, fh, indent=1)
         fh.write("\n")
 
 
