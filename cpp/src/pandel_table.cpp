@@ -148,21 +148,13 @@ std::shared_ptr<const PandelTable> PandelTable::shared(double rho, double sigma)
 template <bool WithSf, bool WithHess>
 bool PandelTable::interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& log_sf, double* hess_pdf,
                               double* hess_sf) const {
-    if (!(t >= -kTMinSigma * sigma_ && t <= kTMax && nu >= kNuMin && nu <= kNuMax)) return false;
-    const double u = t * inv_sigma_;
-    const double r = std::sqrt(u * u + 1.0);
-    const double x = std::copysign(std::log(std::fabs(u) + r), u);  // asinh(u), reusing r
-    const double y = std::log(nu);
-    const double fx = (x - x0_) * (1.0 / kStepX), fy = (y - y0_) * (1.0 / kStepY);
-    int i = static_cast<int>(fx), j = static_cast<int>(fy);
-    if (i > nx_ - 2) i = nx_ - 2;
-    if (j > ny_ - 2) j = ny_ - 2;
-    if (i < 0) i = 0;
-    if (j < 0) j = 0;
+    Cell c;
+    if (!locate(t, nu, c)) return false;
+    const double u = c.u, r = c.r;
     if constexpr (!WithHess) {
-        const Node* n0 = &nodes_[static_cast<std::size_t>(i) * static_cast<std::size_t>(ny_) + static_cast<std::size_t>(j)];
+        const Node* n0 = &nodes_[c.index];
         const Node* n1 = n0 + ny_;
-        const Basis2 ba(fx - i), bb(fy - j);
+        const Basis2 ba(c.a), bb(c.b);
         const double dadt = inv_sigma_ / (kStepX * r);
         const double dbdnu = 1.0 / (kStepY * nu);
         double v, va, vb;
@@ -174,13 +166,13 @@ bool PandelTable::interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& lo
         }
         return true;
     }
-    const Basis ba(fx - i), bb(fy - j);
+    const Basis ba(c.a), bb(c.b);
     double pv = 0.0, pa = 0.0, pb = 0.0, sv = 0.0, sa = 0.0, sb = 0.0;
     double paa = 0.0, pab = 0.0, pbb = 0.0, saa = 0.0, sab = 0.0, sbb = 0.0;
     for (int di = 0; di < 2; ++di) {
         for (int dj = 0; dj < 2; ++dj) {
-            const Node& nd = nodes_[static_cast<std::size_t>(i + di) * static_cast<std::size_t>(ny_) +
-                                    static_cast<std::size_t>(j + dj)];
+            const Node& nd = nodes_[c.index + static_cast<std::size_t>(di) * static_cast<std::size_t>(ny_) +
+                                    static_cast<std::size_t>(dj)];
             // weights of (f, f_x, f_y, f_xy) for the value and its a- and b-derivatives
             const double w0 = ba.h0[di] * bb.h0[dj], w1 = ba.h1[di] * bb.h0[dj];
             const double w2 = ba.h0[di] * bb.h1[dj], w3 = ba.h1[di] * bb.h1[dj];
@@ -236,25 +228,17 @@ bool PandelTable::interpolate(double t, double nu, LogGrad& log_pdf, LogGrad& lo
 }
 
 bool PandelTable::interpolate_mix(double t, double nu, double m, LogGrad& out) const {
-    if (!(t >= -kTMinSigma * sigma_ && t <= kTMax && nu >= kNuMin && nu <= kNuMax)) return false;
-    const double u = t * inv_sigma_;
-    const double r = std::sqrt(u * u + 1.0);
-    const double x = std::copysign(std::log(std::fabs(u) + r), u);  // asinh(u), reusing r
-    const double y = std::log(nu);
-    const double fx = (x - x0_) * (1.0 / kStepX), fy = (y - y0_) * (1.0 / kStepY);
-    int i = static_cast<int>(fx), j = static_cast<int>(fy);
-    if (i > nx_ - 2) i = nx_ - 2;
-    if (j > ny_ - 2) j = ny_ - 2;
-    if (i < 0) i = 0;
-    if (j < 0) j = 0;
-    const Node* n0 = &nodes_[static_cast<std::size_t>(i) * static_cast<std::size_t>(ny_) + static_cast<std::size_t>(j)];
+    Cell cell;
+    if (!locate(t, nu, cell)) return false;
+    const double r = cell.r;
+    const Node* n0 = &nodes_[cell.index];
     const Node* n1 = n0 + ny_;
     // ln cp + m ln S is linear in the node data: mix the corners first, interpolate once
     double g[4][4];
     const Node* corner[4] = {n0, n0 + 1, n1, n1 + 1};
     for (int c = 0; c < 4; ++c)
         for (int k = 0; k < 4; ++k) g[c][k] = corner[c]->f[k] + m * corner[c]->s[k];
-    const Basis2 ba(fx - i), bb(fy - j);
+    const Basis2 ba(cell.a), bb(cell.b);
     double v, va, vb;
     hermite2(g[0], g[1], g[2], g[3], ba, bb, v, va, vb);
     const double dadt = inv_sigma_ / (kStepX * r), dbdnu = 1.0 / (kStepY * nu);
@@ -268,28 +252,17 @@ void PandelTable::log_pdf_sf_batch(std::size_t n, const double* t, const double*
     std::size_t cell[kBlock];
     double fa[kBlock], fb[kBlock], rr[kBlock];
     bool in[kBlock];
-    const double tlo = -kTMinSigma * sigma_;
     const std::size_t ny = static_cast<std::size_t>(ny_);
     for (std::size_t k0 = 0; k0 < n; k0 += kBlock) {
         const std::size_t nb = std::min(kBlock, n - k0);
         for (std::size_t q = 0; q < nb; ++q) {  // locate (the same arithmetic as interpolate_mix)
-            const double tt = t[k0 + q], nn = nu[k0 + q];
-            in[q] = tt >= tlo && tt <= kTMax && nn >= kNuMin && nn <= kNuMax;
+            Cell c;
+            in[q] = locate(t[k0 + q], nu[k0 + q], c);
             if (!in[q]) continue;
-            const double u = tt * inv_sigma_;
-            const double r = std::sqrt(u * u + 1.0);
-            const double x = std::copysign(std::log(std::fabs(u) + r), u);
-            const double y = std::log(nn);
-            const double fx = (x - x0_) * (1.0 / kStepX), fy = (y - y0_) * (1.0 / kStepY);
-            int i = static_cast<int>(fx), j = static_cast<int>(fy);
-            if (i > nx_ - 2) i = nx_ - 2;
-            if (j > ny_ - 2) j = ny_ - 2;
-            if (i < 0) i = 0;
-            if (j < 0) j = 0;
-            cell[q] = static_cast<std::size_t>(i) * ny + static_cast<std::size_t>(j);
-            fa[q] = fx - i;
-            fb[q] = fy - j;
-            rr[q] = r;
+            cell[q] = c.index;
+            fa[q] = c.a;
+            fb[q] = c.b;
+            rr[q] = c.r;
             const Node* n0 = &nodes_[cell[q]];
             __builtin_prefetch(n0);
             __builtin_prefetch(n0 + 1);

@@ -145,6 +145,32 @@ private:
     /// ln cp + m ln S with its partials (corners mixed, one bicubic); false outside the domain.
     bool interpolate_mix(double t, double nu, double m, LogGrad& out) const;
     LogHess exact_hess(double t, double nu, double m) const;
+    /// The cell of (t, nu): node index of its (i, j) corner, the fractional grid coordinates a, b
+    /// in [0, 1] (clamped cells at the edges), u = t / sigma and r = sqrt(u^2 + 1) (for d a / d t).
+    struct Cell {
+        std::size_t index;
+        double a, b, u, r;
+    };
+    /// false outside the domain (cell untouched); the one grid-coordinate rule of every lookup.
+    bool locate(double t, double nu, Cell& c) const {
+        if (!(t >= -kTMinSigma * sigma_ && t <= kTMax && nu >= kNuMin && nu <= kNuMax)) return false;
+        const double u = t * inv_sigma_;
+        const double r = std::sqrt(u * u + 1.0);
+        const double x = std::copysign(std::log(std::fabs(u) + r), u);  // asinh(u), reusing r
+        const double y = std::log(nu);
+        const double fx = (x - x0_) * (1.0 / kStepX), fy = (y - y0_) * (1.0 / kStepY);
+        int i = static_cast<int>(fx), j = static_cast<int>(fy);
+        if (i > nx_ - 2) i = nx_ - 2;
+        if (j > ny_ - 2) j = ny_ - 2;
+        if (i < 0) i = 0;
+        if (j < 0) j = 0;
+        c.index = static_cast<std::size_t>(i) * static_cast<std::size_t>(ny_) + static_cast<std::size_t>(j);
+        c.a = fx - i;
+        c.b = fy - j;
+        c.u = u;
+        c.r = r;
+        return true;
+    }
     struct alignas(64) Node {  ///< one cache line
         double f[4];  ///< ln cp: f, f_x, f_y, f_xy (derivatives in grid units)
         double s[4];  ///< ln S: the same
