@@ -15,27 +15,7 @@ namespace icecore {
 namespace {
 
 // Cubic Hermite basis on [0, 1]: h0[k] for the value at end k, h1[k] for the derivative at end k,
-// and their derivatives.
-struct Basis {
-    double h0[2], h1[2], d0[2], d1[2], e0[2], e1[2];  // e: second derivatives
-    explicit Basis(double a) {
-        const double b = 1.0 - a;
-        h0[0] = (1.0 + 2.0 * a) * b * b;
-        h0[1] = a * a * (3.0 - 2.0 * a);
-        h1[0] = a * b * b;
-        h1[1] = -a * a * b;
-        d0[0] = -6.0 * a * b;
-        d0[1] = 6.0 * a * b;
-        d1[0] = b * (1.0 - 3.0 * a);
-        d1[1] = a * (3.0 * a - 2.0);
-        e0[0] = 12.0 * a - 6.0;
-        e0[1] = 6.0 - 12.0 * a;
-        e1[0] = 6.0 * a - 4.0;
-        e1[1] = 6.0 * a - 2.0;
-    }
-};
-
-// The first-derivative part of Basis (the gradient path needs no second derivatives).
+// and their first derivatives (all the gradient path needs).
 struct Basis2 {
     double h0[2], h1[2], d0[2], d1[2];
     explicit Basis2(double a) {
@@ -48,6 +28,17 @@ struct Basis2 {
         d0[1] = 6.0 * a * b;
         d1[0] = b * (1.0 - 3.0 * a);
         d1[1] = a * (3.0 * a - 2.0);
+    }
+};
+
+// Basis2 with the second derivatives (the Hessian path).
+struct Basis : Basis2 {
+    double e0[2], e1[2];
+    explicit Basis(double a) : Basis2(a) {
+        e0[0] = 12.0 * a - 6.0;
+        e0[1] = 6.0 - 12.0 * a;
+        e1[0] = 6.0 * a - 4.0;
+        e1[1] = 6.0 * a - 2.0;
     }
 };
 
