@@ -220,11 +220,8 @@ class _Session:
     def _handle_reply(self, body: Any, batch: np.ndarray, chunks: list[_Chunk], pending: set[int],
                       out: np.ndarray) -> bool:
         """Process one reply-queue message; True if it completed a chunk."""
-        try:
-            msg = decode(body)
-        except ProtocolError as exc:
-            self.stats["garbage"] += 1
-            log.warning("ignoring a malformed message on the reply queue: %s", exc.reason)
+        msg = _decode_reply(body, self.stats, "reply queue")
+        if msg is None:
             return False
         kind = msg.get("type")
         if kind == "event_request":
@@ -545,6 +542,16 @@ class _Worker:
             log.exception("unexpected error on a task")
             self._refuse(body, props, f"internal error: {type(exc).__name__}: {exc}")
         self.ch.basic_ack(method.delivery_tag)
+
+
+def _decode_reply(body: Any, stats: dict[str, int], where: str) -> dict[str, Any] | None:
+    """Decode one reply-queue message; a malformed one is counted as garbage, logged and None."""
+    try:
+        return decode(body)
+    except ProtocolError as exc:
+        stats["garbage"] += 1
+        log.warning("ignoring a malformed message on the %s: %s", where, exc.reason)
+        return None
 
 
 def dead_letter_queue(queue: str) -> str:

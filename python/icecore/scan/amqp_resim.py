@@ -40,8 +40,8 @@ from typing import Any
 
 from .._validation import check_positive
 from ..errors import InputError, ServiceUnavailable
-from .amqp import DEFAULT_QUEUE, _connect, _declare_work_queue, _pika, _redact, dead_letter_queue
-from .amqp_protocol import ProtocolError, clean_worker_id, decode, task_header
+from .amqp import DEFAULT_QUEUE, _connect, _declare_work_queue, _decode_reply, _pika, _redact, dead_letter_queue
+from .amqp_protocol import ProtocolError, clean_worker_id, task_header
 from .amqp_resim_protocol import job_body, model_to_json, parse_job, parse_job_result, result_body
 from .calibration import _one_blas_thread, _one_resimulation, _PhotonKind, _SyntheticKind
 
@@ -193,11 +193,8 @@ class _Run:
 
     def _handle(self, body: Any, done: dict[int, dict[str, Any]]) -> bool:
         """One reply; True if it completed a job."""
-        try:
-            msg = decode(body)
-        except ProtocolError as exc:
-            self.stats["garbage"] += 1
-            log.warning("ignoring a malformed message on the resimulation reply queue: %s", exc.reason)
+        msg = _decode_reply(body, self.stats, "resimulation reply queue")
+        if msg is None:
             return False
         kind = msg.get("type")
         if kind not in ("resimulation_result", "task_error"):
