@@ -356,7 +356,13 @@ def run_soak(notices: dict[str, bytes], workdir: Path, *, n_messages: int = 10_0
                 raise RuntimeError(f"soak listener exited with {proc.returncode} before it was killed (stderr: {log or 'not captured, pass log='})")
             if fig.listener_runs > 10 * kills + 10:
                 raise RuntimeError(f"soak: {fig.listener_runs} listener runs for {kills} kills")
-            time.sleep(rng.uniform(0.0, 1.5))  # ...then kill it somewhere in the middle of its work
+            # ...then kill it somewhere in the middle of its work: after a random time of up to 1.5 s, or
+            # earlier once it has stored a random share of what is left for the kills still to come (a fast
+            # machine must not finish every message before the last kill)
+            share = max(2, (len(msgs) - before) // (2 * (kills - fig.kills + 1)))
+            target, deadline = _records(store_dir) + rng.randrange(1, share), time.monotonic() + rng.uniform(0.0, 1.5)
+            while time.monotonic() < deadline and _records(store_dir) < target and proc.poll() is None:
+                time.sleep(0.01)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 fig.kills += 1
