@@ -18,6 +18,7 @@ import numpy as np
 sys.path.insert(0, "tools")
 sys.path.insert(0, "python")
 import per_event_coverage as pec  # noqa: E402
+from tools_scan_common import REACH_DEG  # noqa: E402
 
 from icecore.coords import angular_distance_deg, equatorial_to_icecube  # noqa: E402
 from icecore.scan import ScanSettings, make_problem, run_problem  # noqa: E402
@@ -45,7 +46,7 @@ def main() -> None:
             sel = np.flatnonzero(res.nside == ns)
             j = sel[np.argmin(d[sel])]
             out[ns] = (round(float(d[j]), 3), round(2 * (res.neg_llh[j] - best), 2), j)
-        ns_fine = max(ns for ns in out if out[ns][0] < {8: 4.0, 64: 0.5, 512: 0.07}[ns])
+        ns_fine = max(ns for ns in out if out[ns][0] < REACH_DEG[ns])
         j = out[ns_fine][2]
         zt, at = equatorial_to_icecube(r["ra_deg"], r["dec_deg"], ev.mjd)
         fr = prob.fitter.fit_batch(np.radians([zt]), np.radians([at]), res.vertex[j:j + 1].copy(), 1)

@@ -41,6 +41,7 @@ sys.path.insert(0, str(HERE.parent / "python"))
 sys.path.insert(0, str(HERE))
 
 import per_event_coverage as pec  # noqa: E402
+from tools_scan_common import REACH_DEG, cpu_s  # noqa: E402
 
 from icecore.coords import angular_distance_deg, equatorial_to_icecube  # noqa: E402
 from icecore.scan import ScanSettings, make_problem, run_problem  # noqa: E402
@@ -48,23 +49,17 @@ from icecore.scan import calibration as cal  # noqa: E402
 from icecore.scan import contours as _c  # noqa: E402
 
 RECORDS = {2030: "per_event_coverage_validation_seed2030.jsonl", 2027: "per_event_coverage.jsonl"}
-REACH_DEG = {8: 4.0, 64: 0.5, 512: 0.07}  # a level's pixel centres "reach" the truth within this distance
-
-
-def _cpu() -> float:
-    t = os.times()
-    return t.user + t.system
 
 
 def one(job: tuple[int, dict[str, Any]]) -> dict[str, Any]:
     seed, rec = job
     ev, _ = pec._event(seed, rec["i"], rec["energy_tev"])
     zt, at = equatorial_to_icecube(rec["ra_deg"], rec["dec_deg"], ev.mjd)
-    w0, c0 = time.perf_counter(), _cpu()
+    w0, c0 = time.perf_counter(), cpu_s()
     cheap = cal.two_dllh_at_truth(ev, float(zt), float(at), model=pec.MODEL, truth_vertex=ev.meta["truth"]["vertex"])
-    c1 = _cpu()
+    c1 = cpu_s()
     res = run_problem(make_problem(ev), ScanSettings(), threads=1, progress=False)
-    scan_cpu = _cpu() - c1
+    scan_cpu = cpu_s() - c1
     smap = res.statistic_map("2dllh")
     stat = float(_c.values_at(smap, rec["ra_deg"], rec["dec_deg"])[0])
     ra, dec = res.radec()

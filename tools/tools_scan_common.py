@@ -1,4 +1,4 @@
-"""Shared pieces of the scan study tools (fast vs exact, fitter-option variants)."""
+"""Shared pieces of the scan study tools (fast vs exact, fitter-option variants, maps at the truth)."""
 
 from __future__ import annotations
 
@@ -10,23 +10,27 @@ import numpy as np
 from icecore.coords import angular_distance_deg
 from icecore.scan import ScanSettings, make_problem, run_problem
 
-__all__ = ["CONVENTIONS", "OUT", "one_scan"]
+__all__ = ["CONVENTIONS", "OUT", "REACH_DEG", "cpu_s", "one_scan"]
 
 CONVENTIONS = ("wilks", "icecube-calibrated")
 OUT = Path(__file__).resolve().parent / "results"
+#: distance (deg) within which a level's pixel centres "reach" a position (nside 8, 64, 512)
+REACH_DEG = {8: 4.0, 64: 0.5, 512: 0.07}
 
 
-def _cpu() -> float:
+def cpu_s() -> float:
+    """CPU seconds of this process (user + system, all threads)."""
     t = os.times()
     return t.user + t.system
+
 
 
 def one_scan(ev, fitter_options: dict, settings: ScanSettings, truth) -> dict:
     """Scan ``ev`` (2 threads) and summarise: CPU, evaluations, best pixel, areas, truth inside."""
     prob = make_problem(ev, fitter_options=fitter_options)
-    c0 = _cpu()
+    c0 = cpu_s()
     res = run_problem(prob, settings, threads=2, progress=False)
-    cpu = _cpu() - c0
+    cpu = cpu_s() - c0
     best = res.best_fit
     out = {"cpu_s": round(cpu, 3), "evaluations": int(res.n_eval.sum()), "fits": int(len(res.nside)),
            "best": [best["nside"], best["pixel"]], "best_neg_llh": best["neg_llh"],
