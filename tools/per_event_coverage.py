@@ -144,7 +144,7 @@ def scan_event(task: dict[str, Any]) -> dict[str, Any]:
         scan_only({"i": rec["i"], "seed": task["seed"], "energy_tev": rec["energy_tev"]})  # scanned and cached
         cached = pickle.loads(_scan_cache(task["seed"], rec["i"]).read_bytes())
         res, scan_cpu = cached["result"], cached["cpu_s"]
-    smap = res.statistic_map("2dllh")
+    smap = res.statistic_surface("2dllh")  # the surface the contours are drawn on
     rec = normalise(rec)
     per_event = _c.CriticalValues("per-event", rec["levels"], "2dllh")
     plain = _c.CriticalValues("per-event-plain", rec.get("raw_levels", rec["levels"]), "2dllh")

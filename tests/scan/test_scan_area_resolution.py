@@ -19,7 +19,7 @@ def gold(shared_dir):
 
 def _estimate(r, conv, label):
     cv = c.get_convention(conv)
-    return c.area_with_resolution(r.nside, r.pixel, r.statistic_map(cv.statistic), cv.levels[label])
+    return c.area_with_resolution(r.nside, r.pixel, r.statistic_surface(cv.statistic), cv.levels[label])
 
 
 def test_interval_brackets_the_area_on_the_real_scan(gold):

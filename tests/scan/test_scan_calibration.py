@@ -196,6 +196,27 @@ def test_committed_coverage_study_backs_the_default_model():
     assert d["level_factors_used"] == {"50": default.factor(0.5), "90": default.factor(0.9)}
     assert d["seed"] not in d["tuned_on_seeds"] and not d["in_sample"]    # validated on independent events
     assert d["n_events"] >= 200
+    # the cheap statistic covers at 50 %; at 90 % it over-covers a little, because the 90 % factor is tuned
+    # on the contours as drawn, which also see minima far from the truth (below)
+    c50, c90 = d["coverage"]["per-event"]["50"], d["coverage"]["per-event"]["90"]
+    assert abs(c50["fraction"] - 0.50) <= 0.03, c50
+    assert 0.87 <= c90["fraction"] <= 0.95, c90
+
+
+def test_committed_scan_maps_study_backs_the_default_model():
+    # what a user sees: the per-event contours drawn on full scan maps (SIMULATION, mismatch on) of >= 500
+    # events the 90 % factor was not tuned on must hold the truth in 50 +- 3 % / 90 +- 3 % of them, with the
+    # library's default factors and the default (quadratic) surface; bilinear interpolation failed this
+    # (42.4 +- 2.2 % at 50 % on the same maps)
+    path = Path(__file__).resolve().parents[2] / "tools" / "results" / "scan_maps_coverage_seed2030.json"
+    assert path.exists(), f"{path}: the committed scan-map study is missing (tools/scan_maps_coverage.py)"
+    d = json.loads(path.read_text())
+    default = cal.ResimulationModel()
+    assert d["level_factors_used"] == pytest.approx({"50": default.factor(0.5), "90": default.factor(0.9)})
+    assert d["n_maps"] >= 500
     for lab, q in (("50", 0.50), ("90", 0.90)):
-        c = d["coverage"]["per-event"][lab]
-        assert abs(c["fraction"] - q) <= 0.03, (lab, c)
+        c = d["coverage"]["map"][lab]
+        assert abs(c["percent"] / 100 - q) <= 0.03, (lab, c)
+    # the tuning on these independent maps agrees with the committed factor within its error
+    t = d["map_tuning"]["90"]
+    assert abs(t["factor"] - default.factor(0.9)) <= 2 * t["error"]

@@ -43,6 +43,22 @@ def test_contours_on_fixture_with_catalog(shared_dir, capsys):
     assert "RA 224.12" in text and "+41.31" in text and "IC220624A" in text
 
 
+def test_contours_interpolation_flag_on_fixture(shared_dir, capsys):
+    npz = shared_dir / "fixtures/skyscan/run00136766-evt000007637140-GOLD-8_64_512.npz"
+    areas = {}
+    for interp in ("quadratic", "bilinear"):
+        assert main(["scan", "contours", str(npz), "--legacy-dec", "--convention", "skyreader-wilks",
+                     "--interpolation", interp, "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["interpolation"] == interp
+        areas[interp] = out["contours"]["skyreader-wilks"]["areas_deg2"]["50"]
+    # the sub-pixel Wilks 50 % region: the bilinear surface lies above the minimum between pixel centres
+    assert areas["quadratic"] > 1.3 * areas["bilinear"]
+    with pytest.raises(SystemExit) as ex:
+        main(["scan", "contours", str(npz), "--legacy-dec", "--interpolation", "cubic"])
+    assert ex.value.code == 2 and "--interpolation" in capsys.readouterr().err
+
+
 def test_coverage_synthetic_small(capsys):
     # toy with mismatch scale 1.5: 2 dLLH at the truth ~ 2.25 chi2(2) -> Wilks 90 % covers ~64 %
     assert main(["scan", "coverage", "--synthetic", "--n", "12", "--nsides", "8,64", "--extensions", "12",

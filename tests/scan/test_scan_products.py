@@ -78,17 +78,28 @@ def test_fixture_dec_convention_matches_icecat(gold, gold_legacy, shared_dir):
     assert associate(gold, cat, convention=ICECUBE_CALIBRATED) == []
 
 
-@pytest.mark.parametrize("systematics, conv, tol50, tol90", [
-    (True, ICECUBE_CALIBRATED, 0.01, 0.01),
+@pytest.mark.parametrize("systematics, conv, interpolation, tol50, tol90", [
+    (True, ICECUBE_CALIBRATED, "quadratic", 0.01, 0.01),
+    (True, ICECUBE_CALIBRATED, "bilinear", 0.01, 0.01),
     # Wilks 50 % is 0.0056 deg^2, less than half a nside-512 pixel: interpolation-limited
-    (False, SKYREADER_WILKS, 0.30, 0.03),
+    (False, SKYREADER_WILKS, "bilinear", 0.30, 0.03),
 ])
-def test_fixture_areas_reproduce_skyreader(gold, shared_dir, systematics, conv, tol50, tol90):
+def test_fixture_areas_reproduce_skyreader(gold, shared_dir, systematics, conv, interpolation, tol50, tol90):
     (a50, a90), levels = skyreader_areas(shared_dir / FIXTURE, systematics)
     assert list(levels[:2]) == pytest.approx(list(conv.levels.values()))  # skyreader adds levels to min(2 dLLH) = 0
-    ours = gold.areas_deg2(conv)
+    ours = gold.areas_deg2(conv, interpolation=interpolation)
     assert ours["50"] == pytest.approx(a50, rel=tol50)
     assert ours["90"] == pytest.approx(a90, rel=tol90)
+
+
+def test_fixture_sub_pixel_contour_depends_on_the_interpolation(gold, shared_dir):
+    # the Wilks 50 % region lies between pixel centres: the bilinear interpolant, which lies above a
+    # convex minimum, makes it smaller than the local quadratics do (0.0098 vs 0.0047 deg^2); larger
+    # contours agree better
+    bil = gold.areas_deg2(SKYREADER_WILKS, interpolation="bilinear")
+    quad = gold.areas_deg2(SKYREADER_WILKS)
+    assert quad["50"] > 1.3 * bil["50"]
+    assert quad["90"] == pytest.approx(bil["90"], rel=0.1)  # 0.166 vs 0.154 deg^2, a dozen pixels
 
 
 def test_fixture_area_values_and_conventions(gold):

@@ -131,11 +131,12 @@ def check_catalog_position(result: Any, catalog: Catalog, *, event: str | tuple[
 
 
 def associate(result: Any, catalog: Catalog, *, level: str = "90", convention: Any = "wilks",
-              event: str | tuple[int, int] | None = None) -> list[dict[str, Any]]:
+              event: str | tuple[int, int] | None = None, interpolation: str = "quadratic") -> list[dict[str, Any]]:
     """Catalogue entries inside the ``level`` contour of ``result`` (a :class:`ScanResult`).
 
     Returns dicts with name, ra_deg, dec_deg, distance_deg (to the best fit) and the
-    interpolated statistic value, sorted by distance.
+    interpolated statistic value, sorted by distance. ``interpolation``: the drawn surface
+    (:meth:`ScanResult.statistic_surface`; ``"quadratic"`` or ``"bilinear"``).
 
     If the scanned event itself is in the catalogue (by ``event``, or by the run/event ids of
     ``result.meta``), its position must agree with the best fit: :func:`check_catalog_position`
@@ -145,8 +146,8 @@ def associate(result: Any, catalog: Catalog, *, level: str = "90", convention: A
 
     check_catalog_position(result, catalog, event=event)
     cv = _c.get_convention(convention)
-    inside = result.contains(catalog.ra_deg, catalog.dec_deg, level, cv)
-    vals = _c.values_at(result.statistic_map(cv.statistic), catalog.ra_deg, catalog.dec_deg)
+    inside = result.contains(catalog.ra_deg, catalog.dec_deg, level, cv, interpolation=interpolation)
+    vals = _c.values_at(result.statistic_surface(cv.statistic, interpolation), catalog.ra_deg, catalog.dec_deg)
     best = result.best_fit
     dist = angular_distance_deg(best["ra_deg"], best["dec_deg"], catalog.ra_deg, catalog.dec_deg)
     out = [{"name": str(catalog.name[i]), "ra_deg": float(catalog.ra_deg[i]), "dec_deg": float(catalog.dec_deg[i]),

@@ -82,6 +82,9 @@ def register(subparsers: Any) -> None:
                      help="the file uses old skymap_scanner pixels (Dec = theta - 90 deg)")
     dec.add_argument("--standard-dec", action="store_true",
                      help="read a file in the old layout (no header) with standard declinations")
+    c.add_argument("--interpolation", choices=("quadratic", "bilinear"), default="quadratic",
+                   help="surface the contours are drawn on: local quadratics on the finest level (default; exact "
+                        "for a quadratic minimum) or bilinear between pixel centres (healpy; lies above a minimum)")
     c.add_argument("--catalog", default=None, help="CSV/FITS catalogue for source association")
     c.add_argument("--polygons", action="store_true", help="include contour polygons in --json output")
     c.add_argument("--json", action="store_true", help="print JSON")
@@ -259,15 +262,15 @@ def _cmd_contours(args: argparse.Namespace) -> int:
     # silent sign flip of the declination would go straight into a circular
     convention = "scanner-legacy" if args.legacy_dec else ("standard" if args.standard_dec else None)
     result = read(Path(args.result), dec_convention=convention)
-    summary = result.summary(conv)
+    summary = result.summary(conv, interpolation=args.interpolation)
     if args.polygons:
         for name in conv:
-            summary["contours"][result.contours(name).convention.name]["polygons"] = \
-                result.contours(name).as_dict()["polygons"]
+            cs = result.contours(name, interpolation=args.interpolation)
+            summary["contours"][cs.convention.name]["polygons"] = cs.as_dict()["polygons"]
     if args.catalog:
         cat = read_catalog(args.catalog)
         summary["associations"] = [{**a, "convention": name} for name in conv
-                                   for a in associate(result, cat, convention=name)]
+                                   for a in associate(result, cat, convention=name, interpolation=args.interpolation)]
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

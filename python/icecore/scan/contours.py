@@ -27,8 +27,11 @@ All maps here are full-sky HEALPix NESTED at the finest scanned nside; a pixel t
 scanned at the finest nside takes the value of the finest scanned pixel containing it (what
 skyreader does with ``healpy.ud_grade``). Areas are solid angles on the sphere in deg²: the
 region is counted on equal-area HEALPix sub-pixels (``subdivide`` x ``subdivide`` per map pixel)
-at which the map is bilinearly interpolated (``healpy.get_interp_val``); pixels whose whole
-interpolation neighbourhood is inside count whole.
+at which the map is interpolated; pixels whose whole interpolation neighbourhood is inside count
+whole. A map given as an array is interpolated bilinearly (``healpy.get_interp_val``); a
+:class:`~.surface.StatisticSurface` (what :class:`~.result.ScanResult` draws on by default) adds a
+local quadratic on each finest-level pixel, which removes the bilinear interpolant's upward bias
+on a convex minimum (:mod:`.surface` gives the rule and what it changes in coverage).
 
 HEALPix operations here are healpy's (interpolation, neighbours, pixel centres); the C++
 primitives of :mod:`icecore.scan.healpix` serve the refinement loop.
@@ -47,6 +50,7 @@ import numpy as np
 
 from .._validation import as_degrees
 from ..errors import InputError
+from .surface import StatisticSurface
 
 __all__ = [
     "CriticalValues",
@@ -69,11 +73,19 @@ __all__ = [
     "interpolate",
     "gnomonic_basis",
     "map_nside",
+    "MapLike",
     "AreaEstimate",
     "area_with_resolution",
 ]
 
 SQDEG_PER_SR = (180.0 / np.pi) ** 2
+
+#: A statistic map: a full-sky NESTED array (bilinear) or a :class:`~.surface.StatisticSurface`.
+MapLike = np.ndarray | StatisticSurface
+
+
+def _array(smap: MapLike) -> np.ndarray:
+    return smap.smap if isinstance(smap, StatisticSurface) else smap
 
 
 @dataclass(frozen=True)
@@ -205,8 +217,9 @@ def statistic_map(llh_map: np.ndarray, statistic: str) -> np.ndarray:
     return 2.0 * d if statistic == "2dllh" else d
 
 
-def map_nside(smap: np.ndarray, name: str = "smap") -> int:
+def map_nside(smap: MapLike, name: str = "smap") -> int:
     """nside of a full-sky NESTED map (12 nside² values, nside a power of two)."""
+    smap = _array(smap)
     npix = int(np.size(smap))
     nside = int(round(np.sqrt(npix / 12.0)))
     if np.ndim(smap) != 1 or nside < 1 or 12 * nside * nside != npix or nside & (nside - 1):
@@ -215,8 +228,11 @@ def map_nside(smap: np.ndarray, name: str = "smap") -> int:
     return nside
 
 
-def interpolate(smap: np.ndarray, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """Bilinear interpolation of a NESTED map at (theta, phi) radians (``healpy.get_interp_val``)."""
+def interpolate(smap: MapLike, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """A NESTED map at (theta, phi) radians: bilinear (``healpy.get_interp_val``) for an array, the
+    surface's own rule for a :class:`~.surface.StatisticSurface`."""
+    if isinstance(smap, StatisticSurface):
+        return smap(theta, phi)
     return hp.get_interp_val(smap, theta, phi, nest=True)
 
 
@@ -226,7 +242,7 @@ def _subpixel_centres(nside: int, pix: np.ndarray, sub: int) -> tuple[np.ndarray
     return hp.pix2ang(nside * sub, child, nest=True)
 
 
-def region_area_deg2(smap: np.ndarray, level: float, *, subdivide: int = 8) -> float:
+def region_area_deg2(smap: MapLike, level: float, *, subdivide: int = 8) -> float:
     """Solid angle (deg²) where the interpolated NESTED statistic map is <= ``level``.
 
     ``subdivide`` (power of two, >= 1): sub-pixels per map pixel side on the boundary;
@@ -235,10 +251,11 @@ def region_area_deg2(smap: np.ndarray, level: float, *, subdivide: int = 8) -> f
     if subdivide < 1 or subdivide & (subdivide - 1):
         raise InputError("argument 'subdivide': must be a power of two >= 1", "subdivide")
     nside = map_nside(smap)
-    npix = smap.size
+    arr = _array(smap)
+    npix = arr.size
     below = np.zeros(npix, dtype=bool)
-    fin = np.isfinite(smap)
-    below[fin] = smap[fin] <= level
+    fin = np.isfinite(arr)
+    below[fin] = arr[fin] <= level
     idx = np.flatnonzero(below)
     if idx.size == 0:
         return 0.0
@@ -257,8 +274,8 @@ def region_area_deg2(smap: np.ndarray, level: float, *, subdivide: int = 8) -> f
     return float(interior.size * pixarea + inside * pixarea / (subdivide * subdivide))
 
 
-def values_at(smap: np.ndarray, ra_deg: Any, dec_deg: Any) -> np.ndarray:
-    """Bilinearly interpolated map values at equatorial positions (degrees)."""
+def values_at(smap: MapLike, ra_deg: Any, dec_deg: Any) -> np.ndarray:
+    """Interpolated map values (:func:`interpolate`) at equatorial positions (degrees)."""
     ra = np.atleast_1d(as_degrees(ra_deg, "ra_deg", ndim=(0, 1)))
     dec = np.atleast_1d(as_degrees(dec_deg, "dec_deg", ndim=(0, 1)))
     if np.any(np.abs(dec) > 90):
@@ -276,7 +293,7 @@ def gnomonic_basis(ra0: float, dec0: float) -> np.ndarray:
     return np.stack([c, e, n])
 
 
-def contour_polygons(smap: np.ndarray, level: float, ra0_deg: float, dec0_deg: float, *,
+def contour_polygons(smap: MapLike, level: float, ra0_deg: float, dec0_deg: float, *,
                      radius_deg: float | None = None, grid: int = 401) -> list[np.ndarray]:
     """Closed contour lines of the statistic map at ``level`` around (ra0, dec0).
 
@@ -289,9 +306,10 @@ def contour_polygons(smap: np.ndarray, level: float, ra0_deg: float, dec0_deg: f
     import contourpy
 
     nside = map_nside(smap)
+    arr = _array(smap)
     B = gnomonic_basis(ra0_deg, dec0_deg)
     if radius_deg is None:
-        inside = np.flatnonzero(np.isfinite(smap) & (smap <= level))
+        inside = np.flatnonzero(np.isfinite(arr) & (arr <= level))
         if inside.size == 0:
             return []
         v = np.array(hp.pix2vec(nside, inside, nest=True))
@@ -406,7 +424,7 @@ class AreaEstimate:
         return f"{self.area_deg2:.3g} deg2 (resolution interval {self.lo_deg2:.3g}-{self.hi_deg2:.3g})"
 
 
-def area_with_resolution(nside: Any, pixel: Any, smap: np.ndarray, level: float, *,
+def area_with_resolution(nside: Any, pixel: Any, smap: MapLike, level: float, *,
                          subdivide: int = 8) -> AreaEstimate:
     """Contour area with its resolution interval (rule: :class:`AreaEstimate`).
 
@@ -414,8 +432,9 @@ def area_with_resolution(nside: Any, pixel: Any, smap: np.ndarray, level: float,
     ----------
     nside, pixel : (n,) int
         The scanned pixels (NESTED) and their nsides (``ScanResult.nside``, ``ScanResult.pixel``).
-    smap : ndarray
-        Full-sky NESTED statistic map at the finest nside (``ScanResult.statistic_map(...)``).
+    smap : ndarray or StatisticSurface
+        Full-sky NESTED statistic map at the finest nside (``ScanResult.statistic_map(...)`` or
+        ``ScanResult.statistic_surface(...)``).
     level : float
         Critical value on that statistic.
     subdivide : int
@@ -426,6 +445,7 @@ def area_with_resolution(nside: Any, pixel: Any, smap: np.ndarray, level: float,
     if nside_arr.size == 0 or int(nside_arr.max()) != nmax:
         raise InputError(f"argument 'nside': finest scanned nside must equal the map's ({nmax})", "nside")
     area = region_area_deg2(smap, level, subdivide=subdivide)
+    smap = _array(smap)
     fin = np.isfinite(smap)
     inside = np.zeros(smap.size, dtype=bool)
     inside[fin] = smap[fin] <= level

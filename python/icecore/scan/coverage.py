@@ -1,7 +1,7 @@
 """Contour coverage: how often the true direction lies inside the 50 %/90 % contours.
 
-Each simulated event is scanned; the statistic 2Δ(−ln L) at the true direction (interpolated on
-the finest map) is compared with each convention's critical values. Fractions carry binomial
+Each simulated event is scanned; the statistic 2Δ(−ln L) at the true direction (on the drawn
+surface of the finest map, :mod:`.surface`) is compared with each convention's critical values. Fractions carry binomial
 standard errors sqrt(p (1 - p) / n). The calibration inverts the question: the empirical 50 %
 and 90 % quantiles of 2Δ(−ln L) at the truth are the critical values that would make the
 contours cover as advertised (per energy bin when a range is simulated).
@@ -71,7 +71,7 @@ def coverage_study(*, n_events: int = 200, seed: int = 1, energy_tev: float | Se
             raise InputError("argument 'synthetic': the simulated event carries no true direction", "synthetic")
         res = scan(ev, nsides=nsides, extensions=extensions, threads=threads, progress=False,
                    fitter_options=None if synthetic else fitter_options)
-        smap = res.statistic_map("2dllh")
+        smap = res.statistic_surface("2dllh")
         stat_true[i] = float(_c.values_at(smap, truth[0], truth[1])[0])
         for c in conventions:
             areas[c].append(res.areas_deg2(c))

@@ -93,7 +93,7 @@ def _draw_zoom(ax: Any, result: Any, sets: Sequence[Any], radius_deg: float, *, 
     X, Y = np.meshgrid(t, t)
     vec = B[0][None, :] + X.ravel()[:, None] * B[1][None, :] + Y.ravel()[:, None] * B[2][None, :]
     vec /= np.linalg.norm(vec, axis=1)[:, None]
-    smap = result.statistic_map("2dllh")
+    smap = result.statistic_surface("2dllh")
     Z = _c.interpolate(smap, np.arccos(np.clip(vec[:, 2], -1, 1)), np.arctan2(vec[:, 1], vec[:, 0])).reshape(X.shape)
     off = np.degrees(np.arctan(t))
     mesh = ax.pcolormesh(off, off, np.clip(Z, 0, None), shading="auto", cmap=CMAP, vmin=0.0, vmax=_vmax(sets),

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import InputError
 from . import contours as _c
 from .healpix import pix2ang_nest
+from .surface import INTERPOLATIONS, quadratic_surface
 
 __all__ = ["ScanResult", "ContourSet", "DEFAULT_CONVENTIONS"]
 
@@ -97,6 +98,7 @@ class ScanResult:
         self.meta = {"run_id": 0, "event_id": 0, "event_type": "UNKNOWN", "mjd": 0.0,
                      "is_real_event": False, **self.meta}
         self._maps: dict[str, tuple[int, np.ndarray]] = {}
+        self._surfaces: dict[str, _c.MapLike] = {}
 
     # ---- basic views ----------------------------------------------------------------------
     @property
@@ -151,17 +153,36 @@ class ScanResult:
             self._maps[key] = (nmax, _c.statistic_map(m, statistic))
         return self._maps[key][1]
 
-    def areas_deg2(self, convention: _c.ConventionLike = "wilks", *, subdivide: int = 8) -> dict[str, float]:
+    def statistic_surface(self, statistic: str = "2dllh", interpolation: str = "quadratic") -> _c.MapLike:
+        """The surface contours are drawn on: :meth:`statistic_map` with its interpolation rule.
+
+        ``interpolation``: ``"quadratic"`` (default; a local quadratic on each finest-level pixel,
+        :mod:`icecore.scan.surface`) or ``"bilinear"`` (``healpy.get_interp_val``, the map itself).
+        """
+        if interpolation not in INTERPOLATIONS:
+            raise InputError(f"argument 'interpolation': must be one of {', '.join(INTERPOLATIONS)}, "
+                             f"got {interpolation!r}", "interpolation")
+        smap = self.statistic_map(statistic)
+        if interpolation == "bilinear":
+            return smap
+        key = f"surface:{statistic}"
+        if key not in self._surfaces:
+            fine = self.pixel[self.nside == max(self.nsides)]
+            self._surfaces[key] = quadratic_surface(smap, fine)
+        return self._surfaces[key]
+
+    def areas_deg2(self, convention: _c.ConventionLike = "wilks", *, subdivide: int = 8,
+                   interpolation: str = "quadratic") -> dict[str, float]:
         """Contour areas (deg² on the sphere) for each level of a convention."""
         cv = _c.get_convention(convention)
-        smap = self.statistic_map(cv.statistic)
+        smap = self.statistic_surface(cv.statistic, interpolation)
         return {k: _c.region_area_deg2(smap, v, subdivide=subdivide) for k, v in cv.levels.items()}
 
     def contours(self, convention: _c.ConventionLike = "wilks", *, subdivide: int = 8,
-                 grid: int = 401) -> ContourSet:
+                 grid: int = 401, interpolation: str = "quadratic") -> ContourSet:
         """Areas, contour polygons and RA/Dec rectangles for a convention (see :mod:`.contours`)."""
         cv = _c.get_convention(convention)
-        smap = self.statistic_map(cv.statistic)
+        smap = self.statistic_surface(cv.statistic, interpolation)
         best = self.best_fit
         areas, polys, rects = {}, {}, {}
         for label, level in cv.levels.items():
@@ -172,23 +193,25 @@ class ScanResult:
         return ContourSet(cv, areas, polys, rects)
 
     def contains(self, ra_deg: Any, dec_deg: Any, level: str = "90",
-                 convention: _c.ConventionLike = "wilks") -> np.ndarray:
+                 convention: _c.ConventionLike = "wilks", *, interpolation: str = "quadratic") -> np.ndarray:
         """Whether positions (deg) lie inside the contour ``level`` (interpolated map <= value)."""
         cv = _c.get_convention(convention)
         if level not in cv.levels:
             raise InputError(f"argument 'level': {level!r} not in {sorted(cv.levels)}", "level")
-        vals = _c.values_at(self.statistic_map(cv.statistic), ra_deg, dec_deg)
+        vals = _c.values_at(self.statistic_surface(cv.statistic, interpolation), ra_deg, dec_deg)
         return np.isfinite(vals) & (vals <= cv.levels[level])
 
-    def summary(self, conventions: Sequence[_c.ConventionLike] = DEFAULT_CONVENTIONS) -> dict[str, Any]:
-        """JSON-ready summary: best fit, pixels per nside, areas and rectangles per convention."""
+    def summary(self, conventions: Sequence[_c.ConventionLike] = DEFAULT_CONVENTIONS, *,
+                interpolation: str = "quadratic") -> dict[str, Any]:
+        """JSON-ready summary: best fit, pixels per nside, areas and rectangles per convention
+        (drawn on :meth:`statistic_surface` with ``interpolation``, recorded as ``"interpolation"``)."""
         meta = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.meta.items()}
         out: dict[str, Any] = {"meta": meta,
                                "best_fit": self.best_fit,
                                "pixels_per_nside": {str(k): v for k, v in self.pixels_per_nside.items()},
-                               "info": self.info, "contours": {}}
+                               "info": self.info, "interpolation": interpolation, "contours": {}}
         for conv in conventions:
-            cs = self.contours(conv)
+            cs = self.contours(conv, interpolation=interpolation)
             d = cs.as_dict()
             d.pop("polygons")
             out["contours"][cs.convention.name] = d
