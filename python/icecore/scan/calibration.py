@@ -37,7 +37,7 @@ scan map up to two differences: the map's reference is its best pixel centre, no
 minimum (the map's 2Δ is smaller by up to that discretisation, so contours drawn on the map with
 these levels are slightly larger, i.e. conservative), and the map is interpolated between pixel
 centres (the drawn surface of :mod:`.surface`, exact for a quadratic minimum; a bilinear interpolant
-lies above a convex minimum, and its 50 % contours held the truth in only 43 % of 250 simulated maps).
+lies above a convex minimum, and its 50 % contours held the truth in only 42 % of 500 simulated maps).
 What it can miss: a deeper minimum far from the start (which a full-sky scan would find); the
 statistic is then too small for that resimulation, and on an event whose own scan finds such a
 minimum the contour drawn on the map misses the truth where the cheap statistic holds it (on 500
