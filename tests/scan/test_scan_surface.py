@@ -156,3 +156,15 @@ def test_bad_arguments_name_themselves():
         quadratic_surface(smap, pix, min_points=5)
     with pytest.raises(InputError, match="'fine_pixels'"):
         quadratic_surface(smap, [-1, 2])
+    for bad in ([1.5, 2.7], [[1, 2], [3, 4]], ["a"]):
+        with pytest.raises(InputError, match="'fine_pixels'"):
+            quadratic_surface(smap, bad)
+    assert quadratic_surface(smap, np.array([], dtype=np.int64)).pixels.size == 0  # empty: no quadratic
+    S = quadratic_surface(smap, pix)
+    with pytest.raises(InputError, match="'theta'"):
+        S(np.nan, 0.3)
+    with pytest.raises(InputError, match="'theta'"):
+        S(4.0, 0.3)
+    with pytest.raises(InputError, match="'phi'"):
+        S(0.3, np.inf)
+    assert S(np.array([]), np.array([])).shape == (0,)

@@ -94,6 +94,10 @@ class StatisticSurface:
         """Values at colatitudes ``theta`` and longitudes ``phi`` (radians); shape of ``theta``."""
         theta = np.asarray(theta, dtype=float)
         phi = np.asarray(phi, dtype=float)
+        if not np.all(np.isfinite(theta)) or np.any((theta < 0) | (theta > np.pi)):
+            raise InputError("argument 'theta': colatitudes must be finite and within [0, pi] radians", "theta")
+        if not np.all(np.isfinite(phi)):
+            raise InputError("argument 'phi': longitudes must be finite (radians)", "phi")
         shape = np.broadcast(theta, phi).shape
         th, ph = np.broadcast_to(theta, shape).ravel(), np.broadcast_to(phi, shape).ravel()
         nside = self.nside
@@ -146,7 +150,11 @@ def quadratic_surface(smap: np.ndarray, fine_pixels: Any, *, radius: float = QUA
         raise InputError(f"argument 'radius': must be in (1, 2.5] pixel spacings, got {radius}", "radius")
     if int(min_points) < 6:
         raise InputError(f"argument 'min_points': must be >= 6, got {min_points}", "min_points")
-    fine = np.unique(np.asarray(fine_pixels, dtype=np.int64))
+    raw = np.asarray(fine_pixels)
+    if raw.ndim != 1 or (raw.size and not np.issubdtype(raw.dtype, np.integer)):
+        raise InputError(f"argument 'fine_pixels': expected a 1-D array of integer NESTED pixels, got "
+                         f"shape {raw.shape} dtype {raw.dtype}", "fine_pixels")
+    fine = np.unique(raw.astype(np.int64))
     if fine.size and (fine[0] < 0 or fine[-1] >= npix):
         raise InputError(f"argument 'fine_pixels': must be NESTED pixels of nside {nside}", "fine_pixels")
     fine = fine[np.isfinite(smap[fine])]
